@@ -1,0 +1,59 @@
+"""create_app(): routers, error handlers, observability and the database lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+from schoolbase import __version__
+from schoolbase.auth.routes import router as auth_router
+from schoolbase.config import Settings, get_settings
+from schoolbase.db.engine import Database
+from schoolbase.db.rls import ANONYMOUS
+from schoolbase.db.urls import DatabaseUrls
+from schoolbase.errors import Problem, install_error_handlers
+from schoolbase.observability import install_observability
+from schoolbase.tenancy.routes import router as tenancy_router
+
+
+def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> FastAPI:
+    """The API. Without ``urls`` the database is found (and migrated) at startup."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal urls
+        if urls is None:
+            from schoolbase.db.runtime import prepare_database  # noqa: PLC0415 - may start a server
+
+            urls = prepare_database(settings)
+        app.state.db = Database(urls.app, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Schoolbase",
+        version=__version__,
+        description="Multi-tenant school platform backend. Errors are RFC 9457 problem documents.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    install_observability(app)
+    app.include_router(auth_router)
+    app.include_router(tenancy_router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz(request: Request) -> dict:
+        """Answers 200 when the database answers."""
+        try:
+            async with request.app.state.db.transaction(ANONYMOUS) as session:
+                await session.execute(text("select 1"))
+        except Exception as exc:
+            raise Problem(503, "unavailable", "Database unavailable", str(exc)) from exc
+        return {"status": "ok", "database": "ok"}
+
+    return app

@@ -1,0 +1,194 @@
+"""`schoolbase serve | db … | demo | users …`. The CLI acts as ``service_role``."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schoolbase.config import DEV_JWT_SECRET, get_settings
+from schoolbase.db import migrate
+from schoolbase.db.engine import Database
+from schoolbase.db.runtime import owner_url, prepare_database
+from schoolbase.db.urls import DatabaseUrls
+from schoolbase.errors import Problem
+
+app = typer.Typer(help="Schoolbase: a multi-tenant school platform backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="People and their accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one ``service_role`` transaction; a Problem becomes a clean exit 1."""
+
+    async def run() -> T:
+        db = Database(urls.app, pool_size=1, max_overflow=0)
+        try:
+            async with db.service() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except Problem as problem:
+        err.print(f"[red]error:[/red] {problem.detail or problem.title}")
+        raise typer.Exit(1) from problem
+
+
+def print_demo(summary) -> None:
+    from schoolbase.tenancy.demo import DEMO_PASSWORD  # noqa: PLC0415
+
+    table = Table(title=f"Demo logins (password: {DEMO_PASSWORD})")
+    for column in ("organization", "email", "roles"):
+        table.add_column(column)
+    for row in summary.logins:
+        table.add_row(*row)
+    console.print(table)
+    if not summary.created:
+        console.print("The demo organizations were already loaded.")
+
+
+def load_demo(urls: DatabaseUrls) -> None:
+    from schoolbase.tenancy.demo import load_demo as load  # noqa: PLC0415
+
+    print_demo(as_service(urls, load))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Load the demo organizations first.")] = False,
+) -> None:
+    """Migrate the database and serve the API (embedded PostgreSQL unless a URL is set)."""
+    import uvicorn  # noqa: PLC0415
+
+    from schoolbase.app import create_app  # noqa: PLC0415
+    from schoolbase.observability import configure_logging  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+        err.print("[yellow]warning:[/yellow] SCHOOLBASE_JWT_SECRET is not set; using the development secret")
+    if not settings.database_url:
+        err.print(f"Using the embedded PostgreSQL in {settings.data_dir / 'pgdata'}")
+    urls = prepare_database(settings)
+    if demo:
+        load_demo(urls)
+    console.print(f"API docs: http://{host}:{port}/docs")
+    uvicorn.run(create_app(settings, urls), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo organizations (admins, teachers, classes, students, parents)."""
+    load_demo(prepare_database(get_settings()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head). Running it again changes nothing."""
+    migrate.upgrade(owner_url(get_settings()), revision)
+    console.print(f"at {', '.join(migrate.current_revisions(owner_url(get_settings()))) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target, e.g. -1 or base")]) -> None:
+    """Undo migrations down to REVISION."""
+    migrate.downgrade(owner_url(get_settings()), revision)
+    console.print(f"at {', '.join(migrate.current_revisions(owner_url(get_settings()))) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """The revision the database is at."""
+    console.print(", ".join(migrate.current_revisions(owner_url(get_settings()))) or "base")
+
+
+@db_app.command("history")
+def db_history() -> None:
+    """Every revision, newest first."""
+    for revision in migrate.known_revisions():
+        console.print(f"{revision.id}  <- {revision.down or 'base'}  {revision.path.rsplit('/', 1)[-1]}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail on more than one head, a bad revision id, or drift between the migrations and the database."""
+    problems = migrate.check(owner_url(get_settings()))
+    for problem in problems:
+        err.print(f"[red]✗[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("[green]✓[/green] one linear history, database at head, no drift")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    super_admin: Annotated[bool, typer.Option(help="Give this person every organization.")] = False,
+    org: Annotated[str | None, typer.Option(help="Slug of an organization to join.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Role in --org (repeatable).")] = None,
+) -> None:
+    """Create a person with a password, optionally a super admin or a member of an organization."""
+    from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415
+
+    from schoolbase.auth.passwords import MIN_PASSWORD_LENGTH, hash_password  # noqa: PLC0415
+    from schoolbase.models import Membership, MembershipRole, Organization  # noqa: PLC0415
+    from schoolbase.tenancy.people import create_person  # noqa: PLC0415
+    from schoolbase.tenancy.schemas import MemberCreate  # noqa: PLC0415
+
+    try:
+        TypeAdapter(MemberCreate.model_fields["email"].annotation).validate_python(email)
+        roles = [MembershipRole(r) for r in role or []]
+    except (ValidationError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if len(password) < MIN_PASSWORD_LENGTH:
+        err.print(f"[red]error:[/red] the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise typer.Exit(2)
+    if bool(org) != bool(roles):
+        err.print("[red]error:[/red] --org and --role go together")
+        raise typer.Exit(2)
+
+    async def work(session: AsyncSession) -> str:
+        user = await create_person(session, email, name, await hash_password(password), super_admin=super_admin)
+        if org:
+            org_id = await session.scalar(select(Organization.id).where(Organization.slug == org))
+            if org_id is None:
+                raise Problem(404, "not-found", "Not found", f"no organization with slug {org!r}")
+            session.add_all(Membership(organization_id=org_id, user_id=user.id, role=r) for r in roles)
+        return str(user.id)
+
+    user_id = as_service(prepare_database(get_settings()), work)
+    console.print(f"created {email} ({user_id}){' as super admin' if super_admin else ''}")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument()]) -> None:
+    """Disable a person: their tokens stop working at once."""
+    from schoolbase.models import User  # noqa: PLC0415
+
+    async def work(session: AsyncSession) -> int:
+        result = await session.execute(
+            update(User).where(func.lower(User.email) == email.lower()).values(disabled_at=func.now())
+        )
+        return result.rowcount
+
+    if not as_service(prepare_database(get_settings()), work):
+        err.print(f"[red]error:[/red] no person with email {email}")
+        raise typer.Exit(1)
+    console.print(f"disabled {email}")
+

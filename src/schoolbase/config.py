@@ -1,0 +1,44 @@
+"""Settings read from the environment (prefix ``SCHOOLBASE_``) or a ``.env`` file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCHOOLBASE_", env_file=".env", extra="ignore")
+
+    # Owner connection: runs migrations, the CLI's admin work and test setup.
+    # Empty means: start the embedded PostgreSQL in ``data_dir``.
+    database_url: str | None = None
+    # The server's own connection. Empty means: the owner URL with the user
+    # swapped for ``authenticator`` (and ``authenticator_password`` if given).
+    app_database_url: str | None = None
+    authenticator_password: SecretStr | None = None
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("schoolbase")))
+
+    # Tokens. The default secret is for development only; ``serve`` warns when it is used.
+    jwt_secret: SecretStr = SecretStr("dev-only-insecure-secret-change-me-0123456789")
+    jwt_audience: str = "authenticated"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+
+    # Login throttling: failures allowed within the window before 429.
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 30
+
+    pool_size: int = 10
+    pool_max_overflow: int = 10
+    log_level: str = "INFO"
+
+
+DEV_JWT_SECRET = Settings.model_fields["jwt_secret"].default.get_secret_value()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

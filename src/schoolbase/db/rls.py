@@ -1,0 +1,45 @@
+"""How an identity reaches the database: per-transaction role and JWT claims.
+
+Both settings are transaction-local (``set_config(..., true)``), so they vanish
+at commit or rollback and can never leak to the next user of a pooled connection.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+ANON = "anon"
+AUTHENTICATED = "authenticated"
+SERVICE_ROLE = "service_role"
+
+
+@dataclass(frozen=True)
+class DbIdentity:
+    role: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> UUID | None:
+        sub = self.claims.get("sub")
+        return UUID(sub) if sub else None
+
+
+SERVICE = DbIdentity(SERVICE_ROLE, {"role": SERVICE_ROLE})
+ANONYMOUS = DbIdentity(ANON, {"role": ANON})
+
+
+def user_identity(user_id: UUID, claims: dict[str, Any] | None = None) -> DbIdentity:
+    return DbIdentity(AUTHENTICATED, {**(claims or {}), "sub": str(user_id), "role": AUTHENTICATED})
+
+
+_APPLY = text(
+    "select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true)"
+)
+
+
+async def apply_identity(conn: AsyncSession | AsyncConnection, identity: DbIdentity) -> None:
+    await conn.execute(_APPLY, {"role": identity.role, "claims": json.dumps(identity.claims)})

@@ -1,0 +1,169 @@
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schoolbase.models.base import Base, TenantRow, Timestamps, uuid_pk
+
+
+class MembershipRole(enum.StrEnum):
+    org_admin = "org_admin"
+    teacher = "teacher"
+    student = "student"
+    parent = "parent"
+
+
+membership_role = Enum(
+    MembershipRole, name="membership_role", create_type=False, values_callable=lambda e: [m.value for m in e]
+)
+
+
+class Organization(Timestamps, Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    time_zone: Mapped[str] = mapped_column(Text, server_default=text("'UTC'"))
+    settings: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (Index("users_email_key", func.lower(text("email")), unique=True),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text)
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    is_super_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Credential(Timestamps, Base):
+    __tablename__ = "credentials"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(Text)
+
+
+class RefreshToken(Timestamps, Base):
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        Index("refresh_tokens_user_idx", "user_id"),
+        Index("refresh_tokens_family_idx", "family_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Timestamps, Base):
+    __tablename__ = "login_failures"
+
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer)
+
+
+class Membership(TenantRow, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "user_id", "role"),
+        Index("memberships_user_idx", "user_id", "role"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[MembershipRole] = mapped_column(membership_role)
+
+
+class Class(TenantRow, Base):
+    __tablename__ = "classes"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        Index("classes_org_name_idx", "organization_id", "name"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    grade_level: Mapped[str | None] = mapped_column(Text)
+    term: Mapped[str | None] = mapped_column(Text)
+
+
+class Enrollment(TenantRow, Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "class_id", "user_id"),
+        ForeignKeyConstraint(
+            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["organization_id", "user_id", "role"],
+            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("role in ('teacher', 'student')"),
+        Index("enrollments_member_idx", "organization_id", "user_id", "role"),
+        Index("enrollments_user_idx", "user_id", "role", "class_id"),
+    )
+
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    role: Mapped[MembershipRole] = mapped_column(membership_role)
+
+
+class Guardianship(TenantRow, Base):
+    __tablename__ = "guardianships"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "parent_id", "student_id"),
+        ForeignKeyConstraint(
+            ["organization_id", "parent_id", "parent_role"],
+            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["organization_id", "student_id", "student_role"],
+            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
+            ondelete="CASCADE",
+        ),
+        Index("guardianships_parent_member_idx", "organization_id", "parent_id", "parent_role"),
+        Index("guardianships_student_member_idx", "organization_id", "student_id", "student_role"),
+        Index("guardianships_parent_idx", "parent_id", "student_id"),
+    )
+
+    parent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    parent_role: Mapped[MembershipRole] = mapped_column(membership_role, server_default=text("'parent'"))
+    student_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    student_role: Mapped[MembershipRole] = mapped_column(membership_role, server_default=text("'student'"))

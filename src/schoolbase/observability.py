@@ -1,0 +1,75 @@
+"""One structured log line per request, request ids, and Prometheus metrics."""
+
+import logging
+import sys
+import time
+import uuid
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+REQUESTS = Counter("schoolbase_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("schoolbase_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+access_log = structlog.get_logger("schoolbase.access")
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def route_of(request: Request) -> str:
+    # The route template, not the raw path, keeps metric label cardinality bounded.
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+class RequestLogMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_of(request)
+            REQUESTS.labels(request.method, route, str(status)).inc()
+            LATENCY.labels(request.method, route).observe(elapsed)
+            access_log.info(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                user_id=getattr(request.state, "user_id", None),
+                client=request.client.host if request.client else None,
+            )
+            structlog.contextvars.clear_contextvars()
+
+
+def install_observability(app: FastAPI) -> None:
+    app.add_middleware(RequestLogMiddleware)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

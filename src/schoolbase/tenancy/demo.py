@@ -1,0 +1,99 @@
+"""The demo data set: two organizations, so isolation can be seen as well as used."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schoolbase.auth.passwords import hash_password
+from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization
+from schoolbase.tenancy.people import create_person
+
+DEMO_PASSWORD = "schoolbase-demo"
+
+ORGS = [
+    {
+        "name": "Maple Grove Academy", "slug": "maple-grove", "time_zone": "America/New_York",
+        "people": {
+            "admin": ("Morgan Admin", ["org_admin"]),
+            "ada": ("Ada Lovelace", ["teacher"]),
+            "alan": ("Alan Turing", ["teacher"]),
+            "grace": ("Grace Hopper", ["student"]),
+            "linus": ("Linus Torvalds", ["student"]),
+            "margaret": ("Margaret Hamilton", ["student"]),
+            "tim": ("Tim Berners-Lee", ["student"]),
+            "barbara": ("Barbara Liskov", ["student"]),
+            "donald": ("Donald Knuth", ["student"]),
+            "pat": ("Pat Hopper", ["parent"]),
+            "sam": ("Sam Torvalds", ["parent"]),
+            "kim": ("Kim Hamilton-Knuth", ["parent", "teacher"]),
+        },
+        "classes": {
+            "Algebra I": ("Mathematics", "9", ["ada"], ["grace", "linus", "margaret"]),
+            "Biology": ("Science", "9", ["alan"], ["grace", "tim", "barbara"]),
+            "Computer Science": ("Computing", "10", ["ada", "alan"], ["linus", "margaret", "donald"]),
+        },
+        "children": {"pat": ["grace"], "sam": ["linus"], "kim": ["margaret", "donald"]},
+    },
+    {
+        "name": "Riverside High", "slug": "riverside", "time_zone": "Europe/London",
+        "people": {
+            "admin": ("Riley Admin", ["org_admin"]),
+            "edsger": ("Edsger Dijkstra", ["teacher"]),
+            "frances": ("Frances Allen", ["student"]),
+            "john": ("John Allen", ["parent"]),
+        },
+        "classes": {"Physics": ("Science", "11", ["edsger"], ["frances"])},
+        "children": {"john": ["frances"]},
+    },
+]
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (organization, email, roles)
+
+
+def demo_email(slug: str, handle: str) -> str:
+    return f"{handle}@{slug}.example.org"
+
+
+async def load_demo(session: AsyncSession) -> DemoSummary:
+    """Load the demo organizations as ``service_role``; does nothing if they exist."""
+    summary = DemoSummary(created=False)
+    password_hash = await hash_password(DEMO_PASSWORD)
+    for spec in ORGS:
+        for handle, (_, roles) in spec["people"].items():
+            summary.logins.append((spec["name"], demo_email(spec["slug"], handle), ", ".join(roles)))
+        if await session.scalar(select(Organization.id).where(Organization.slug == spec["slug"])):
+            continue
+        summary.created = True
+        await _load_organization(session, spec, password_hash)
+    return summary
+
+
+async def _load_organization(session: AsyncSession, spec: dict, password_hash: str) -> None:
+    org = Organization(name=spec["name"], slug=spec["slug"], time_zone=spec["time_zone"])
+    session.add(org)
+    await session.flush()
+    people = {}
+    for handle, (name, roles) in spec["people"].items():
+        user = await create_person(session, demo_email(spec["slug"], handle), name, password_hash)
+        people[handle] = user.id
+        session.add_all(Membership(organization_id=org.id, user_id=user.id, role=MembershipRole(r)) for r in roles)
+    await session.flush()
+    for class_name, (subject, grade, teachers, students) in spec["classes"].items():
+        cls = Class(organization_id=org.id, name=class_name, subject=subject, grade_level=grade, term="2026-27")
+        session.add(cls)
+        await session.flush()
+        for role, handles in (("teacher", teachers), ("student", students)):
+            session.add_all(
+                Enrollment(organization_id=org.id, class_id=cls.id, user_id=people[h], role=MembershipRole(role))
+                for h in handles
+            )
+    for parent, children in spec["children"].items():
+        session.add_all(
+            Guardianship(organization_id=org.id, parent_id=people[parent], student_id=people[c]) for c in children
+        )
+    await session.flush()
