@@ -1,0 +1,199 @@
+"""Database fixtures. Every test talks to a real PostgreSQL through the server's own
+login role (``authenticator``): the server at SCHOOLBASE_DATABASE_URL when set, else
+an embedded server in a temporary directory. Either way the suite gets a fresh
+database of its own, migrated to head, and drops it at the end."""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from schoolbase.app import create_app
+from schoolbase.auth.passwords import hash_password
+from schoolbase.config import Settings
+from schoolbase.db import migrate
+from schoolbase.db.embedded import start_embedded
+from schoolbase.db.engine import Database
+from schoolbase.db.rls import ANONYMOUS, SERVICE, DbIdentity, apply_identity, user_identity
+from schoolbase.db.urls import DatabaseUrls, app_url_for
+from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization
+from schoolbase.tenancy.people import create_person
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """Owner URL of the PostgreSQL server the suite uses."""
+    configured = os.environ.get("SCHOOLBASE_DATABASE_URL")
+    if configured:
+        return configured
+    return start_embedded(Path(tempfile.mkdtemp(prefix="schoolbase-test-")) / "pgdata", temporary=True)
+
+
+@pytest.fixture(scope="session")
+def owner_url(server_url: str) -> str:
+    with migrate.scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(
+        database_url=None,
+        jwt_secret="test-secret-0123456789abcdef0123456789abcdef",
+        login_max_failures_per_account=5,
+        login_max_failures_per_address=50,
+        pool_size=5,
+        pool_max_overflow=30,
+    )
+
+
+@pytest.fixture(scope="session")
+def urls(owner_url: str, settings: Settings) -> DatabaseUrls:
+    return DatabaseUrls(owner=owner_url, app=app_url_for(owner_url, settings))
+
+
+@pytest.fixture(scope="session")
+async def db(urls: DatabaseUrls) -> AsyncIterator[Database]:
+    database = Database(urls.app, pool_size=5, max_overflow=30)
+    yield database
+    await database.dispose()
+
+
+@asynccontextmanager
+async def rolled_back(db: Database, identity: DbIdentity):
+    """A transaction as ``identity`` that is always rolled back: for probing what a role may do."""
+    async with db.sessions() as session:
+        await session.begin()
+        try:
+            await apply_identity(session, identity)
+            yield session
+        finally:
+            await session.rollback()
+
+
+@dataclass
+class World:
+    """Two organizations with every kind of person. Names are the roles of ACCESS.md."""
+
+    users: dict[str, uuid.UUID] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    orgs: dict[str, uuid.UUID] = field(default_factory=dict)
+    classes: dict[str, uuid.UUID] = field(default_factory=dict)
+    enrollments: dict[str, uuid.UUID] = field(default_factory=dict)
+    guardianships: dict[str, uuid.UUID] = field(default_factory=dict)
+    memberships: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    def identity(self, who: str) -> DbIdentity:
+        if who == "anon":
+            return ANONYMOUS
+        if who == "service":
+            return SERVICE
+        return user_identity(self.users[who])
+
+
+# people: name -> (org, roles); sa has no membership at all.
+PEOPLE = {
+    "sa": (None, []),
+    "oa": ("A", ["org_admin"]),
+    "t1": ("A", ["teacher"]),
+    "t2": ("A", ["teacher"]),
+    "s1": ("A", ["student"]),
+    "s2": ("A", ["student"]),
+    "p1": ("A", ["parent"]),
+    "p2": ("A", ["parent"]),
+    "oaB": ("B", ["org_admin"]),
+    "tB": ("B", ["teacher"]),
+    "sB": ("B", ["student"]),
+    "pB": ("B", ["parent"]),
+}
+# class -> (org, teachers, students); c3 is shared by t1 and t2 (co-teachers) and has no students.
+CLASSES = {
+    "c1": ("A", ["t1"], ["s1"]),
+    "c2": ("A", ["t2"], ["s2"]),
+    "c3": ("A", ["t1", "t2"], []),
+    "cB": ("B", ["tB"], ["sB"]),
+}
+CHILDREN = {"p1": ("A", "s1"), "p2": ("A", "s2"), "pB": ("B", "sB")}
+
+
+async def build_world(session, tag: str) -> World:
+    world = World()
+    password_hash = await hash_password(PASSWORD)
+    for key in ("A", "B"):
+        org = Organization(name=f"School {key} {tag}", slug=f"school-{key.lower()}-{tag}", time_zone="America/Chicago")
+        session.add(org)
+        await session.flush()
+        world.orgs[key] = org.id
+    for who, (org_key, roles) in PEOPLE.items():
+        email = f"{who}-{tag}@example.org"
+        user = await create_person(session, email, f"Person {who}", password_hash, super_admin=who == "sa")
+        world.users[who], world.emails[who] = user.id, email
+        for role in roles:
+            membership = Membership(organization_id=world.orgs[org_key], user_id=user.id, role=MembershipRole(role))
+            session.add(membership)
+            await session.flush()
+            world.memberships[f"{who}:{role}"] = membership.id
+    for name, (org_key, teachers, students) in CLASSES.items():
+        cls = Class(organization_id=world.orgs[org_key], name=f"Class {name}", subject="Math", term="2026")
+        session.add(cls)
+        await session.flush()
+        world.classes[name] = cls.id
+        for role, people in (("teacher", teachers), ("student", students)):
+            for who in people:
+                enrollment = Enrollment(
+                    organization_id=world.orgs[org_key], class_id=cls.id, user_id=world.users[who],
+                    role=MembershipRole(role),
+                )
+                session.add(enrollment)
+                await session.flush()
+                world.enrollments[f"{name}:{who}"] = enrollment.id
+    for parent, (org_key, child) in CHILDREN.items():
+        guardianship = Guardianship(
+            organization_id=world.orgs[org_key], parent_id=world.users[parent], student_id=world.users[child]
+        )
+        session.add(guardianship)
+        await session.flush()
+        world.guardianships[parent] = guardianship.id
+    return world
+
+
+@pytest.fixture(scope="session")
+async def world(db: Database) -> World:
+    async with db.service() as session:
+        return await build_world(session, "w")
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, urls: DatabaseUrls):
+    application = create_app(settings, urls)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=(f"10.{uuid.uuid4().int % 250}.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization headers for ``email``."""
+    response = await client.post("/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
