@@ -6,8 +6,10 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.config import DEV_JWT_SECRET, get_settings
@@ -15,7 +17,7 @@ from schoolbase.db import migrate
 from schoolbase.db.engine import Database
 from schoolbase.db.runtime import owner_url, prepare_database
 from schoolbase.db.urls import DatabaseUrls
-from schoolbase.errors import Problem
+from schoolbase.errors import Problem, problem_from_db_error
 
 app = typer.Typer(help="Schoolbase: a multi-tenant school platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -40,8 +42,16 @@ def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]])
 
     try:
         return asyncio.run(run())
+    except DBAPIError as exc:
+        # A rule the database enforces (a blank name, a duplicate created concurrently)
+        # is the user's mistake, not a crash.
+        problem = problem_from_db_error(exc)
+        if problem is None:
+            raise
+        err.print(f"[red]error:[/red] {escape(problem.detail or problem.title)}")
+        raise typer.Exit(1) from exc
     except Problem as problem:
-        err.print(f"[red]error:[/red] {problem.detail or problem.title}")
+        err.print(f"[red]error:[/red] {escape(problem.detail or problem.title)}")
         raise typer.Exit(1) from problem
 
 

@@ -42,7 +42,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:  # uuid.UUID(<non-str>) raises AttributeError
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from exc
 
 

@@ -38,7 +38,7 @@ TOKEN_BODY = {
 
 async def read_login(request: Request) -> PasswordLogin:
     """The OAuth2 password form (username = email) or a JSON body."""
-    content_type = request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "").lower()
     try:
         if content_type.startswith("application/json"):
             return PasswordLogin.model_validate_json(await request.body())

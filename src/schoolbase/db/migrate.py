@@ -19,6 +19,8 @@ from schoolbase.db.urls import sqlalchemy_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_SCHEMA = "schoolbase_meta"
+# pg_advisory_lock key that serialises concurrent upgrades/downgrades of one database.
+MIGRATION_LOCK_KEY = 7_316_853_920_250_919
 REVISION_ID = re.compile(r"^\d{8}_\d{6}$")
 
 
@@ -100,8 +102,16 @@ def history_problems(revisions: Iterable[Revision]) -> list[str]:
 # What the models cannot describe: RLS flags, policies, functions and triggers.
 CATALOG_QUERIES = {
     "row level security": """
-        select c.relname || ' rls=' || c.relrowsecurity from pg_class c
+        select c.relname || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+    """,
+    "grants": """
+        select table_name || ' ' || grantee || ' ' || privilege_type from information_schema.role_table_grants
+        where table_schema = 'public'
+        union all
+        select table_name || '.' || column_name || ' ' || grantee || ' ' || privilege_type
+        from information_schema.column_privileges
+        where table_schema = 'public' and grantee in ('anon', 'authenticated', 'service_role', 'authenticator')
     """,
     "policies": """
         select tablename || '.' || policyname || ' ' || cmd || ' ' || roles::text || ' using '
@@ -113,6 +123,18 @@ CATALOG_QUERIES = {
                || md5(pg_get_functiondef(p.oid))
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname in ('public', 'private') and p.prokind in ('f', 'p')
+    """,
+    # Alembic's model comparison ignores CHECK constraints and server defaults.
+    "constraints": """
+        select c.relname || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid)
+        from pg_constraint k join pg_class c on c.oid = k.conrelid
+        where c.relnamespace = 'public'::regnamespace and not c.relispartition and k.contype <> 't'
+    """,
+    "column defaults": """
+        select c.relname || '.' || a.attname || ' default ' || pg_get_expr(d.adbin, d.adrelid)
+        from pg_attrdef d join pg_class c on c.oid = d.adrelid
+        join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+        where c.relnamespace = 'public'::regnamespace and not c.relispartition
     """,
     "triggers": """
         select pg_get_triggerdef(t.oid) from pg_trigger t

@@ -18,8 +18,8 @@ from schoolbase.models import Class, Enrollment, Guardianship, Membership, Membe
 from schoolbase.tenancy import schemas
 
 
-async def _visible(session: AsyncSession, model: Any, row_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(select(exists().where(model.id == row_id))))
+async def _visible(session: AsyncSession, model: Any, row_id: uuid.UUID, *where: Any) -> bool:
+    return bool(await session.scalar(select(exists().where(model.id == row_id, *where))))
 
 
 async def get_visible(session: AsyncSession, model: Any, row_id: uuid.UUID, what: str) -> Any:
@@ -41,7 +41,8 @@ async def change(session: AsyncSession, model: Any, row_id: uuid.UUID, values: d
 async def remove(session: AsyncSession, model: Any, row_id: uuid.UUID, what: str, *where: Any) -> None:
     deleted = await session.scalar(delete(model).where(model.id == row_id, *where).returning(model.id))
     if deleted is None:
-        raise forbidden(f"you may not delete this {what}") if await _visible(session, model, row_id) else not_found(what)
+        visible = await _visible(session, model, row_id, *where)
+        raise forbidden(f"you may not delete this {what}") if visible else not_found(what)
 
 
 async def add(session: AsyncSession, row: Any) -> Any:

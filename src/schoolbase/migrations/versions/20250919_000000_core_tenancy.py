@@ -336,9 +336,11 @@ create function private.guard_user_columns() returns trigger
         raise exception 'only a super admin may create super admins or disabled users'
           using errcode = '42501';
       end if;
-    elsif (new.email, new.is_super_admin, new.disabled_at) is distinct from
-          (old.email, old.is_super_admin, old.disabled_at) then
-      raise exception 'only a super admin may change email, super admin or disabled status'
+    -- Everything but the display name and avatar (updated_at is the touch trigger's)
+    -- stays as it was, including columns added later.
+    elsif (to_jsonb(new) - 'display_name' - 'avatar_url' - 'updated_at') is distinct from
+          (to_jsonb(old) - 'display_name' - 'avatar_url' - 'updated_at') then
+      raise exception 'only a super admin may change email, super admin or disabled status, or anything but display name and avatar'
         using errcode = '42501';
     end if;
     return new;
