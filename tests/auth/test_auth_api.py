@@ -19,23 +19,7 @@ from schoolbase.auth.passwords import hash_password
 from schoolbase.auth.tokens import issue_access_token
 from schoolbase.tenancy.people import create_person
 
-from tests.conftest import PASSWORD
-
-PROBLEM_TYPE = "https://schoolbase.dev/problems/"
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str | None = None) -> dict:
-    """An RFC 9457 problem document with the given status (and type)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith(PROBLEM_TYPE)
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    if kind is not None:
-        assert body["type"] == PROBLEM_TYPE + kind, body
-    return body
+from tests.conftest import PASSWORD, assert_problem
 
 
 async def new_person(db, password: str = PASSWORD) -> tuple[uuid.UUID, str]:
