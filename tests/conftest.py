@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from schoolbase.ai.providers.local_upstream import serve_local_upstream
 from schoolbase.app import create_app
 from schoolbase.auth.passwords import hash_password
 from schoolbase.config import Settings
@@ -46,9 +47,21 @@ def owner_url(server_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def upstream():
+    """A local server speaking Anthropic's Messages API; yields (base_url, LocalUpstream)."""
+    with serve_local_upstream() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def settings(upstream) -> Settings:
     return Settings(
         database_url=None,
+        ai_provider="anthropic",
+        anthropic_api_key="test-key",
+        anthropic_base_url=upstream[0],
+        ai_max_retries=0,
+        ai_timeout_seconds=10,
         jwt_secret="test-secret-0123456789abcdef0123456789abcdef",
         login_max_failures_per_account=5,
         login_max_failures_per_address=50,

@@ -7,6 +7,9 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 from schoolbase import __version__
+from schoolbase.ai.gateway import Gateway
+from schoolbase.ai.providers.factory import provider_from_settings
+from schoolbase.ai.routes import router as ai_router
 from schoolbase.auth.routes import router as auth_router
 from schoolbase.config import Settings, get_settings
 from schoolbase.db.engine import Database
@@ -29,9 +32,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
 
             urls = prepare_database(settings)
         app.state.db = Database(urls.app, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow)
+        app.state.gateway = Gateway(app.state.db, provider_from_settings(settings), settings)
         try:
             yield
         finally:
+            await app.state.gateway.aclose()
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -45,6 +50,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     install_observability(app)
     app.include_router(auth_router)
     app.include_router(tenancy_router)
+    app.include_router(ai_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> dict:

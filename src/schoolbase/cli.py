@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.ai.cli import app as ai_app
 from schoolbase.config import DEV_JWT_SECRET, get_settings
 from schoolbase.db import migrate
 from schoolbase.db.engine import Database
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="People and their accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(ai_app, name="ai")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")

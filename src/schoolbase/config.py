@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr
@@ -30,6 +31,16 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 30
+
+    # AI provider: "anthropic" (needs an API key), "offline" (deterministic demo
+    # answers), or "auto": anthropic when a key is set, else offline.
+    ai_provider: Literal["auto", "anthropic", "offline"] = "auto"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    ai_timeout_seconds: float = 60.0
+    ai_max_retries: int = 1
+    # How long past the provider timeout an unsettled budget reservation lives.
+    ai_reservation_grace_seconds: int = 120
 
     pool_size: int = 10
     pool_max_overflow: int = 10

@@ -13,7 +13,21 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 REQUESTS = Counter("schoolbase_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("schoolbase_http_request_seconds", "HTTP request latency", ["method", "route"])
 
+AI_CALLS = Counter("schoolbase_ai_calls_total", "AI gateway calls", ["model", "status"])
+AI_TOKENS = Counter("schoolbase_ai_tokens_total", "AI tokens billed", ["model", "kind"])
+AI_COST = Counter("schoolbase_ai_cost_usd_total", "AI cost in USD (approximate; the usage logs are exact)", ["model"])
+
 access_log = structlog.get_logger("schoolbase.access")
+
+
+def record_ai_call(model: str, status: str, usage, cost) -> None:
+    AI_CALLS.labels(model, status).inc()
+    for kind in ("input", "output", "cache_write", "cache_read"):
+        tokens = getattr(usage, f"{kind}_tokens")
+        if tokens:
+            AI_TOKENS.labels(model, kind).inc(tokens)
+    if cost:
+        AI_COST.labels(model).inc(float(cost))
 
 
 def configure_logging(level: str = "INFO") -> None:

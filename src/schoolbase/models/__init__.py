@@ -1,5 +1,18 @@
 """All ORM models. The migrations are the source of truth; ``schoolbase db check`` proves these match."""
 
+from schoolbase.models.ai import (
+    AiBudgetAlert,
+    AiBudgetReservation,
+    AiCallStatus,
+    AiDailyUserUsage,
+    AiFeature,
+    AiMonthlyOrgUsage,
+    AiOrganizationSettings,
+    AiRateLimit,
+    AiService,
+    AiServicePrice,
+    AiUsageLog,
+)
 from schoolbase.models.base import Base
 from schoolbase.models.tenancy import (
     Class,
@@ -15,6 +28,17 @@ from schoolbase.models.tenancy import (
 )
 
 __all__ = [
+    "AiBudgetAlert",
+    "AiBudgetReservation",
+    "AiCallStatus",
+    "AiDailyUserUsage",
+    "AiFeature",
+    "AiMonthlyOrgUsage",
+    "AiOrganizationSettings",
+    "AiRateLimit",
+    "AiService",
+    "AiServicePrice",
+    "AiUsageLog",
     "Base",
     "Class",
     "Credential",

@@ -1,0 +1,63 @@
+"""The real provider: Anthropic's official async SDK, ``base_url`` and key from settings."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anthropic
+
+from schoolbase.ai.providers import Completion, ProviderError, usage_from
+
+
+def classify(exc: Exception) -> ProviderError:
+    """Upstream failures as the gateway reports them; usage is still logged by the caller."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ProviderError("timeout", "the AI provider did not answer in time")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return ProviderError("unavailable", f"could not reach the AI provider: {exc}")
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        retry_after = exc.response.headers.get("retry-after")
+        retry = int(float(retry_after)) if retry_after and retry_after.replace(".", "", 1).isdigit() else None
+        detail = f"AI provider answered {status}: {exc.message}"
+        if status == 429:
+            return ProviderError("upstream_rate_limited", detail, status=status, retry_after=retry or 10)
+        if status == 529:
+            return ProviderError("overloaded", detail, status=status, retry_after=retry or 30)
+        if status >= 500:
+            return ProviderError("upstream_error", detail, status=status)
+        return ProviderError("rejected", detail, status=status)
+    return ProviderError("upstream_error", f"AI provider call failed: {exc}")
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(self, api_key: str, base_url: str | None, timeout_seconds: float, max_retries: int) -> None:
+        # Retries stay few and the connect timeout short: a caller is waiting, and
+        # each retry keeps a budget reservation and rate-limit slot in use.
+        self.client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=anthropic.Timeout(timeout_seconds, connect=5.0),
+        )
+
+    async def create(self, model_id: str, params: dict[str, Any]) -> Completion:
+        try:
+            message = await self.client.messages.create(model=model_id, **params)
+        except anthropic.APIError as exc:
+            raise classify(exc) from exc
+        raw = message.model_dump(mode="json", exclude_none=True)
+        return Completion(message=raw, usage=usage_from(raw.get("usage") or {}))
+
+    async def stream(self, model_id: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            events = await self.client.messages.create(model=model_id, stream=True, **params)
+            async with events:
+                async for event in events:
+                    yield event.model_dump(mode="json", exclude_none=True)
+        except anthropic.APIError as exc:
+            raise classify(exc) from exc
+
+    async def close(self) -> None:
+        await self.client.close()

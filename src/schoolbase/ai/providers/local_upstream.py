@@ -1,0 +1,108 @@
+"""A local server that speaks Anthropic's Messages API, for tests, benchmarks and offline work.
+
+The real ``anthropic`` SDK is pointed at it with ``base_url``. Directives in the
+last user message steer it:
+
+- ``[[status:N]]`` answer with HTTP status N and an Anthropic error body (429 adds Retry-After)
+- ``[[sleep:S]]`` wait S seconds before answering (spread over the events when streaming)
+- ``[[tokens:IN,OUT]]`` report these input and output token counts
+- ``[[cache:W,R]]`` report W cache-write and R cache-read tokens
+"""
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from schoolbase.ai.pricing import Usage
+from schoolbase.ai.providers.offline import _last_user_text, message_json, offline_reply, stream_events
+
+ERROR_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error",
+    500: "api_error", 529: "overloaded_error",
+}
+DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache):([0-9.,]+)\]\]")
+
+
+def directives(text: str) -> dict[str, list[float]]:
+    return {name: [float(v) for v in values.split(",")] for name, values in DIRECTIVE.findall(text)}
+
+
+class LocalUpstream:
+    def __init__(self) -> None:
+        self.requests = 0
+        self.app = Starlette(routes=[Route("/v1/messages", self.messages, methods=["POST"])])
+
+    async def messages(self, request: Request) -> Response:
+        self.requests += 1
+        if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+            return self.error(401, "missing API key")
+        params = await request.json()
+        found = directives(_last_user_text(params))
+        delay = found.get("sleep", [0.0])[0]
+        if "status" in found:
+            await asyncio.sleep(delay)
+            return self.error(int(found["status"][0]), "requested by the test")
+        model = params["model"]
+        text, usage, message_id = offline_reply(model, params)
+        text = text.replace("[offline demo response — no AI model was called]", "[local upstream]")
+        if "tokens" in found:
+            usage = Usage(int(found["tokens"][0]), int(found["tokens"][1]))
+        if "cache" in found:
+            usage = Usage(usage.input_tokens, usage.output_tokens, int(found["cache"][0]), int(found["cache"][1]))
+        if not params.get("stream"):
+            await asyncio.sleep(delay)
+            return JSONResponse(message_json(model, message_id, text, usage))
+        events = stream_events(model, message_id, text, usage)
+        return StreamingResponse(self.sse(events, delay), media_type="text/event-stream")
+
+    @staticmethod
+    async def sse(events: list[dict], delay: float):
+        pause = delay / max(1, len(events))
+        for event in events:
+            if pause:
+                await asyncio.sleep(pause)
+            yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+    @staticmethod
+    def error(status: int, message: str) -> Response:
+        headers = {"retry-after": "7"} if status == 429 else {}
+        body = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message}}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_local_upstream(port: int | None = None):
+    """Run a LocalUpstream on 127.0.0.1 in a background thread; yields (base_url, upstream)."""
+    upstream = LocalUpstream()
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(upstream.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("local upstream did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", upstream
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

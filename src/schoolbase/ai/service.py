@@ -1,0 +1,158 @@
+"""AI services and prices, organization settings, usage reports and feedback, as the caller (RLS)."""
+
+import csv
+import io
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from schoolbase.ai import schemas
+from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.models.ai import (
+    AiBudgetAlert,
+    AiCallStatus,
+    AiDailyUserUsage,
+    AiFeature,
+    AiMonthlyOrgUsage,
+    AiOrganizationSettings,
+    AiService,
+    AiServicePrice,
+    AiUsageLog,
+)
+
+CSV_ROW_LIMIT = 100_000
+
+
+async def services_with_prices(session: AsyncSession) -> list[schemas.ServiceOut]:
+    latest = (
+        select(AiServicePrice)
+        .where(AiServicePrice.effective_from <= func.now())
+        .distinct(AiServicePrice.service_id)
+        .order_by(AiServicePrice.service_id, AiServicePrice.effective_from.desc())
+        .subquery()
+    )
+    price = aliased(AiServicePrice, latest)
+    rows = (
+        await session.execute(select(AiService, price).outerjoin(price, price.service_id == AiService.id).order_by(AiService.alias))
+    ).all()
+    return [
+        schemas.ServiceOut.model_validate(service).model_copy(
+            update={"price": schemas.PriceOut.model_validate(p) if p else None}
+        )
+        for service, p in rows
+    ]
+
+
+async def add_price(session: AsyncSession, service_id: uuid.UUID, body: schemas.PriceCreate) -> AiServicePrice:
+    if await session.get(AiService, service_id) is None:
+        raise not_found("AI service")
+    row = AiServicePrice(service_id=service_id, **body.model_dump())
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_settings(session: AsyncSession, org_id: uuid.UUID) -> AiOrganizationSettings:
+    row = await session.scalar(select(AiOrganizationSettings).where(AiOrganizationSettings.organization_id == org_id))
+    if row is None:
+        raise not_found("organization")
+    return row
+
+
+async def update_settings(
+    session: AsyncSession, org_id: uuid.UUID, body: schemas.AiSettingsUpdate
+) -> AiOrganizationSettings:
+    current = await get_settings(session, org_id)
+    values = body.model_dump(exclude_unset=True)  # an explicit null clears a budget, quota or service list
+    if not values:
+        return current
+    row = await session.scalar(
+        update(AiOrganizationSettings)
+        .where(AiOrganizationSettings.organization_id == org_id)
+        .values(**values)
+        .returning(AiOrganizationSettings)
+    )
+    if row is None:
+        raise forbidden("only an org admin may change the organization's AI settings")
+    return row
+
+
+def usage_query(
+    *,
+    organization_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    feature: AiFeature | None,
+    status: AiCallStatus | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select:
+    stmt = select(AiUsageLog)
+    for column, value in (
+        (AiUsageLog.organization_id, organization_id),
+        (AiUsageLog.user_id, user_id),
+        (AiUsageLog.feature, feature),
+        (AiUsageLog.status, status),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if since is not None:
+        stmt = stmt.where(AiUsageLog.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(AiUsageLog.created_at < until)
+    return stmt
+
+
+async def usage_csv(session: AsyncSession, stmt: Select) -> str:
+    rows = (await session.scalars(stmt.order_by(AiUsageLog.created_at, AiUsageLog.id).limit(CSV_ROW_LIMIT + 1))).all()
+    if len(rows) > CSV_ROW_LIMIT:
+        raise Problem(422, "export-too-large", "Export too large",
+                      f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until")
+    columns = list(schemas.UsageLogOut.model_fields)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        data = schemas.UsageLogOut.model_validate(row).model_dump(mode="json")
+        writer.writerow(["" if data[c] is None else data[c] for c in columns])
+    return out.getvalue()
+
+
+async def give_feedback(session: AsyncSession, log_id: uuid.UUID, body: schemas.Feedback) -> AiUsageLog:
+    """Only the caller's own rows: the update policy and column grants allow nothing else."""
+    row = await session.scalar(
+        update(AiUsageLog)
+        .where(AiUsageLog.id == log_id)
+        .values(feedback_rating=body.rating, feedback_comment=body.comment, feedback_at=func.now())
+        .returning(AiUsageLog)
+    )
+    if row is None:
+        if await session.scalar(select(func.count()).where(AiUsageLog.id == log_id)):
+            raise forbidden("only the person who made an AI call may rate it")
+        raise not_found("AI usage record")
+    return row
+
+
+def daily_query(organization_id: uuid.UUID | None, user_id: uuid.UUID | None, since: date | None,
+                until: date | None) -> Select:
+    stmt = select(AiDailyUserUsage)
+    if organization_id:
+        stmt = stmt.where(AiDailyUserUsage.organization_id == organization_id)
+    if user_id:
+        stmt = stmt.where(AiDailyUserUsage.user_id == user_id)
+    if since:
+        stmt = stmt.where(AiDailyUserUsage.day >= since)
+    if until:
+        stmt = stmt.where(AiDailyUserUsage.day <= until)
+    return stmt
+
+
+def monthly_query(organization_id: uuid.UUID | None) -> Select:
+    stmt = select(AiMonthlyOrgUsage)
+    return stmt.where(AiMonthlyOrgUsage.organization_id == organization_id) if organization_id else stmt
+
+
+def alerts_query(organization_id: uuid.UUID) -> Select:
+    return select(AiBudgetAlert).where(AiBudgetAlert.organization_id == organization_id)
