@@ -6,9 +6,9 @@ import time
 import uuid
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("schoolbase_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("schoolbase_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -45,38 +45,48 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
-def route_of(request: Request) -> str:
-    # The route template, not the raw path, keeps metric label cardinality bounded.
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+class RequestLogMiddleware:
+    """Plain ASGI (Starlette's BaseHTTPMiddleware costs about a millisecond a request)."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-class RequestLogMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:200] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Request-ID"] = request_id
-            return response
+            await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_of(request)
-            REQUESTS.labels(request.method, route, str(status)).inc()
-            LATENCY.labels(request.method, route).observe(elapsed)
+            # The route template, not the raw path, keeps metric label cardinality bounded.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            client = scope.get("client")
             access_log.info(
                 "request",
-                method=request.method,
-                path=request.url.path,
+                method=scope["method"],
+                path=scope["path"],
                 route=route,
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
-                user_id=getattr(request.state, "user_id", None),
-                client=request.client.host if request.client else None,
+                user_id=scope["state"].get("user_id"),
+                client=client[0] if client else None,
             )
             structlog.contextvars.clear_contextvars()
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -98,18 +99,25 @@ def prices(
     rates = (input_price, output_price, cache_write, cache_read)
     if set_alias is not None and None in rates:
         raise typer.BadParameter("--set needs --input, --output, --cache-write and --cache-read")
-
-    async def work(session: AsyncSession):
-        if set_alias is not None:
-            service_id = await session.scalar(select(AiService.id).where(AiService.alias == set_alias))
-            if service_id is None:
-                raise Problem(404, "not-found", "Not found", f"no AI service {set_alias!r}")
-            start = effective_from or datetime.now(UTC)
-            await add_price(session, service_id, PriceCreate(
+    new_price = None
+    if set_alias is not None:
+        start = effective_from or datetime.now(UTC)
+        try:
+            new_price = PriceCreate(
                 effective_from=start if start.tzinfo else start.replace(tzinfo=UTC),
                 input_usd_per_mtok=input_price, output_usd_per_mtok=output_price,
                 cache_write_usd_per_mtok=cache_write, cache_read_usd_per_mtok=cache_read,
-            ))
+            )
+        except ValidationError as exc:  # a negative or too precise rate is a usage error, not a crash
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise typer.BadParameter(problems) from exc
+
+    async def work(session: AsyncSession):
+        if new_price is not None:
+            service_id = await session.scalar(select(AiService.id).where(AiService.alias == set_alias))
+            if service_id is None:
+                raise Problem(404, "not-found", "Not found", f"no AI service {set_alias!r}")
+            await add_price(session, service_id, new_price)
         return (
             await session.execute(
                 select(AiService.alias, AiService.enabled, AiServicePrice)

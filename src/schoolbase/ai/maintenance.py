@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.limits import expire_reservations
-
 
 @dataclass(frozen=True)
 class MaintenanceReport:
@@ -48,3 +46,26 @@ async def maintain(session: AsyncSession, months_ahead: int = 3) -> MaintenanceR
         )
     )
     return MaintenanceReport(created, deleted, dropped, await expire_reservations(session))
+
+
+async def expire_reservations(session: AsyncSession) -> int:
+    """Release every reservation past its expiry (a crash between reserve and settle)."""
+    rows = (
+        await session.execute(
+            text(
+                """
+                with gone as (
+                  delete from public.ai_budget_reservations where expires_at < now()
+                  returning organization_id, month, amount_usd
+                ), per_month as (
+                  select organization_id, month, sum(amount_usd) as amount, count(*) as n from gone
+                  group by organization_id, month
+                )
+                update public.ai_monthly_org_usage m set reserved_usd = m.reserved_usd - p.amount
+                from per_month p where m.organization_id = p.organization_id and m.month = p.month
+                returning p.n
+                """
+            )
+        )
+    ).scalars()
+    return sum(rows)

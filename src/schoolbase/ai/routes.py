@@ -15,7 +15,7 @@ router = APIRouter(tags=["ai"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 

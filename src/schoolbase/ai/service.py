@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from schoolbase.ai import schemas
 from schoolbase.errors import Problem, forbidden, not_found
@@ -27,22 +26,23 @@ CSV_ROW_LIMIT = 100_000
 
 
 async def services_with_prices(session: AsyncSession) -> list[schemas.ServiceOut]:
-    latest = (
-        select(AiServicePrice)
-        .where(AiServicePrice.effective_from <= func.now())
-        .distinct(AiServicePrice.service_id)
-        .order_by(AiServicePrice.service_id, AiServicePrice.effective_from.desc())
-        .subquery()
-    )
-    price = aliased(AiServicePrice, latest)
-    rows = (
-        await session.execute(select(AiService, price).outerjoin(price, price.service_id == AiService.id).order_by(AiService.alias))
+    """Each visible service with the price in force now (the newest row that has started)."""
+    services = (await session.scalars(select(AiService).order_by(AiService.alias))).all()
+    prices = (
+        await session.scalars(
+            select(AiServicePrice)
+            .where(AiServicePrice.effective_from <= func.now())
+            .order_by(AiServicePrice.effective_from.desc())
+        )
     ).all()
+    current: dict = {}
+    for price in prices:
+        current.setdefault(price.service_id, price)
     return [
         schemas.ServiceOut.model_validate(service).model_copy(
-            update={"price": schemas.PriceOut.model_validate(p) if p else None}
+            update={"price": schemas.PriceOut.model_validate(current[service.id]) if service.id in current else None}
         )
-        for service, p in rows
+        for service in services
     ]
 
 

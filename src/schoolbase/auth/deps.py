@@ -1,4 +1,8 @@
-"""The current identity and the request's transaction."""
+"""The current identity and the request's transaction.
+
+Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a
+thread pool, a thread hop per dependency per request.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -21,15 +25,15 @@ def unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", "Not authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_identity(
+async def get_identity(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(get_settings)],

@@ -1,5 +1,6 @@
 """The real provider: Anthropic's official async SDK, ``base_url`` and key from settings."""
 
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -8,11 +9,27 @@ import anthropic
 from schoolbase.ai.providers import Completion, ProviderError, usage_from
 
 
+def _http_errors(name: str) -> tuple[type[Exception], ...]:
+    """``name`` (TimeoutException, TransportError) of the HTTP libraries the SDK may use (httpx or httpx2)."""
+    found = []
+    for library in ("httpx", "httpx2"):
+        try:
+            found.append(getattr(importlib.import_module(library), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+# While a stream is read, the SDK lets its HTTP library's errors through unwrapped.
+HTTP_TIMEOUTS = _http_errors("TimeoutException")
+HTTP_TRANSPORT_ERRORS = _http_errors("TransportError")
+
+
 def classify(exc: Exception) -> ProviderError:
     """Upstream failures as the gateway reports them; usage is still logged by the caller."""
-    if isinstance(exc, anthropic.APITimeoutError):
+    if isinstance(exc, (anthropic.APITimeoutError, *HTTP_TIMEOUTS)):
         return ProviderError("timeout", "the AI provider did not answer in time")
-    if isinstance(exc, anthropic.APIConnectionError):
+    if isinstance(exc, (anthropic.APIConnectionError, *HTTP_TRANSPORT_ERRORS)):
         return ProviderError("unavailable", f"could not reach the AI provider: {exc}")
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
@@ -56,7 +73,7 @@ class AnthropicProvider:
             async with events:
                 async for event in events:
                     yield event.model_dump(mode="json", exclude_none=True)
-        except anthropic.APIError as exc:
+        except Exception as exc:  # APIError, or a transport error mid-stream: either way the call failed
             raise classify(exc) from exc
 
     async def close(self) -> None:

@@ -106,3 +106,17 @@ def serve_local_upstream(port: int | None = None):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def main() -> None:
+    """``python -m schoolbase.ai.providers.local_upstream --port 8099``: run it on its own."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    uvicorn.run(LocalUpstream().app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Helpers shared by the gateway, pricing, report and CLI tests (no fixtures here but ``ai_service``)."""
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from schoolbase.auth.tokens import issue_access_token
+from schoolbase.tenancy.people import create_person
+
+SONNET = {"input": Decimal("3"), "output": Decimal("15"), "cache_write": Decimal("3.75"), "cache_read": Decimal("0.30")}
+HAIKU = {"input": Decimal("1"), "output": Decimal("5"), "cache_write": Decimal("1.25"), "cache_read": Decimal("0.10")}
+MILLION = Decimal(1_000_000)
+
+
+def expected_cost(prices: dict[str, Decimal], i: int = 0, o: int = 0, w: int = 0, r: int = 0) -> Decimal:
+    return (i * prices["input"] + o * prices["output"] + w * prices["cache_write"] + r * prices["cache_read"]) / MILLION
+
+
+async def fetch(db, sql: str, **params) -> list[dict]:
+    async with db.service() as session:
+        return [dict(row._mapping) for row in (await session.execute(text(sql), params)).all()]
+
+
+async def logs(db, org_id: uuid.UUID) -> list[dict]:
+    return await fetch(
+        db, "select * from public.ai_usage_logs where organization_id = :org order by created_at, id", org=org_id
+    )
+
+
+async def month_row(db, org_id: uuid.UUID) -> dict | None:
+    rows = await fetch(
+        db,
+        """select m.* from public.ai_monthly_org_usage m join public.organizations o on o.id = m.organization_id
+           where m.organization_id = :org and m.month = date_trunc('month', now() at time zone o.time_zone)::date""",
+        org=org_id,
+    )
+    return rows[0] if rows else None
+
+
+async def assert_released(db, org_id: uuid.UUID) -> None:
+    """No budget is held any more: reserved_usd is 0 and no reservation rows are left."""
+    held = await fetch(db, "select * from public.ai_budget_reservations where organization_id = :org", org=org_id)
+    assert held == []
+    month = await month_row(db, org_id)
+    assert month is not None
+    assert month["reserved_usd"] == 0
+
+
+async def service_id(db, alias: str) -> uuid.UUID:
+    return (await fetch(db, "select id from public.ai_services where alias = :a", a=alias))[0]["id"]
+
+
+async def super_admin_headers(db, settings) -> dict[str, str]:
+    email = f"sa-{uuid.uuid4().hex[:10]}@example.org"
+    async with db.service() as session:
+        user = await create_person(session, email, "AI super admin", "unused-hash", super_admin=True)
+    return {"Authorization": f"Bearer {issue_access_token(settings, user.id, email)}"}
+
+
+async def away_from_minute_edge() -> None:
+    """Fixed windows: keep a burst of calls inside one minute (and so one hour)."""
+    now = datetime.now(UTC)
+    if now.second >= 57:
+        await asyncio.sleep(60.2 - now.second - now.microsecond / 1e6)
+
+
+def seconds_to_local_midnight(tz: str) -> float:
+    now = datetime.now(ZoneInfo(tz))
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), ZoneInfo(tz))
+    return (midnight - now).total_seconds()
+
+
+def sse_events(body: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+@dataclass
+class OwnService:
+    id: uuid.UUID
+    alias: str
+    max_output_tokens: int
+
+
+@pytest.fixture
+async def ai_service(db):
+    """A service of this test's own (Sonnet's prices from 2025), so price changes touch no other test.
+
+    Afterwards the organizations that used it (and with them their logs) and the service are deleted.
+    """
+    alias = f"test-{uuid.uuid4().hex[:12]}"
+    async with db.service() as session:
+        sid = await session.scalar(
+            text(
+                """insert into public.ai_services (alias, provider, model_id, display_name, context_window,
+                                                   max_output_tokens)
+                   values (:alias, 'anthropic', :alias, 'Test model', 200000, 1000) returning id"""
+            ),
+            {"alias": alias},
+        )
+        await session.execute(
+            text(
+                """insert into public.ai_service_prices (service_id, effective_from, input_usd_per_mtok,
+                     output_usd_per_mtok, cache_write_usd_per_mtok, cache_read_usd_per_mtok)
+                   values (:sid, '2025-01-01T00:00:00Z', 3, 15, 3.75, 0.30)"""
+            ),
+            {"sid": sid},
+        )
+    yield OwnService(sid, alias, 1000)
+    async with db.service() as session:
+        await session.execute(
+            text("delete from public.organizations where id in "
+                 "(select organization_id from public.ai_usage_logs where service_id = :sid)"),
+            {"sid": sid},
+        )
+        await session.execute(text("delete from public.ai_services where id = :sid"), {"sid": sid})
