@@ -14,6 +14,21 @@ from schoolbase.models.ai import (
     AiUsageLog,
 )
 from schoolbase.models.base import Base
+from schoolbase.models.meetings import (
+    ActionItemState,
+    MeetingActionItem,
+    MeetingParticipant,
+    MeetingRoom,
+    MeetingSession,
+    MeetingState,
+)
+from schoolbase.models.resources import (
+    Resource,
+    ResourceCategory,
+    ResourceReview,
+    ResourceState,
+    ResourceType,
+)
 from schoolbase.models.tenancy import (
     Class,
     Credential,
@@ -28,6 +43,17 @@ from schoolbase.models.tenancy import (
 )
 
 __all__ = [
+    "ActionItemState",
+    "MeetingActionItem",
+    "MeetingParticipant",
+    "MeetingRoom",
+    "MeetingSession",
+    "MeetingState",
+    "Resource",
+    "ResourceCategory",
+    "ResourceReview",
+    "ResourceState",
+    "ResourceType",
     "AiBudgetAlert",
     "AiBudgetReservation",
     "AiCallStatus",

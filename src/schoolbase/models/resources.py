@@ -1,0 +1,135 @@
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schoolbase.models.base import Base, TenantRow
+
+
+class ResourceType(enum.StrEnum):
+    video = "video"
+    document = "document"
+    interactive_activity = "interactive_activity"
+    link = "link"
+    worksheet = "worksheet"
+    quiz = "quiz"
+
+
+class ResourceState(enum.StrEnum):
+    draft = "draft"
+    pending_review = "pending_review"
+    approved = "approved"
+    rejected = "rejected"
+    archived = "archived"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, create_type=False, values_callable=lambda e: [m.value for m in e])
+
+
+def _org_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"))
+
+
+def _user_fk(ondelete: str | None = None) -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete=ondelete))
+
+
+class ResourceCategory(TenantRow, Base):
+    __tablename__ = "resource_categories"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "parent_id", "name", postgresql_nulls_not_distinct=True),
+        ForeignKeyConstraint(
+            ["organization_id", "parent_id"], ["resource_categories.organization_id", "resource_categories.id"]
+        ),
+        Index("resource_categories_parent_idx", "organization_id", "parent_id"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = _org_fk()
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Resource(TenantRow, Base):
+    __tablename__ = "resources"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        ForeignKeyConstraint(
+            ["organization_id", "category_id"], ["resource_categories.organization_id", "resource_categories.id"]
+        ),
+        ForeignKeyConstraint(
+            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
+        ),
+        Index("resources_search_idx", "search", postgresql_using="gin"),
+        Index("resources_org_state_idx", "organization_id", "state", "type"),
+        Index("resources_category_idx", "organization_id", "category_id"),
+        Index("resources_class_idx", "organization_id", "class_id"),
+        Index("resources_author_idx", "author_id"),
+        Index("resources_reviewer_idx", "reviewer_id"),
+        Index("resources_grade_levels_idx", "grade_levels", postgresql_using="gin"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = _org_fk()
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[ResourceType] = mapped_column(_enum(ResourceType, "resource_type"))
+    url: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    file_path: Mapped[str | None] = mapped_column(Text)
+    file_content_type: Mapped[str | None] = mapped_column(Text)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    subject: Mapped[str | None] = mapped_column(Text)
+    grade_levels: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    category_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    class_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    state: Mapped[ResourceState] = mapped_column(_enum(ResourceState, "resource_state"), server_default=text("'draft'"))
+    author_id: Mapped[uuid.UUID] = _user_fk()
+    reviewer_id: Mapped[uuid.UUID | None] = _user_fk()
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ai_generated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    ai_usage_log_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    rating_average: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    search: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("private.resource_search_vector(title, description, tags)", persisted=True)
+    )
+
+
+class ResourceReview(TenantRow, Base):
+    __tablename__ = "resource_reviews"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "resource_id", "user_id"),
+        ForeignKeyConstraint(
+            ["organization_id", "resource_id"], ["resources.organization_id", "resources.id"], ondelete="CASCADE"
+        ),
+        Index("resource_reviews_user_idx", "user_id"),
+    )
+
+    resource_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    user_id: Mapped[uuid.UUID] = _user_fk("CASCADE")
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
