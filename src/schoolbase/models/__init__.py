@@ -14,6 +14,22 @@ from schoolbase.models.ai import (
     AiUsageLog,
 )
 from schoolbase.models.base import Base
+from schoolbase.models.grading import (
+    Assignment,
+    AssignmentCategory,
+    AssignmentGrade,
+    AssignmentRubric,
+    AssignmentRubricCriterion,
+    AssignmentState,
+    AssignmentSubmission,
+    AssignmentType,
+    GradeHistory,
+    GradeSource,
+    GradeState,
+    GradingScaleLevel,
+    RubricGrade,
+    SubmissionStatus,
+)
 from schoolbase.models.meetings import (
     ActionItemState,
     MeetingActionItem,
@@ -43,6 +59,20 @@ from schoolbase.models.tenancy import (
 )
 
 __all__ = [
+    "Assignment",
+    "AssignmentCategory",
+    "AssignmentGrade",
+    "AssignmentRubric",
+    "AssignmentRubricCriterion",
+    "AssignmentState",
+    "AssignmentSubmission",
+    "AssignmentType",
+    "GradeHistory",
+    "GradeSource",
+    "GradeState",
+    "GradingScaleLevel",
+    "RubricGrade",
+    "SubmissionStatus",
     "ActionItemState",
     "MeetingActionItem",
     "MeetingParticipant",

@@ -125,6 +125,7 @@ class Enrollment(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "class_id", "user_id"),
+        UniqueConstraint("organization_id", "class_id", "user_id", "role", name="enrollments_class_member_key"),
         ForeignKeyConstraint(
             ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
         ),

@@ -1,0 +1,655 @@
+"""Assignments and grading: weighted categories, assignments with late policies,
+submissions with attempts, rubrics, grades (teacher or AI-suggested) with history,
+rubric scores, an organization grading scale, and the gradebook function.
+
+Revision ID: 20250924_163800
+Revises: 20250922_164000
+Create Date: 2025-09-24 16:38:00
+"""
+
+from alembic import op
+
+revision = "20250924_163800"
+down_revision = "20250922_164000"
+branch_labels = None
+depends_on = None
+
+TABLES = """
+create type public.assignment_type as enum ('homework', 'quiz', 'test', 'project', 'essay', 'other');
+create type public.assignment_state as enum ('draft', 'published', 'closed');
+create type public.submission_status as enum ('draft', 'submitted', 'late', 'graded', 'returned', 'missing', 'excused');
+create type public.grade_source as enum ('teacher', 'ai');
+create type public.grade_state as enum ('ai_suggested', 'draft', 'final');
+
+-- Submissions point at the student's enrollment, role included.
+alter table public.enrollments add constraint enrollments_class_member_key
+  unique (organization_id, class_id, user_id, role);
+
+create table public.grading_scale_levels (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  letter text not null check (length(btrim(letter)) between 1 and 5),
+  min_percent numeric(5, 2) not null check (min_percent between 0 and 100),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, letter),
+  unique (organization_id, min_percent)
+);
+
+create table public.assignment_categories (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  class_id uuid not null,
+  name text not null check (length(btrim(name)) between 1 and 200),
+  weight_percent numeric(5, 2) not null check (weight_percent between 0 and 100),
+  drop_lowest integer not null default 0 check (drop_lowest between 0 and 50),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, class_id, id),
+  unique (organization_id, class_id, name),
+  foreign key (organization_id, class_id) references public.classes (organization_id, id) on delete cascade
+);
+
+create table public.assignments (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  class_id uuid not null,
+  category_id uuid not null,
+  title text not null check (length(btrim(title)) between 1 and 300),
+  instructions text check (length(instructions) <= 50000),
+  type public.assignment_type not null default 'homework',
+  points_possible numeric(8, 2) not null check (points_possible > 0),
+  available_from timestamptz,
+  due_at timestamptz,
+  close_at timestamptz,
+  state public.assignment_state not null default 'draft',
+  accept_late boolean not null default true,
+  late_penalty_percent_per_day numeric(5, 2) not null default 0 check (late_penalty_percent_per_day between 0 and 100),
+  late_penalty_floor_percent numeric(5, 2) not null default 0 check (late_penalty_floor_percent between 0 and 100),
+  allowed_attempts integer not null default 1 check (allowed_attempts between 1 and 100),
+  visible_to_parents boolean not null default true,
+  created_by uuid references public.users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, class_id, id),
+  check (close_at is null or due_at is null or close_at >= due_at),
+  check (available_from is null or due_at is null or due_at >= available_from),
+  foreign key (organization_id, class_id) references public.classes (organization_id, id) on delete cascade,
+  foreign key (organization_id, class_id, category_id)
+    references public.assignment_categories (organization_id, class_id, id)
+);
+create index assignments_class_due_idx on public.assignments (organization_id, class_id, due_at);
+create index assignments_category_idx on public.assignments (organization_id, class_id, category_id);
+create index assignments_created_by_idx on public.assignments (created_by);
+
+create table public.assignment_rubrics (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  assignment_id uuid not null,
+  title text not null check (length(btrim(title)) between 1 and 300),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, assignment_id),
+  foreign key (organization_id, assignment_id) references public.assignments (organization_id, id) on delete cascade
+);
+
+-- Rating levels: [{"title": "Excellent", "points": 4}, ...], each within max_points.
+create table public.assignment_rubric_criteria (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  rubric_id uuid not null,
+  position integer not null check (position >= 0),
+  title text not null check (length(btrim(title)) between 1 and 300),
+  description text check (length(description) <= 5000),
+  max_points numeric(8, 2) not null check (max_points > 0),
+  levels jsonb not null default '[]' check (jsonb_typeof(levels) = 'array'),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, rubric_id, position),
+  foreign key (organization_id, rubric_id) references public.assignment_rubrics (organization_id, id) on delete cascade
+);
+
+create table public.assignment_submissions (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  class_id uuid not null,
+  assignment_id uuid not null,
+  student_id uuid not null,
+  student_role public.membership_role not null default 'student' check (student_role = 'student'),
+  attempt integer not null default 1 check (attempt >= 1),
+  body text check (length(body) <= 200000),
+  links text[] not null default '{}' check (cardinality(links) <= 20),
+  submitted_at timestamptz,
+  status public.submission_status not null default 'draft',
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, id, assignment_id, student_id),
+  unique (organization_id, assignment_id, student_id, attempt),
+  foreign key (organization_id, class_id, assignment_id)
+    references public.assignments (organization_id, class_id, id) on delete cascade,
+  foreign key (organization_id, class_id, student_id, student_role)
+    references public.enrollments (organization_id, class_id, user_id, role) on delete cascade
+);
+create index assignment_submissions_student_idx on public.assignment_submissions (organization_id, student_id);
+create index assignment_submissions_enrollment_idx
+  on public.assignment_submissions (organization_id, class_id, student_id, student_role);
+create index assignment_submissions_class_idx on public.assignment_submissions (organization_id, class_id, assignment_id);
+
+create table public.assignment_grades (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  class_id uuid not null,
+  assignment_id uuid not null,
+  submission_id uuid not null,
+  student_id uuid not null,
+  points numeric(8, 2) not null check (points >= 0),
+  points_possible numeric(8, 2) not null check (points_possible > 0),
+  late_penalty_points numeric(8, 2) not null default 0 check (late_penalty_points >= 0),
+  final_points numeric(8, 2) generated always as (greatest(points - late_penalty_points, 0)) stored,
+  percentage numeric(7, 2) generated always as
+    (round(greatest(points - late_penalty_points, 0) / points_possible * 100, 2)) stored,
+  letter_grade text,
+  feedback text check (length(feedback) <= 20000),
+  grader_id uuid references public.users (id) on delete set null,
+  source public.grade_source not null default 'teacher',
+  state public.grade_state not null default 'draft',
+  posted_at timestamptz,
+  ai_confidence numeric(4, 3) check (ai_confidence between 0 and 1),
+  ai_usage_log_id uuid,
+  ai_suggested_points numeric(8, 2) check (ai_suggested_points >= 0),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, submission_id),
+  check (state <> 'ai_suggested' or source = 'ai'),
+  check (posted_at is null or state = 'final'),
+  foreign key (organization_id, submission_id, assignment_id, student_id)
+    references public.assignment_submissions (organization_id, id, assignment_id, student_id) on delete cascade,
+  foreign key (organization_id, class_id, assignment_id)
+    references public.assignments (organization_id, class_id, id) on delete cascade
+);
+create index assignment_grades_class_idx on public.assignment_grades (organization_id, class_id, assignment_id);
+create index assignment_grades_student_idx on public.assignment_grades (organization_id, student_id);
+create index assignment_grades_submission_idx
+  on public.assignment_grades (organization_id, submission_id, assignment_id, student_id);
+create index assignment_grades_grader_idx on public.assignment_grades (grader_id);
+
+create table public.rubric_grades (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null,
+  grade_id uuid not null,
+  criterion_id uuid not null,
+  points numeric(8, 2) not null check (points >= 0),
+  level_title text check (length(level_title) <= 300),
+  comment text check (length(comment) <= 5000),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id),
+  unique (organization_id, grade_id, criterion_id),
+  foreign key (organization_id, grade_id) references public.assignment_grades (organization_id, id) on delete cascade,
+  foreign key (organization_id, criterion_id)
+    references public.assignment_rubric_criteria (organization_id, id) on delete cascade
+);
+create index rubric_grades_criterion_idx on public.rubric_grades (organization_id, criterion_id);
+
+-- Written only by a trigger; rows outlive the grade they describe.
+create table public.grade_history (
+  id uuid primary key default gen_random_uuid(),
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  class_id uuid not null,
+  grade_id uuid not null,
+  operation text not null check (operation in ('INSERT', 'UPDATE', 'DELETE')),
+  changed_by uuid,
+  changed_at timestamptz not null default now(),
+  old_row jsonb,
+  new_row jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, id)
+);
+create index grade_history_grade_idx on public.grade_history (organization_id, grade_id, changed_at);
+create index grade_history_class_idx on public.grade_history (organization_id, class_id);
+"""
+
+TOUCHED_TABLES = (
+    "grading_scale_levels", "assignment_categories", "assignments", "assignment_rubrics",
+    "assignment_rubric_criteria", "assignment_submissions", "assignment_grades", "rubric_grades", "grade_history",
+)
+
+FUNCTIONS = """
+-- Weights of a class's categories add up to at most 100%. Changes per class are
+-- serialised so two concurrent inserts cannot pass the check together.
+create function private.check_category_weights() returns trigger
+  language plpgsql set search_path = ''
+  as $$
+  declare total numeric;
+  begin
+    perform pg_advisory_xact_lock(hashtextextended('assignment_categories:' || new.class_id::text, 0));
+    select coalesce(sum(c.weight_percent), 0) into total
+    from public.assignment_categories c where c.class_id = new.class_id and c.id <> new.id;
+    if total + new.weight_percent > 100 then
+      raise exception 'category weights of this class would add up to % %%, more than 100 %%',
+        total + new.weight_percent using errcode = '23514', constraint = 'assignment_categories_weights';
+    end if;
+    return new;
+  end $$;
+create trigger assignment_categories_weights before insert or update of weight_percent, class_id
+  on public.assignment_categories for each row execute function private.check_category_weights();
+
+-- The organization's scale, or the common A-F one when it has none.
+create function private.letter_grade(p_org uuid, p_percent numeric) returns text
+  language sql stable security definer set search_path = ''
+  as $$
+    select coalesce(
+      (select l.letter from public.grading_scale_levels l
+       where l.organization_id = p_org and l.min_percent <= p_percent order by l.min_percent desc limit 1),
+      (select d.letter from (values ('A', 90), ('B', 80), ('C', 70), ('D', 60), ('F', 0)) as d(letter, min_percent)
+       where not exists (select from public.grading_scale_levels l where l.organization_id = p_org)
+         and d.min_percent <= p_percent order by d.min_percent desc limit 1))
+  $$;
+
+-- Submitting: stamped with the server's clock, refused before it opens, after it
+-- closes or beyond the allowed attempts, marked late after the due time.
+create function private.submission_rules() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare a public.assignments;
+  begin
+    if new.status not in ('draft', 'submitted', 'late') then
+      return new;
+    end if;
+    select * into a from public.assignments where id = new.assignment_id;
+    if tg_op = 'UPDATE' and old.submitted_at is not null then
+      if new.submitted_at is distinct from old.submitted_at then
+        raise exception 'a submission cannot be submitted twice; resubmit as a new attempt' using errcode = 'P0001';
+      end if;
+      return new;
+    end if;
+    if new.submitted_at is null and new.status = 'draft' then
+      return new;
+    end if;
+    if a.state <> 'published' then
+      raise exception 'assignment "%" is not open for submissions (it is %)', a.title, a.state using errcode = 'P0001';
+    end if;
+    if a.available_from is not null and now() < a.available_from then
+      raise exception 'assignment "%" opens at %', a.title, a.available_from using errcode = 'P0001';
+    end if;
+    if a.close_at is not null and now() > a.close_at then
+      raise exception 'assignment "%" closed at %', a.title, a.close_at using errcode = 'P0001';
+    end if;
+    if new.attempt > a.allowed_attempts then
+      raise exception 'assignment "%" allows % attempt(s)', a.title, a.allowed_attempts using errcode = 'P0001';
+    end if;
+    new.submitted_at := now();
+    if a.due_at is not null and new.submitted_at > a.due_at then
+      if not a.accept_late then
+        raise exception 'assignment "%" was due at % and does not accept late work', a.title, a.due_at
+          using errcode = 'P0001';
+      end if;
+      new.status := 'late';
+    else
+      new.status := 'submitted';
+    end if;
+    return new;
+  end $$;
+create trigger assignment_submissions_rules before insert or update on public.assignment_submissions
+  for each row execute function private.submission_rules();
+
+-- A grade carries the assignment's points, the late penalty its submission earned
+-- (percent per started day late, never below the floor) and its letter.
+create function private.grade_derived_fields() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare
+    a public.assignments;
+    s public.assignment_submissions;
+    days_late integer := 0;
+    penalty_percent numeric := 0;
+  begin
+    select * into a from public.assignments where id = new.assignment_id;
+    select * into s from public.assignment_submissions where id = new.submission_id;
+    new.points_possible := a.points_possible;
+    if s.submitted_at is not null and a.due_at is not null and s.submitted_at > a.due_at then
+      days_late := ceil(extract(epoch from s.submitted_at - a.due_at) / 86400);
+      penalty_percent := least(days_late * a.late_penalty_percent_per_day, 100 - a.late_penalty_floor_percent);
+    end if;
+    new.late_penalty_points := round(new.points * penalty_percent / 100, 2);
+    new.letter_grade := private.letter_grade(new.organization_id,
+      round(greatest(new.points - new.late_penalty_points, 0) / new.points_possible * 100, 2));
+    return new;
+  end $$;
+create trigger assignment_grades_derived before insert or update on public.assignment_grades
+  for each row execute function private.grade_derived_fields();
+
+-- The submission follows its grade: final → graded, posted → returned, gone → back.
+create function private.grade_moves_submission() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    if tg_op = 'DELETE' then
+      update public.assignment_submissions s
+      set status = case when s.submitted_at is null then 'missing'::public.submission_status
+                        when s.status in ('graded', 'returned') then
+                          case when exists (select from public.assignments a where a.id = s.assignment_id
+                                            and a.due_at is not null and s.submitted_at > a.due_at)
+                               then 'late'::public.submission_status else 'submitted'::public.submission_status end
+                        else s.status end
+      where s.id = old.submission_id;
+      return null;
+    end if;
+    update public.assignment_submissions s
+    set status = case when new.posted_at is not null then 'returned'::public.submission_status
+                      when new.state = 'final' then 'graded'::public.submission_status
+                      else s.status end
+    where s.id = new.submission_id and s.status not in ('excused')
+      and s.status is distinct from case when new.posted_at is not null then 'returned'::public.submission_status
+                                         when new.state = 'final' then 'graded'::public.submission_status
+                                         else s.status end;
+    return null;
+  end $$;
+create trigger assignment_grades_submission after insert or update or delete on public.assignment_grades
+  for each row execute function private.grade_moves_submission();
+
+create function private.record_grade_history() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    insert into public.grade_history (organization_id, class_id, grade_id, operation, changed_by, old_row, new_row)
+    values (coalesce(new.organization_id, old.organization_id), coalesce(new.class_id, old.class_id),
+            coalesce(new.id, old.id), tg_op, auth.uid(),
+            case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end);
+    return null;
+  end $$;
+create trigger assignment_grades_history after insert or update or delete on public.assignment_grades
+  for each row execute function private.record_grade_history();
+
+-- Rubric scores: each within its criterion's maximum; their sum is the grade's points.
+create function private.rubric_points_within_max() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare most numeric;
+  begin
+    select c.max_points into most from public.assignment_rubric_criteria c where c.id = new.criterion_id;
+    if new.points > most then
+      raise exception 'criterion allows at most % points, got %', most, new.points
+        using errcode = '23514', constraint = 'rubric_grades_within_max';
+    end if;
+    return new;
+  end $$;
+create trigger rubric_grades_within_max before insert or update on public.rubric_grades
+  for each row execute function private.rubric_points_within_max();
+
+create function private.rubric_sum_to_grade() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  declare target uuid := coalesce(new.grade_id, old.grade_id);
+  begin
+    update public.assignment_grades g
+    set points = (select coalesce(sum(r.points), 0) from public.rubric_grades r where r.grade_id = target)
+    where g.id = target;
+    return null;
+  end $$;
+create trigger rubric_grades_sum after insert or update or delete on public.rubric_grades
+  for each row execute function private.rubric_sum_to_grade();
+
+-- The gradebook of one class in one query, as the caller sees it (row-level
+-- security applies: a teacher sees current grades, a student only posted ones).
+-- Per category: earned / possible over counted items after dropping the lowest
+-- percentages (excused and ungraded items do not count, missing ones count as 0);
+-- the course percentage weights the categories that have counted items.
+create function public.class_gradebook(p_class_id uuid)
+  returns table (student_id uuid, assignment_id uuid, category_id uuid, grade_id uuid, status public.submission_status,
+                 points numeric, final_points numeric, points_possible numeric, percentage numeric,
+                 letter_grade text, grade_state public.grade_state, posted_at timestamptz,
+                 counted boolean, course_percentage numeric)
+  language sql stable set search_path = ''
+  as $$
+    with students as (
+      select e.user_id as student_id from public.enrollments e
+      where e.class_id = p_class_id and e.role = 'student'
+    ), work as (
+      select a.id as assignment_id, a.category_id, a.points_possible from public.assignments a
+      where a.class_id = p_class_id and a.state <> 'draft'
+    ), latest as (
+      select distinct on (s.student_id, s.assignment_id) s.student_id, s.assignment_id, s.id, s.status
+      from public.assignment_submissions s
+      where s.class_id = p_class_id
+      order by s.student_id, s.assignment_id, s.attempt desc
+    ), cells as (
+      select st.student_id, w.assignment_id, w.category_id, w.points_possible, l.status,
+             g.id as grade_id, g.points, g.final_points, g.percentage, g.letter_grade, g.state, g.posted_at,
+             case when l.status = 'excused' then null
+                  when g.id is not null and g.state <> 'ai_suggested' then g.final_points
+                  when l.status = 'missing' then 0
+             end as earned
+      from students st cross join work w
+      left join latest l on l.student_id = st.student_id and l.assignment_id = w.assignment_id
+      left join public.assignment_grades g on g.submission_id = l.id
+    ), ranked as (
+      select c.*, row_number() over (partition by c.student_id, c.category_id
+                                     order by c.earned / c.points_possible, c.assignment_id) as rank_low,
+             count(*) over (partition by c.student_id, c.category_id) as n_counted
+      from cells c where c.earned is not null
+    ), kept as (
+      select r.student_id, r.category_id, sum(r.earned) as earned, sum(r.points_possible) as possible
+      from ranked r join public.assignment_categories cat on cat.id = r.category_id
+      where r.rank_low > least(cat.drop_lowest, r.n_counted - 1)
+      group by r.student_id, r.category_id
+    ), course as (
+      select k.student_id,
+             round(sum(cat.weight_percent * k.earned / k.possible) / nullif(sum(cat.weight_percent), 0) * 100, 2)
+               as course_percentage
+      from kept k join public.assignment_categories cat on cat.id = k.category_id
+      group by k.student_id
+    )
+    select c.student_id, c.assignment_id, c.category_id, c.grade_id, c.status, c.points, c.final_points,
+           c.points_possible, c.percentage, c.letter_grade, c.state, c.posted_at, c.earned is not null,
+           co.course_percentage
+    from cells c left join course co on co.student_id = c.student_id
+    order by c.student_id, c.assignment_id
+  $$;
+
+do $$
+declare f regprocedure;
+begin
+  foreach f in array array[
+    'private.check_category_weights()', 'private.letter_grade(uuid, numeric)', 'private.submission_rules()',
+    'private.grade_derived_fields()', 'private.grade_moves_submission()', 'private.record_grade_history()',
+    'private.rubric_points_within_max()', 'private.rubric_sum_to_grade()', 'public.class_gradebook(uuid)'
+  ]::regprocedure[] loop
+    execute format('revoke all on function %s from public', f);
+    execute format('grant execute on function %s to authenticated, service_role', f);
+  end loop;
+end
+$$;
+"""
+
+POLICIES = """
+grant select, insert, update, delete on public.grading_scale_levels, public.assignment_categories,
+  public.assignments, public.assignment_rubrics, public.assignment_rubric_criteria, public.assignment_submissions,
+  public.assignment_grades, public.rubric_grades to authenticated, service_role;
+grant select on public.grade_history to authenticated;
+grant select, insert, update, delete on public.grade_history to service_role;
+
+alter table public.grading_scale_levels enable row level security;
+alter table public.assignment_categories enable row level security;
+alter table public.assignments enable row level security;
+alter table public.assignment_rubrics enable row level security;
+alter table public.assignment_rubric_criteria enable row level security;
+alter table public.assignment_submissions enable row level security;
+alter table public.assignment_grades enable row level security;
+alter table public.rubric_grades enable row level security;
+alter table public.grade_history enable row level security;
+
+create policy grading_scale_levels_select on public.grading_scale_levels for select to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.member_org_ids()));
+create policy grading_scale_levels_insert on public.grading_scale_levels for insert to authenticated
+  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')));
+create policy grading_scale_levels_update on public.grading_scale_levels for update to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')))
+  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')));
+create policy grading_scale_levels_delete on public.grading_scale_levels for delete to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')));
+"""
+
+# Tables written by OA and the class's T, read also by the class's S and P where said.
+STAFF_WRITE = "(select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')) or class_id in (select private.taught_class_ids())"
+
+
+def staff_policies(table: str, read_extra: str, *, class_column: str = "class_id") -> str:
+    write = STAFF_WRITE.replace("class_id", class_column)
+    return f"""
+create policy {table}_select on public.{table} for select to authenticated using ({write} or {read_extra});
+create policy {table}_insert on public.{table} for insert to authenticated with check ({write});
+create policy {table}_update on public.{table} for update to authenticated using ({write}) with check ({write});
+create policy {table}_delete on public.{table} for delete to authenticated using ({write});
+"""
+
+
+CLASS_MEMBER = "class_id in (select private.enrolled_class_ids()) or class_id in (select private.child_class_ids())"
+PUBLISHED_TO_CLASS = f"(state <> 'draft' and ({CLASS_MEMBER}))"
+
+GRADING_POLICIES = (
+    staff_policies("assignment_categories", f"({CLASS_MEMBER})")
+    + staff_policies("assignments", PUBLISHED_TO_CLASS)
+    + """
+-- Rubrics and criteria go with their assignment (the sub-select runs under its policy).
+create policy assignment_rubrics_select on public.assignment_rubrics for select to authenticated
+  using (assignment_id in (select a.id from public.assignments a));
+create policy assignment_rubrics_insert on public.assignment_rubrics for insert to authenticated
+  with check (assignment_id in (select a.id from public.assignments a where (select private.is_super_admin())
+    or a.organization_id in (select private.org_ids_with_role('org_admin')) or a.class_id in (select private.taught_class_ids())));
+create policy assignment_rubrics_update on public.assignment_rubrics for update to authenticated
+  using (assignment_id in (select a.id from public.assignments a where (select private.is_super_admin())
+    or a.organization_id in (select private.org_ids_with_role('org_admin')) or a.class_id in (select private.taught_class_ids())))
+  with check (assignment_id in (select a.id from public.assignments a where (select private.is_super_admin())
+    or a.organization_id in (select private.org_ids_with_role('org_admin')) or a.class_id in (select private.taught_class_ids())));
+create policy assignment_rubrics_delete on public.assignment_rubrics for delete to authenticated
+  using (assignment_id in (select a.id from public.assignments a where (select private.is_super_admin())
+    or a.organization_id in (select private.org_ids_with_role('org_admin')) or a.class_id in (select private.taught_class_ids())));
+
+create policy assignment_rubric_criteria_select on public.assignment_rubric_criteria for select to authenticated
+  using (rubric_id in (select r.id from public.assignment_rubrics r));
+create policy assignment_rubric_criteria_insert on public.assignment_rubric_criteria for insert to authenticated
+  with check (rubric_id in (select r.id from public.assignment_rubrics r join public.assignments a on a.id = r.assignment_id
+    where (select private.is_super_admin()) or a.organization_id in (select private.org_ids_with_role('org_admin'))
+       or a.class_id in (select private.taught_class_ids())));
+create policy assignment_rubric_criteria_update on public.assignment_rubric_criteria for update to authenticated
+  using (rubric_id in (select r.id from public.assignment_rubrics r join public.assignments a on a.id = r.assignment_id
+    where (select private.is_super_admin()) or a.organization_id in (select private.org_ids_with_role('org_admin'))
+       or a.class_id in (select private.taught_class_ids())))
+  with check (rubric_id in (select r.id from public.assignment_rubrics r join public.assignments a on a.id = r.assignment_id
+    where (select private.is_super_admin()) or a.organization_id in (select private.org_ids_with_role('org_admin'))
+       or a.class_id in (select private.taught_class_ids())));
+create policy assignment_rubric_criteria_delete on public.assignment_rubric_criteria for delete to authenticated
+  using (rubric_id in (select r.id from public.assignment_rubrics r join public.assignments a on a.id = r.assignment_id
+    where (select private.is_super_admin()) or a.organization_id in (select private.org_ids_with_role('org_admin'))
+       or a.class_id in (select private.taught_class_ids())));
+
+-- Submissions: the student creates and changes their own until it is graded or the
+-- assignment closes; the teacher returns, excuses, marks missing.
+create policy assignment_submissions_select on public.assignment_submissions for select to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids())
+         or student_id = (select auth.uid())
+         or (student_id in (select private.child_ids())
+             and assignment_id in (select a.id from public.assignments a where a.visible_to_parents)));
+create policy assignment_submissions_insert on public.assignment_submissions for insert to authenticated
+  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+              or (class_id in (select private.taught_class_ids()) and status in ('missing', 'excused'))
+              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')));
+create policy assignment_submissions_update on public.assignment_submissions for update to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids())
+         or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')
+             and assignment_id in (select a.id from public.assignments a
+                                   where a.state = 'published' and (a.close_at is null or a.close_at > now()))))
+  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+              or class_id in (select private.taught_class_ids())
+              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')));
+create policy assignment_submissions_delete on public.assignment_submissions for delete to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids())
+         or (student_id = (select auth.uid()) and status = 'draft'));
+
+-- Grades: students see their own once posted; parents once posted and the assignment
+-- is visible to parents; an AI suggestion only staff, and only the server creates one.
+create policy assignment_grades_select on public.assignment_grades for select to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids())
+         or (state = 'final' and posted_at is not null
+             and (student_id = (select auth.uid())
+                  or (student_id in (select private.child_ids())
+                      and assignment_id in (select a.id from public.assignments a where a.visible_to_parents)))));
+create policy assignment_grades_insert on public.assignment_grades for insert to authenticated
+  with check (state <> 'ai_suggested' and ((select private.is_super_admin())
+              or organization_id in (select private.org_ids_with_role('org_admin'))
+              or class_id in (select private.taught_class_ids())));
+create policy assignment_grades_update on public.assignment_grades for update to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids()))
+  with check (state <> 'ai_suggested' and ((select private.is_super_admin())
+              or organization_id in (select private.org_ids_with_role('org_admin'))
+              or class_id in (select private.taught_class_ids())));
+create policy assignment_grades_delete on public.assignment_grades for delete to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids()));
+
+-- Rubric scores go with their grade.
+create policy rubric_grades_select on public.rubric_grades for select to authenticated
+  using (grade_id in (select g.id from public.assignment_grades g));
+create policy rubric_grades_insert on public.rubric_grades for insert to authenticated
+  with check (grade_id in (select g.id from public.assignment_grades g where g.state <> 'ai_suggested'
+    and ((select private.is_super_admin()) or g.organization_id in (select private.org_ids_with_role('org_admin'))
+         or g.class_id in (select private.taught_class_ids()))));
+create policy rubric_grades_update on public.rubric_grades for update to authenticated
+  using (grade_id in (select g.id from public.assignment_grades g where (select private.is_super_admin())
+    or g.organization_id in (select private.org_ids_with_role('org_admin')) or g.class_id in (select private.taught_class_ids())))
+  with check (grade_id in (select g.id from public.assignment_grades g where g.state <> 'ai_suggested'
+    and ((select private.is_super_admin()) or g.organization_id in (select private.org_ids_with_role('org_admin'))
+         or g.class_id in (select private.taught_class_ids()))));
+create policy rubric_grades_delete on public.rubric_grades for delete to authenticated
+  using (grade_id in (select g.id from public.assignment_grades g where (select private.is_super_admin())
+    or g.organization_id in (select private.org_ids_with_role('org_admin')) or g.class_id in (select private.taught_class_ids())));
+
+create policy grade_history_select on public.grade_history for select to authenticated
+  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
+         or class_id in (select private.taught_class_ids()));
+create policy grade_history_service on public.grade_history for all to service_role using (true) with check (true);
+"""
+)
+
+
+def upgrade() -> None:
+    op.execute(TABLES)
+    for table in TOUCHED_TABLES:
+        op.execute(
+            f"create trigger {table}_touch before update on public.{table} "
+            "for each row execute function private.touch_updated_at()"
+        )
+    op.execute(FUNCTIONS)
+    op.execute(POLICIES)
+    op.execute(GRADING_POLICIES)
+
+
+def downgrade() -> None:
+    op.execute(
+        """
+        drop function public.class_gradebook(uuid);
+        drop table public.grade_history, public.rubric_grades, public.assignment_grades,
+          public.assignment_submissions, public.assignment_rubric_criteria, public.assignment_rubrics,
+          public.assignments, public.assignment_categories, public.grading_scale_levels;
+        drop function private.check_category_weights(), private.letter_grade(uuid, numeric),
+          private.submission_rules(), private.grade_derived_fields(), private.grade_moves_submission(),
+          private.record_grade_history(), private.rubric_points_within_max(), private.rubric_sum_to_grade();
+        alter table public.enrollments drop constraint enrollments_class_member_key;
+        drop type public.grade_state, public.grade_source, public.submission_status, public.assignment_state,
+          public.assignment_type;
+        """
+    )
