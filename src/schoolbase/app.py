@@ -17,6 +17,8 @@ from schoolbase.db.rls import ANONYMOUS
 from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import Problem, install_error_handlers
 from schoolbase.observability import install_observability
+from schoolbase.grading.assist.routes import router as ai_grading_router
+from schoolbase.grading.routes import router as grading_router
 from schoolbase.meetings.routes import router as meetings_router
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.tenancy.routes import router as tenancy_router
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(ai_router)
     app.include_router(resources_router)
     app.include_router(meetings_router)
+    app.include_router(grading_router)
+    app.include_router(ai_grading_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> dict:
