@@ -54,7 +54,7 @@ def upstream():
 
 
 @pytest.fixture(scope="session")
-def settings(upstream) -> Settings:
+def settings(upstream, tmp_path_factory) -> Settings:
     return Settings(
         database_url=None,
         ai_provider="anthropic",
@@ -67,6 +67,7 @@ def settings(upstream) -> Settings:
         login_max_failures_per_address=50,
         pool_size=5,
         pool_max_overflow=30,
+        storage_dir=tmp_path_factory.mktemp("files"),
     )
 
 

@@ -16,11 +16,15 @@ from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS
 from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import Problem, install_error_handlers
+from schoolbase.jobs import JobQueue
 from schoolbase.observability import install_observability
+from schoolbase.grading.assist.jobs import Runtime as AiGradingRuntime
+from schoolbase.grading.assist.jobs import register as register_ai_grading
 from schoolbase.grading.assist.routes import router as ai_grading_router
 from schoolbase.grading.routes import router as grading_router
 from schoolbase.meetings.routes import router as meetings_router
 from schoolbase.resources.routes import router as resources_router
+from schoolbase.resources.storage import LocalStorage
 from schoolbase.tenancy.routes import router as tenancy_router
 
 
@@ -37,9 +41,15 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             urls = prepare_database(settings)
         app.state.db = Database(urls.app, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow)
         app.state.gateway = Gateway(app.state.db, provider_from_settings(settings), settings)
+        app.state.jobs = JobQueue(urls.app, settings)
+        register_ai_grading(AiGradingRuntime(app.state.db, app.state.gateway, app.state.jobs, settings))
+        await app.state.jobs.open()
+        if settings.jobs_worker:
+            await app.state.jobs.start_worker()
         try:
             yield
         finally:
+            await app.state.jobs.close()
             await app.state.gateway.aclose()
             await app.state.db.dispose()
 
@@ -50,6 +60,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.storage = LocalStorage(settings.files_dir)
     install_error_handlers(app)
     install_observability(app)
     app.include_router(auth_router)

@@ -9,6 +9,22 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEFAULT_UPLOAD_CONTENT_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+    "video/webm",
+    "text/plain",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCHOOLBASE_", env_file=".env", extra="ignore")
 
@@ -41,10 +57,29 @@ class Settings(BaseSettings):
     ai_max_retries: int = 1
     # How long past the provider timeout an unsettled budget reservation lives.
     ai_reservation_grace_seconds: int = 120
+    # AI-assisted grading: the model alias asked when the request names none, and how
+    # many submissions of one bulk run are graded at once.
+    ai_grading_model: str = "claude-haiku"
+    ai_grading_concurrency: int = Field(default=4, ge=1, le=32)
+
+    # Background jobs (Procrastinate): run a worker inside ``serve``, how many jobs it
+    # runs at once, and the size of its connection pool.
+    jobs_worker: bool = True
+    jobs_concurrency: int = Field(default=4, ge=1, le=64)
+    jobs_pool_size: int = Field(default=4, ge=2, le=64)
+
+    # Uploaded files of the resource portal. Empty means ``data_dir / "files"``.
+    storage_dir: Path | None = None
+    upload_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    upload_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UPLOAD_CONTENT_TYPES))
 
     pool_size: int = 10
     pool_max_overflow: int = 10
     log_level: str = "INFO"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
 
 
 DEV_JWT_SECRET = Settings.model_fields["jwt_secret"].default.get_secret_value()

@@ -77,6 +77,9 @@ SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str]] = {
 def problem_from_db_error(exc: DBAPIError) -> Problem | None:
     orig = getattr(exc, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is None and "cannot contain NUL" in str(orig):
+        # Refused by the driver before the text reaches PostgreSQL, so there is no SQLSTATE.
+        return Problem(422, "invalid-value", "A value is not valid", "text may not contain NUL (0x00) characters")
     if sqlstate not in SQLSTATE_PROBLEMS:
         return None
     status, kind, title = SQLSTATE_PROBLEMS[sqlstate]

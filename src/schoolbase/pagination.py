@@ -1,14 +1,16 @@
-"""Keyset (cursor) pagination over (created_at, id): stable under inserts, no OFFSET scans."""
+"""Keyset (cursor) pagination: stable under inserts, no OFFSET scans. Lists page over
+(created_at, id) by default; ``paginate_by`` takes other keys, such as (rank, id) for search."""
 
 import base64
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.errors import Problem
@@ -33,26 +35,75 @@ async def page_params(
     return PageParams(cursor=cursor, limit=limit)
 
 
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _decode(value: Any, kind: type) -> Any:
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    raise TypeError(f"expected {kind.__name__}")
+
+
+def encode_cursor(*values: Any) -> str:
+    """A cursor holding the sort-key values of the last row of a page."""
+    raw = json.dumps([_encode(v) for v in values]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(cursor: str, kinds: Sequence[type] = (datetime, uuid.UUID)) -> tuple:
+    """The values of ``encode_cursor``, checked against the expected Python types of the sort keys,
+    so a cursor from another list (or a forged one) is a 400, never a database error."""
     try:
-        created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError("wrong number of values")
+        return tuple(_decode(v, k) for v, k in zip(values, kinds, strict=True))
     except (ValueError, TypeError, AttributeError) as exc:  # uuid.UUID(<non-str>) raises AttributeError
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from exc
 
 
-async def paginate(session: AsyncSession, stmt: Select, model: Any, params: PageParams) -> tuple[list, str | None]:
-    """Run ``stmt`` (selecting ``model`` first) one page at a time; returns rows and the next cursor."""
-    order = (model.created_at, model.id)
+async def paginate_by(
+    session: AsyncSession,
+    stmt: Select,
+    params: PageParams,
+    keys: Sequence[ColumnElement],
+    key_of: Callable[[Any], Sequence[Any]],
+    *,
+    descending: bool = False,
+) -> tuple[list, str | None]:
+    """Keyset pagination over any sort keys that are unique together (the last one is an id).
+
+    ``keys`` are SQL expressions ``stmt`` is ordered by; ``key_of(row)`` gives their values for a
+    returned row (for a computed key such as a rank, select it as a labelled column). A cursor
+    holds the last row's values; the next page is the rows after that tuple in the sort order.
+    """
     if params.cursor:
-        stmt = stmt.where(tuple_(*order) > decode_cursor(params.cursor))
+        after = decode_cursor(params.cursor, [key.type.python_type for key in keys])
+        stmt = stmt.where(tuple_(*keys) < after if descending else tuple_(*keys) > after)
+    order = [key.desc() for key in keys] if descending else list(keys)
     rows = (await session.execute(stmt.order_by(*order).limit(params.limit + 1))).all()
     if len(rows) <= params.limit:
         return rows, None
-    last = rows[params.limit - 1][0]
-    return rows[: params.limit], encode_cursor(last.created_at, last.id)
+    return rows[: params.limit], encode_cursor(*key_of(rows[params.limit - 1]))
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select, model: Any, params: PageParams, *, descending: bool = False
+) -> tuple[list, str | None]:
+    """Run ``stmt`` (selecting ``model`` first) one page at a time, oldest first (or newest first
+    with ``descending``); returns rows and the next cursor."""
+    return await paginate_by(
+        session, stmt, params, (model.created_at, model.id), lambda row: (row[0].created_at, row[0].id),
+        descending=descending,
+    )

@@ -26,27 +26,36 @@ reservations by nobody but service, and both are written only by service.
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from schoolbase.db.rls import SERVICE, apply_identity
-from tests.conftest import PEOPLE as WORLD_PEOPLE
-from tests.conftest import World, rolled_back, sqlstate
-
-A_PEOPLE = frozenset({"oa", "t1", "t2", "s1", "s2", "p1", "p2"})
-B_PEOPLE = frozenset({"oaB", "tB", "sB", "pB"})
-PEOPLE = ("sa", *sorted(A_PEOPLE), *sorted(B_PEOPLE))
-ACTORS = (*PEOPLE, "anon", "service")
-X = sorted(B_PEOPLE)  # people of org B acting on org A rows
-EVERY_PERSON = frozenset(PEOPLE)  # every authenticated user
-ORG_OF = {who: org for who, (org, _) in WORLD_PEOPLE.items()}
-
-INSUFFICIENT_PRIVILEGE = "42501"
+from schoolbase.db.rls import SERVICE
+from tests.access import (
+    A_PEOPLE,
+    B_PEOPLE,
+    EVERY_PERSON,
+    INSUFFICIENT_PRIVILEGE,
+    NOW,
+    ORG_OF,
+    X,
+    Read,
+    Refs,
+    Sql,
+    W,
+    as_actor,
+    can_read,
+    can_update,
+    members,
+    perform,
+    read_cases,
+    read_id,
+    write_cases,
+    write_id,
+)
+from tests.conftest import rolled_back, sqlstate
 
 # The AI tables and the rows the seed gives them.
 AI_TABLES = (
@@ -123,36 +132,6 @@ def delete_settings(org: str):
     return ("delete from public.ai_organization_settings where organization_id = :org", {"org": f"@org:{org}"})
 
 
-class Sql(str):
-    """A value that is an SQL expression (``now()``), inlined instead of bound."""
-
-
-NOW = Sql("now()")
-
-
-@dataclass
-class Refs:
-    """Ids by kind and key: the world's (org, user, class) and the seed's AI rows."""
-
-    world: World
-    rows: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
-
-    def resolve(self, actor: str, value):
-        """``@kind:key`` names a row; ``@user:self`` is the actor (s1 for anon and service);
-        ``@new`` is a fresh uuid and ``@unique`` a fresh short lowercase string."""
-        if not (isinstance(value, str) and value.startswith("@")) or isinstance(value, Sql):
-            return value
-        if value == "@new":
-            return uuid.uuid4()
-        if value == "@unique":
-            return f"p{uuid.uuid4().hex[:12]}"
-        kind, _, key = value[1:].partition(":")
-        if key == "self":
-            key = actor if actor in self.world.users else "s1"
-        table = {"org": self.world.orgs, "user": self.world.users, "class": self.world.classes}.get(kind)
-        return (table if table is not None else self.rows[kind])[key]
-
-
 # Seeded kinds in the order their rows are deleted again (reservations before their month).
 CLEANUP = {
     "log": "ai_usage_logs", "daily": "ai_daily_user_usage", "rate": "ai_rate_limits", "alert": "ai_budget_alerts",
@@ -216,83 +195,8 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                                   {"ids": list(rows[kind].values())})
 
 
-def _bind(refs: Refs, actor: str, prefix: str, values: dict) -> tuple[list[str], dict]:
-    exprs, params = [], {}
-    for column, value in values.items():
-        if isinstance(value, Sql):
-            exprs.append(str(value))
-        else:
-            exprs.append(f":{prefix}{column}")
-            params[f"{prefix}{column}"] = refs.resolve(actor, value)
-    return exprs, params
-
-
-@asynccontextmanager
-async def as_actor(db, refs: Refs, actor: str, setup=()):
-    """A rolled-back transaction as ``actor``, after ``setup`` statements run as service."""
-    identity = refs.world.identity(actor)
-    async with rolled_back(db, SERVICE if setup else identity) as session:
-        if setup:
-            for sql, params in setup:
-                await session.execute(text(sql), {k: refs.resolve(actor, v) for k, v in params.items()})
-            await apply_identity(session, identity)
-        yield session
-
-
-async def _rowcount(db, refs: Refs, actor: str, sql: str, params: dict, setup=()) -> int:
-    """Rows the statement affected (or counted), 0 when refused with 42501."""
-    async with as_actor(db, refs, actor, setup) as session:
-        try:
-            result = await session.execute(text(sql), params)
-        except DBAPIError as exc:
-            if sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
-                return 0
-            raise
-        if sql.lstrip().startswith("select"):
-            return result.scalar_one()
-        return result.rowcount
-
-
-def _where(refs: Refs, actor: str, where: dict) -> tuple[str, dict]:
-    exprs, params = _bind(refs, actor, "w_", where)
-    return " and ".join(f"{c} = {e}" for c, e in zip(where, exprs)), params
-
-
-async def can_read(db, refs, actor, table, where: dict, setup=()) -> bool:
-    condition, params = _where(refs, actor, where)
-    return await _rowcount(db, refs, actor, f"select count(*) from public.{table} where {condition}", params, setup) > 0
-
-
-async def can_insert(db, refs, actor, table, values: dict, setup=()) -> bool:
-    exprs, params = _bind(refs, actor, "v_", values)
-    sql = f"insert into public.{table} ({', '.join(values)}) values ({', '.join(exprs)})"
-    return await _rowcount(db, refs, actor, sql, params, setup) == 1
-
-
-async def can_update(db, refs, actor, table, where: dict, changes: dict, setup=()) -> bool:
-    exprs, params = _bind(refs, actor, "v_", changes)
-    condition, where_params = _where(refs, actor, where)
-    assignments = ", ".join(f"{c} = {e}" for c, e in zip(changes, exprs))
-    sql = f"update public.{table} set {assignments} where {condition}"
-    return await _rowcount(db, refs, actor, sql, {**params, **where_params}, setup) > 0
-
-
-async def can_delete(db, refs, actor, table, where: dict, setup=()) -> bool:
-    condition, params = _where(refs, actor, where)
-    return await _rowcount(db, refs, actor, f"delete from public.{table} where {condition}", params, setup) > 0
-
-
 # ---------------------------------------------------------------------------
 # Reads: one row each, and who may see it (service is added to every set).
-
-@dataclass(frozen=True)
-class Read:
-    table: str
-    row: str
-    readers: frozenset[str]
-    where: dict
-    setup: tuple = ()
-
 
 # table -> (id kind of the seed, the rows it holds)
 SEEDED = {
@@ -311,10 +215,6 @@ SEEDED = {
 def R(table, row, readers, *, where=None, setup=()) -> Read:
     kind = SEEDED[table][0]
     return Read(table, row, frozenset(readers), where or {"id": f"@{kind}:{row}"}, tuple(setup))
-
-
-def members(org_people) -> set[str]:
-    return {"sa", *org_people}
 
 
 # Own rows; OA; T for their students' rows; P their child's rows.
@@ -368,15 +268,10 @@ def test_read_table_covers_every_seeded_ai_row():
     assert set(SEEDED) == set(AI_TABLES)
 
 
-READ_CASES = [(actor, read) for read in READS for actor in ACTORS]
+READ_CASES = read_cases(READS)
 
 
-@pytest.mark.parametrize(
-    ("actor", "read"),
-    READ_CASES,
-    ids=[f"{actor}-{r.table}-{r.row}-{'sees' if actor in r.readers or actor == 'service' else 'hidden'}"
-         for actor, r in READ_CASES],
-)
+@pytest.mark.parametrize(("actor", "read"), READ_CASES, ids=[read_id(a, r) for a, r in READ_CASES])
 async def test_read(db, refs, actor, read):
     visible = actor in read.readers or actor == "service"
     assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
@@ -384,21 +279,6 @@ async def test_read(db, refs, actor, read):
 
 # ---------------------------------------------------------------------------
 # Writes: one statement each, and who may run it (service is added to every set).
-
-@dataclass(frozen=True)
-class Write:
-    name: str
-    op: str  # insert | update | delete
-    table: str
-    allowed: frozenset[str]
-    where: dict = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
-    setup: tuple = ()
-
-
-def W(name, op, table, allowed, *, where=None, values=None, setup=()) -> Write:
-    return Write(name, op, table, frozenset(allowed) | {"service"}, where or {}, values or {}, tuple(setup))
-
 
 SERVICE_ONLY: set[str] = set()
 HAIKU = "@service:claude-haiku"
@@ -499,22 +379,12 @@ def test_write_table_covers_every_ai_table_and_operation():
     assert len({w.name for w in WRITES}) == len(WRITES)
 
 
-WRITE_CASES = [(actor, write) for write in WRITES for actor in ACTORS]
+WRITE_CASES = write_cases(WRITES)
 
 
-@pytest.mark.parametrize(
-    ("actor", "write"),
-    WRITE_CASES,
-    ids=[f"{actor}-{w.name}-{'allowed' if actor in w.allowed else 'denied'}" for actor, w in WRITE_CASES],
-)
+@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
 async def test_write(db, refs, actor, write):
-    if write.op == "insert":
-        done = await can_insert(db, refs, actor, write.table, write.values, write.setup)
-    elif write.op == "update":
-        done = await can_update(db, refs, actor, write.table, write.where, write.values, write.setup)
-    else:
-        done = await can_delete(db, refs, actor, write.table, write.where, write.setup)
-    assert done is (actor in write.allowed)
+    assert await perform(db, refs, actor, write) is (actor in write.allowed)
 
 
 # ---------------------------------------------------------------------------

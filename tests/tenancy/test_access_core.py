@@ -10,29 +10,37 @@ membership); in organization A ``oa`` org admin, teachers ``t1`` ``t2`` (co-teac
 of c3), students ``s1`` (c1) ``s2`` (c2), parents ``p1`` (of s1) ``p2`` (of s2); in
 organization B ``oaB`` ``tB`` ``sB`` ``pB`` (they are X for every org A row); ``anon``
 (no token); ``service`` (the server's own ``service_role``, which bypasses RLS and is
-therefore added to every allowed set below).
+therefore added to every allowed set below). The probe helpers are in ``tests/access.py``.
 """
 
 import uuid
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from schoolbase.db.rls import SERVICE, apply_identity
-from tests.conftest import CHILDREN, CLASSES, World, rolled_back, sqlstate
+from schoolbase.db.rls import SERVICE
+from tests.access import (
+    A_PEOPLE,
+    ACTORS,
+    B_PEOPLE,
+    EVERY_PERSON,
+    FOREIGN_KEY_VIOLATION,
+    INSUFFICIENT_PRIVILEGE,
+    NOW,
+    X,
+    Sql,
+    W,
+    can_insert,
+    can_read,
+    can_update,
+    members,
+    perform,
+    write_cases,
+    write_id,
+)
+from tests.conftest import CHILDREN, CLASSES, rolled_back, sqlstate
 from tests.conftest import PEOPLE as WORLD_PEOPLE
-
-A_PEOPLE = frozenset({"oa", "t1", "t2", "s1", "s2", "p1", "p2"})
-B_PEOPLE = frozenset({"oaB", "tB", "sB", "pB"})
-PEOPLE = ("sa", *sorted(A_PEOPLE), *sorted(B_PEOPLE))
-ACTORS = (*PEOPLE, "anon", "service")
-X = sorted(B_PEOPLE)  # people of org B acting on org A rows
-
-INSUFFICIENT_PRIVILEGE = "42501"
-FOREIGN_KEY_VIOLATION = "23503"
 
 # Rows of the service-only tables that the world does not have: seeded as service
 # inside the probe's own transaction before the actor's identity is applied.
@@ -55,105 +63,10 @@ SEED_USER = (
 )
 
 
-class Sql(str):
-    """A value that is an SQL expression (``now()``), inlined instead of bound."""
-
-
-def resolve(world: World, actor: str, value):
-    """``@kind:key`` names a row of the world; ``@user:self`` is the actor (s1 for anon/service);
-    ``@new`` is a fresh uuid and ``@unique`` a fresh short string."""
-    if not (isinstance(value, str) and value.startswith("@")) or isinstance(value, Sql):
-        return value
-    if value == "@new":
-        return uuid.uuid4()
-    if value == "@unique":
-        return uuid.uuid4().hex[:12]
-    kind, _, key = value[1:].partition(":")
-    if key == "self":
-        key = actor if actor in world.users else "s1"
-    table = {
-        "org": world.orgs, "user": world.users, "email": world.emails, "class": world.classes,
-        "membership": world.memberships, "enrollment": world.enrollments, "guardianship": world.guardianships,
-    }[kind]
-    return table[key]
-
-
-def _bind(world: World, actor: str, prefix: str, values: dict) -> tuple[list[str], dict]:
-    exprs, params = [], {}
-    for column, value in values.items():
-        if isinstance(value, Sql):
-            exprs.append(str(value))
-        else:
-            exprs.append(f":{prefix}{column}")
-            params[f"{prefix}{column}"] = resolve(world, actor, value)
-    return exprs, params
-
-
-@asynccontextmanager
-async def as_actor(db, world: World, actor: str, setup=()):
-    """A rolled-back transaction as ``actor``, after ``setup`` statements run as service."""
-    if not setup:
-        async with rolled_back(db, world.identity(actor)) as session:
-            yield session
-        return
-    async with rolled_back(db, SERVICE) as session:
-        for sql, params in setup:
-            await session.execute(text(sql), {k: resolve(world, actor, v) for k, v in params.items()})
-        await apply_identity(session, world.identity(actor))
-        yield session
-
-
-async def _rowcount(db, world: World, actor: str, sql: str, params: dict, setup=()) -> int:
-    """Rows the statement affected (or counted), 0 when refused with 42501."""
-    async with as_actor(db, world, actor, setup) as session:
-        try:
-            result = await session.execute(text(sql), params)
-        except DBAPIError as exc:
-            if sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
-                return 0
-            raise
-        if sql.lstrip().startswith("select"):
-            return result.scalar_one()
-        return result.rowcount
-
-
-def _where(world, actor, where: dict) -> tuple[str, dict]:
-    exprs, params = _bind(world, actor, "w_", where)
-    return " and ".join(f"{c} = {e}" for c, e in zip(where, exprs)), params
-
-
-async def can_read(db, world, actor, table, where: dict, setup=()) -> bool:
-    condition, params = _where(world, actor, where)
-    return await _rowcount(db, world, actor, f"select count(*) from public.{table} where {condition}", params, setup) > 0
-
-
-async def can_insert(db, world, actor, table, values: dict, setup=()) -> bool:
-    exprs, params = _bind(world, actor, "v_", values)
-    sql = f"insert into public.{table} ({', '.join(values)}) values ({', '.join(exprs)})"
-    return await _rowcount(db, world, actor, sql, params, setup) == 1
-
-
-async def can_update(db, world, actor, table, where: dict, changes: dict, setup=()) -> bool:
-    exprs, params = _bind(world, actor, "v_", changes)
-    condition, where_params = _where(world, actor, where)
-    assignments = ", ".join(f"{c} = {e}" for c, e in zip(changes, exprs))
-    sql = f"update public.{table} set {assignments} where {condition}"
-    return await _rowcount(db, world, actor, sql, {**params, **where_params}, setup) > 0
-
-
-async def can_delete(db, world, actor, table, where: dict, setup=()) -> bool:
-    condition, params = _where(world, actor, where)
-    return await _rowcount(db, world, actor, f"delete from public.{table} where {condition}", params, setup) > 0
-
-
 # ---------------------------------------------------------------------------
 # Reads: (table, row) -> who may see that row. Row keys: organizations "A"/"B";
 # users and credentials the person; memberships "person:role"; classes "c1";
 # enrollments "class:person"; guardianships the parent.
-
-def members(org_people) -> set[str]:
-    return {"sa", *org_people}
-
 
 KEY = {
     "organizations": ("id", "org"), "users": ("id", "user"), "credentials": ("user_id", "user"),
@@ -253,26 +166,6 @@ async def test_read_service_only_table(db, world, actor, table):
 # ---------------------------------------------------------------------------
 # Writes: one statement each, and who may run it (service is added to every set).
 
-@dataclass(frozen=True)
-class Write:
-    name: str
-    op: str  # insert | update | delete
-    table: str
-    allowed: frozenset[str]
-    where: dict = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
-    setup: tuple = ()
-    not_for: frozenset[str] = frozenset()  # actors for whom the probe makes no sense
-
-
-def W(name, op, table, allowed, *, where=None, values=None, setup=(), not_for=()):
-    return Write(
-        name, op, table, frozenset(allowed) | {"service"}, where or {}, values or {}, tuple(setup), frozenset(not_for)
-    )
-
-
-NOW = Sql("now()")
-EVERY_PERSON = set(PEOPLE)
 
 WRITES = [
     # organizations: create, delete SA; change OA.
@@ -364,22 +257,12 @@ WRITES = [
 ]
 
 
-WRITE_CASES = [(actor, write) for write in WRITES for actor in ACTORS if actor not in write.not_for]
+WRITE_CASES = write_cases(WRITES)
 
 
-@pytest.mark.parametrize(
-    ("actor", "write"),
-    WRITE_CASES,
-    ids=[f"{actor}-{write.name}-{'allowed' if actor in write.allowed else 'denied'}" for actor, write in WRITE_CASES],
-)
+@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
 async def test_write(db, world, actor, write):
-    if write.op == "insert":
-        done = await can_insert(db, world, actor, write.table, write.values, write.setup)
-    elif write.op == "update":
-        done = await can_update(db, world, actor, write.table, write.where, write.values, write.setup)
-    else:
-        done = await can_delete(db, world, actor, write.table, write.where, write.setup)
-    assert done is (actor in write.allowed)
+    assert await perform(db, world, actor, write) is (actor in write.allowed)
 
 
 # ---------------------------------------------------------------------------

@@ -178,6 +178,10 @@ class Gateway:
         except ProviderError as exc:
             await self.settle(call, AiCallStatus.failed, Usage(), error=exc.message)
             raise provider_problem(exc) from exc
+        except Exception as exc:  # a provider bug is still a failed, logged call and a 502, never a 500
+            failure = ProviderError("upstream_error", f"AI provider call failed: {exc}")
+            await self.settle(call, AiCallStatus.failed, Usage(), error=failure.message)
+            raise provider_problem(failure) from exc
         except BaseException:
             await asyncio.shield(self.settle(call, AiCallStatus.failed, Usage(), error="call aborted"))
             raise

@@ -21,6 +21,10 @@ class ChatMessage(BaseModel):
 class MessageRequest(BaseModel):
     """An Anthropic Messages request, plus the feature it serves and the organization that pays."""
 
+    # Unknown fields are refused rather than dropped: a caller must not believe a
+    # parameter (say, one the provider SDK no longer takes) was applied.
+    model_config = ConfigDict(extra="forbid")
+
     feature: AiFeature
     organization_id: uuid.UUID | None = Field(
         default=None, description="required when you belong to more than one organization"
@@ -29,11 +33,10 @@ class MessageRequest(BaseModel):
     system: str | list[dict[str, Any]] | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=500)
     max_tokens: int = Field(ge=1, le=64000)
-    temperature: float | None = Field(default=None, ge=0, le=1)
     stream: bool = False
 
     def provider_params(self) -> dict[str, Any]:
-        params = self.model_dump(include={"system", "messages", "max_tokens", "temperature"}, exclude_none=True)
+        params = self.model_dump(include={"system", "messages", "max_tokens"}, exclude_none=True)
         return params
 
 

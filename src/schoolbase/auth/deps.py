@@ -5,6 +5,7 @@ thread pool, a thread hop per dependency per request.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -52,14 +53,22 @@ async def get_identity(
 _ACTIVE_USER = text("select exists (select from public.users where id = auth.uid() and disabled_at is null)")
 
 
+@asynccontextmanager
+async def transaction_as(db: Database, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
+    """A transaction as ``identity`` that first checks the account is still active. For handlers
+    that must not hold a connection for the whole request (e.g. around an AI call)."""
+    async with db.transaction(identity) as session:
+        if identity.user_id is not None and not await session.scalar(_ACTIVE_USER):
+            raise unauthorized("this account is disabled or no longer exists")
+        yield session
+
+
 async def session_for(
     identity: Annotated[DbIdentity, Depends(get_identity)],
     db: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
     """The request's one transaction, as the caller. Committed when the handler returns."""
-    async with db.transaction(identity) as session:
-        if identity.user_id is not None and not await session.scalar(_ACTIVE_USER):
-            raise unauthorized("this account is disabled or no longer exists")
+    async with transaction_as(db, identity) as session:
         yield session
 
 

@@ -13,6 +13,7 @@ from schoolbase.models.ai import (
     AiServicePrice,
     AiUsageLog,
 )
+from schoolbase.models.ai_grading import BulkGradingItemState, BulkGradingJob, BulkGradingJobItem, BulkGradingJobState
 from schoolbase.models.base import Base
 from schoolbase.models.grading import (
     Assignment,
@@ -84,6 +85,10 @@ __all__ = [
     "ResourceReview",
     "ResourceState",
     "ResourceType",
+    "BulkGradingItemState",
+    "BulkGradingJob",
+    "BulkGradingJobItem",
+    "BulkGradingJobState",
     "AiBudgetAlert",
     "AiBudgetReservation",
     "AiCallStatus",

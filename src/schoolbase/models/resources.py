@@ -113,8 +113,12 @@ class Resource(TenantRow, Base):
     ai_usage_log_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     rating_average: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
     rating_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Only ever used inside queries: never loaded with the row (and an accidental load raises).
     search: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("private.resource_search_vector(title, description, tags)", persisted=True)
+        TSVECTOR,
+        Computed("private.resource_search_vector(title, description, tags)", persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
     )
 
 

@@ -1,3 +1,376 @@
-from fastapi import APIRouter
+import mimetypes
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from schoolbase.auth.deps import CurrentUser, Session, transaction_as
+from schoolbase.errors import Problem
+from schoolbase.models import Resource, ResourceCategory, ResourceReview, ResourceState, ResourceType
+from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
+from schoolbase.resources import schemas, service
+from schoolbase.resources.storage import CHUNK_BYTES, FileMissing, Storage, new_key
+from schoolbase.tenancy.service import get_visible
 
 router = APIRouter(tags=["resources"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+# Room for the multipart framing and the form fields around the file.
+FORM_OVERHEAD_BYTES = 256 * 1024
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+async def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+# Categories
+
+
+@router.post(
+    "/organizations/{organization_id}/resource-categories", response_model=schemas.CategoryOut, status_code=201
+)
+async def create_category(
+    organization_id: uuid.UUID, body: schemas.CategoryCreate, _: CurrentUser, session: Session
+) -> ResourceCategory:
+    """Org admins. ``parent_id`` puts it under another category of the same organization."""
+    return await service.create_category(session, organization_id, body)
+
+
+@router.get("/organizations/{organization_id}/resource-categories", response_model=Page[schemas.CategoryOut])
+async def list_categories(
+    organization_id: uuid.UUID,
+    _: CurrentUser,
+    session: Session,
+    paging: Paging,
+    parent_id: uuid.UUID | None = None,
+    top_level: Annotated[bool, Query(description="only categories without a parent")] = False,
+) -> Page:
+    """Every member sees the organization's categories, by name."""
+    stmt = service.categories_query(organization_id, parent_id, top_level)
+    keys = (ResourceCategory.name, ResourceCategory.id)
+    rows, cursor = await paginate_by(session, stmt, paging, keys, lambda row: (row[0].name, row[0].id))
+    return Page(items=[schemas.CategoryOut.model_validate(row[0]) for row in rows], next_cursor=cursor)
+
+
+@router.get("/resource-categories/{category_id}", response_model=schemas.CategoryOut)
+async def get_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> ResourceCategory:
+    return await get_visible(session, ResourceCategory, category_id, "category")
+
+
+@router.get("/resource-categories/{category_id}/subtree", response_model=list[schemas.SubtreeCategory])
+async def get_subtree(category_id: uuid.UUID, _: CurrentUser, session: Session) -> list[schemas.SubtreeCategory]:
+    """The category and all its descendants (one query), in tree order with their depth."""
+    return await service.subtree(session, category_id)
+
+
+@router.patch("/resource-categories/{category_id}", response_model=schemas.CategoryOut, responses={422: {}})
+async def update_category(
+    category_id: uuid.UUID, body: schemas.CategoryUpdate, _: CurrentUser, session: Session
+) -> ResourceCategory:
+    """Org admins: rename, or move with ``parent_id`` (null: to the top level). A move into the
+    category's own subtree is refused (422 ``category-cycle``)."""
+    return await service.update_category(session, category_id, body)
+
+
+@router.delete("/resource-categories/{category_id}", status_code=204, responses={409: {}})
+async def delete_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+    """Org admins; refused (409) while it has subcategories or resources."""
+    await service.delete_category(session, category_id)
+    return no_content()
+
+
+# Resources: search, create, read, change
+
+
+@router.get("/resources", response_model=Page[schemas.SearchHit])
+async def search_resources(
+    _: CurrentUser,
+    session: Session,
+    paging: Paging,
+    q: Annotated[
+        str | None, Query(max_length=500, description='web-search syntax: words, "a phrase", -not, or')
+    ] = None,
+    type: ResourceType | None = None,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+    grade_level: Annotated[str | None, Query(max_length=50)] = None,
+    category_id: Annotated[uuid.UUID | None, Query(description="this category and all below it")] = None,
+    min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
+    organization_id: uuid.UUID | None = None,
+    state: ResourceState | None = None,
+    author_id: uuid.UUID | None = None,
+    class_id: uuid.UUID | None = None,
+) -> Page:
+    """Resources you may read, best match first when ``q`` is given (else newest first).
+    Students see approved resources of their organization (class-scoped ones only for their
+    classes); authors also see their own drafts; org admins see everything of their organization."""
+    found = service.search(
+        q, type=type, subject=subject, grade_level=grade_level, category_id=category_id, min_rating=min_rating,
+        organization_id=organization_id, state=state, author_id=author_id, class_id=class_id,
+    )
+    rows, cursor = await paginate_by(session, found.stmt, paging, found.keys, found.key_of, descending=True)
+    items = [
+        schemas.SearchHit.model_validate(row[0]).model_copy(update={"rank": row.rank if found.ranked else None})
+        for row in rows
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.post("/resources", response_model=schemas.ResourceOut, status_code=201)
+async def create_resource(body: schemas.ResourceCreate, user: CurrentUser, session: Session) -> Resource:
+    """Teachers and org admins: a link (``url``) or a text resource (``body``), as a draft or
+    straight into review (``state: pending_review``)."""
+    return await service.create_resource(session, user.user_id, body)
+
+
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file", "title"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the file; its part's Content-Type counts"},
+        **{
+            name: field
+            for name, field in schemas.FileResourceCreate.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )["properties"].items()
+            if name not in ("grade_levels", "tags")
+        },
+        "grade_levels": {"type": "array", "items": {"type": "string"}, "description": "repeat the field"},
+        "tags": {"type": "array", "items": {"type": "string"}, "description": "repeat the field"},
+    },
+}
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in schemas.FileResourceCreate.model_fields:
+        if name in ("grade_levels", "tags"):
+            items = [v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+            if items:
+                values[name] = items
+        elif isinstance(form.get(name), str) and form.get(name).strip():
+            values[name] = form.get(name)
+    return values
+
+
+def _content_type(upload: UploadFile) -> str:
+    return (upload.content_type or "").split(";")[0].strip().lower()
+
+
+def too_large(limit: int) -> Problem:
+    return Problem(413, "file-too-large", "File too large", f"files may be at most {limit} bytes", max_bytes=limit)
+
+
+async def _limited(upload: UploadFile, limit: int) -> AsyncIterator[bytes]:
+    total = 0
+    while chunk := await upload.read(CHUNK_BYTES):
+        total += len(chunk)
+        if total > limit:
+            raise too_large(limit)
+        yield chunk
+
+
+@router.post(
+    "/resources/upload",
+    response_model=schemas.ResourceOut,
+    status_code=201,
+    responses={413: {"description": "file too large"}, 415: {"description": "file type not allowed"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD_FORM}}}},
+)
+async def upload_resource(
+    request: Request, user: CurrentUser, storage: Annotated[Storage, Depends(get_storage)]
+) -> Resource:
+    """Teachers and org admins: a file with its resource's fields, as ``multipart/form-data``.
+    Size and type limits: ``SCHOOLBASE_UPLOAD_MAX_BYTES`` and ``SCHOOLBASE_UPLOAD_CONTENT_TYPES``.
+
+    The file is stored before the database transaction starts (no connection is held while a
+    client uploads) under an opaque key; if the resource cannot be created it is removed again."""
+    settings = request.app.state.settings
+    limit = settings.upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+        raise too_large(limit)
+    async with request.form(max_files=1, max_fields=100) as form:
+        try:
+            body = schemas.FileResourceCreate.model_validate(_form_values(form))
+        except ValidationError as exc:
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Problem(422, "validation", "Invalid request", "file: send the file as a multipart part named 'file'")
+        content_type = _content_type(upload)
+        if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
+            raise Problem(
+                415, "unsupported-media-type", "File type not allowed",
+                f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
+                + ", ".join(settings.upload_content_types),
+                allowed=list(settings.upload_content_types),
+            )
+        if upload.size is not None and upload.size > limit:
+            raise too_large(limit)
+        if upload.size == 0:
+            raise Problem(422, "validation", "Invalid request", "file: the file is empty")
+        key = new_key()
+        size = await storage.save(key, _limited(upload, limit))
+    try:
+        async with transaction_as(request.app.state.db, user) as session:
+            return await service.create_file_resource(session, user.user_id, body, key, content_type, size)
+    except BaseException:
+        await storage.delete(key)
+        raise
+
+
+@router.post("/resources/generate", response_model=schemas.ResourceOut, status_code=201,
+             responses={402: {}, 403: {}, 429: {}, 502: {}, 503: {}, 504: {}})
+async def generate_resource(body: schemas.GenerateRequest, user: CurrentUser, request: Request) -> Resource:
+    """Teachers and org admins: an AI-written worksheet or quiz, through the AI gateway (feature
+    ``resource_generation``: limits, budget and the usage log apply; a denial is the gateway's
+    problem document). Stored as ``pending_review`` with ``ai_generated``; an org admin approves it."""
+    return await service.generate(
+        request.app.state.db, request.app.state.gateway, user, body, getattr(request.state, "request_id", None)
+    )
+
+
+@router.get("/resources/{resource_id}", response_model=schemas.ResourceOut)
+async def get_resource(resource_id: uuid.UUID, _: CurrentUser, session: Session) -> Resource:
+    return await get_visible(session, Resource, resource_id, "resource")
+
+
+@router.patch("/resources/{resource_id}", response_model=schemas.ResourceOut)
+async def update_resource(
+    resource_id: uuid.UUID, body: schemas.ResourceUpdate, _: CurrentUser, session: Session
+) -> Resource:
+    """Its author while it is a draft or pending review; org admins always."""
+    return await service.update_resource(session, resource_id, body)
+
+
+@router.delete("/resources/{resource_id}", status_code=204)
+async def delete_resource(
+    resource_id: uuid.UUID,
+    _: CurrentUser,
+    session: Session,
+    storage: Annotated[Storage, Depends(get_storage)],
+    background: BackgroundTasks,
+) -> Response:
+    """Org admins. An uploaded file is removed after the deletion has committed."""
+    key = await service.delete_resource(session, resource_id)
+    response = no_content()
+    if key:
+        background.add_task(storage.delete, key)
+        response.background = background
+    return response
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def download_name(resource: Resource) -> str:
+    stem = _UNSAFE.sub("-", resource.title).strip("-.")[:80] or "resource"
+    return stem + (mimetypes.guess_extension(resource.file_content_type or "") or "")
+
+
+@router.get(
+    "/resources/{resource_id}/file",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+)
+async def download_file(
+    resource_id: uuid.UUID, _: CurrentUser, session: Session, storage: Annotated[Storage, Depends(get_storage)]
+) -> StreamingResponse:
+    """The uploaded file, to whoever may read the resource."""
+    resource = await service.resource_with_file(session, resource_id)
+    try:
+        chunks = await storage.open(resource.file_path)
+    except FileMissing as exc:
+        raise Problem(404, "file-missing", "File missing", "the file of this resource is missing from storage") from exc
+    headers = {
+        "Content-Disposition": f'attachment; filename="{download_name(resource)}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if resource.file_size is not None:
+        headers["Content-Length"] = str(resource.file_size)
+    return StreamingResponse(chunks, media_type=resource.file_content_type, headers=headers)
+
+
+# Workflow
+
+
+@router.post("/resources/{resource_id}/submit", response_model=schemas.ResourceOut, responses={409: {}})
+async def submit_resource(resource_id: uuid.UUID, user: CurrentUser, session: Session) -> Resource:
+    """The author: draft → pending_review."""
+    return await service.submit(session, user.user_id, resource_id)
+
+
+@router.post("/resources/{resource_id}/approve", response_model=schemas.ResourceOut, responses={409: {}})
+async def approve_resource(
+    resource_id: uuid.UUID, user: CurrentUser, session: Session, body: schemas.Decision | None = None
+) -> Resource:
+    """Org admins: pending_review (or archived, to bring it back) → approved, with an optional note."""
+    return await service.decide(session, user.user_id, resource_id, "approve", body.note if body else None)
+
+
+@router.post("/resources/{resource_id}/reject", response_model=schemas.ResourceOut, responses={409: {}})
+async def reject_resource(
+    resource_id: uuid.UUID, body: schemas.Rejection, user: CurrentUser, session: Session
+) -> Resource:
+    """Org admins: pending_review → rejected, with a note saying why."""
+    return await service.decide(session, user.user_id, resource_id, "reject", body.note)
+
+
+@router.post("/resources/{resource_id}/archive", response_model=schemas.ResourceOut, responses={409: {}})
+async def archive_resource(
+    resource_id: uuid.UUID, user: CurrentUser, session: Session, body: schemas.Decision | None = None
+) -> Resource:
+    """Org admins: any state but archived → archived; students no longer see it."""
+    return await service.decide(session, user.user_id, resource_id, "archive", body.note if body else None)
+
+
+# Reviews
+
+
+@router.get("/resources/{resource_id}/reviews", response_model=Page[schemas.ReviewOut])
+async def list_reviews(resource_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
+    """Newest first."""
+    stmt = await service.reviews_query(session, resource_id)
+    rows, cursor = await paginate(session, stmt, ResourceReview, paging, descending=True)
+    return Page(items=[schemas.ReviewOut.model_validate(row[0]) for row in rows], next_cursor=cursor)
+
+
+@router.post("/resources/{resource_id}/reviews", response_model=schemas.ReviewOut, status_code=201,
+             responses={403: {}, 404: {}, 409: {}})
+async def create_review(
+    resource_id: uuid.UUID, body: schemas.ReviewCreate, user: CurrentUser, session: Session
+) -> ResourceReview:
+    """Rate an approved resource you can read (1–5, optional comment); one review per person."""
+    return await service.create_review(session, user.user_id, resource_id, body)
+
+
+@router.put("/resources/{resource_id}/reviews", response_model=schemas.ReviewOut)
+async def update_my_review(
+    resource_id: uuid.UUID, body: schemas.ReviewUpdate, user: CurrentUser, session: Session
+) -> ResourceReview:
+    """Change your own review."""
+    return await service.update_my_review(session, user.user_id, resource_id, body)
+
+
+@router.delete("/resources/{resource_id}/reviews", status_code=204)
+async def delete_my_review(resource_id: uuid.UUID, user: CurrentUser, session: Session) -> Response:
+    """Withdraw your own review."""
+    await service.delete_my_review(session, user.user_id, resource_id)
+    return no_content()
+
+
+@router.delete("/resources/{resource_id}/reviews/{review_id}", status_code=204)
+async def delete_review(resource_id: uuid.UUID, review_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+    """Its author, or an org admin (moderation)."""
+    await service.delete_review(session, resource_id, review_id)
+    return no_content()

@@ -7,6 +7,14 @@ last user message steer it:
 - ``[[sleep:S]]`` wait S seconds before answering (spread over the events when streaming)
 - ``[[tokens:IN,OUT]]`` report these input and output token counts
 - ``[[cache:W,R]]`` report W cache-write and R cache-read tokens
+
+When the system prompt asks for the ``grading-json-v1`` format (AI-assisted grading),
+the answer is a deterministic grading JSON for the ``<rubric>`` in the user message:
+each criterion gets ``[[score:F]]`` (default 0.75) of its maximum, confidence is
+``[[confidence:C]]`` (default 0.9), and ``[[reply:KIND]]`` bends the answer for tests:
+``fenced`` (in a json code fence), ``wrapped`` (prose around it), ``prose`` (no JSON),
+``missing`` (one criterion left out), ``over`` (points above the maximum),
+``unknown`` (a criterion not in the rubric), ``bad-confidence`` (1.5).
 """
 
 import asyncio
@@ -30,11 +38,53 @@ ERROR_TYPES = {
     400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error",
     500: "api_error", 529: "overloaded_error",
 }
-DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache):([0-9.,]+)\]\]")
+DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache|score|confidence):([0-9.,]+)\]\]")
+REPLY = re.compile(r"\[\[reply:([a-z-]+)\]\]")
+GRADING_FORMAT = "grading-json-v1"  # the tag grading/assist/prompt.py puts in its system prompt
+RUBRIC = re.compile(r"<rubric>(.*?)</rubric>", re.S)
 
 
 def directives(text: str) -> dict[str, list[float]]:
     return {name: [float(v) for v in values.split(",")] for name, values in DIRECTIVE.findall(text)}
+
+
+def _system_text(params: dict) -> str:
+    system = params.get("system") or ""
+    if isinstance(system, list):
+        return " ".join(block.get("text", "") for block in system if isinstance(block, dict))
+    return system
+
+
+def grading_reply(prompt: str, found: dict[str, list[float]]) -> str:
+    """A grading answer in the grading-json-v1 format for the rubric in ``prompt``."""
+    match = RUBRIC.search(prompt)
+    criteria = json.loads(match.group(1))["criteria"] if match else []
+    fraction = found.get("score", [0.75])[0]
+    kinds = set(REPLY.findall(prompt))
+    scores = [
+        {"criterion_id": c["criterion_id"], "points": round(c["max_points"] * fraction, 2),
+         "level": None, "comment": f"local upstream: {c['title']}"}
+        for c in criteria
+    ]
+    if "missing" in kinds and scores:
+        scores.pop()
+    if "over" in kinds and scores:
+        scores[0]["points"] = criteria[0]["max_points"] + 1
+    if "unknown" in kinds:
+        scores.append({"criterion_id": "00000000-0000-4000-8000-000000000000", "points": 0})
+    answer = {
+        "criteria": scores,
+        "feedback": "[local upstream] feedback for the student.",
+        "confidence": 1.5 if "bad-confidence" in kinds else found.get("confidence", [0.9])[0],
+    }
+    body = json.dumps(answer)
+    if "prose" in kinds:
+        return "The submission shows some understanding of the topic, but I cannot give scores."
+    if "fenced" in kinds:
+        return f"```json\n{body}\n```"
+    if "wrapped" in kinds:
+        return f"Here are the scores.\n{body}\nI hope this helps."
+    return body
 
 
 class LocalUpstream:
@@ -55,6 +105,8 @@ class LocalUpstream:
         model = params["model"]
         text, usage, message_id = offline_reply(model, params)
         text = text.replace("[offline demo response — no AI model was called]", "[local upstream]")
+        if GRADING_FORMAT in _system_text(params):
+            text = grading_reply(_last_user_text(params), found)
         if "tokens" in found:
             usage = Usage(int(found["tokens"][0]), int(found["tokens"][1]))
         if "cache" in found:

@@ -229,8 +229,25 @@ create function private.category_subtree(p_root uuid) returns setof uuid
     ) select id from down
   $$;
 
+-- Full-text matches in the caller's organizations, with their rank. With RLS on
+-- resources the planner may not evaluate the non-leakproof @@ ahead of the policy,
+-- so it would scan every row instead of using the GIN index; this function does
+-- the indexed match, and only ids and ranks leave it: the join back to resources
+-- applies the policy to every row shown.
+-- The low row estimate is deliberate: it steers the join back to resources to a
+-- nested loop over the primary key, where a hash join would scan the whole table.
+create function private.resource_matches(p_query tsquery) returns table (id uuid, rank real)
+  language sql stable security definer set search_path = '' rows 20
+  as $$
+    select r.id, ts_rank(r.search, p_query) from public.resources r
+    where r.search @@ p_query
+      and ((select auth.role()) = 'service_role' or (select private.is_super_admin())
+           or r.organization_id in (select private.member_org_ids()))
+  $$;
+
 -- Authors change content; reviewer fields, the AI flag and the rating belong to
--- org admins, the server and the review trigger.
+-- org admins, the server and the review trigger. Only they move a resource to
+-- another organization (the update policy's author branch does not check the org).
 create function private.guard_resource_columns() returns trigger
   language plpgsql set search_path = ''
   as $$
@@ -241,15 +258,16 @@ create function private.guard_resource_columns() returns trigger
     end if;
     if tg_op = 'INSERT' then
       if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
-         or new.ai_generated or new.ai_usage_log_id is not null or new.rating_count <> 0 then
+         or new.ai_generated or new.ai_usage_log_id is not null
+         or new.rating_average is not null or new.rating_count <> 0 then
         raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
       end if;
     elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
-           new.rating_average, new.rating_count, new.author_id)
+           new.rating_average, new.rating_count, new.author_id, new.organization_id)
           is distinct from
           (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
-           old.rating_average, old.rating_count, old.author_id) then
-      raise exception 'review, AI, rating and author fields are set by org admins and the server'
+           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
+      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
         using errcode = '42501';
     end if;
     return new;
@@ -285,14 +303,19 @@ create function private.hosted_session_ids() returns setof uuid
   as $$ select s.id from public.meeting_sessions s where s.host_id = auth.uid() $$;
 
 -- A participant records only their own join and leave; an assignee only state and progress.
+-- Org admins and hosts change anything, but only of rows they manage both before and after:
+-- judged on new alone, a participant or assignee who hosts some other session could move
+-- the row into it and so change every column.
 create function private.guard_meeting_self_service() returns trigger
   language plpgsql set search_path = ''
   as $$
   declare allowed text[] := tg_argv;
   begin
     if current_user <> 'authenticated' or private.is_super_admin()
-       or new.organization_id in (select private.org_ids_with_role('org_admin'))
-       or new.session_id in (select private.hosted_session_ids()) then
+       or (old.organization_id in (select private.org_ids_with_role('org_admin'))
+           and new.organization_id in (select private.org_ids_with_role('org_admin')))
+       or (old.session_id in (select private.hosted_session_ids())
+           and new.session_id in (select private.hosted_session_ids())) then
       return new;
     end if;
     if (to_jsonb(new) - allowed - 'updated_at') is distinct from (to_jsonb(old) - allowed - 'updated_at') then
@@ -311,7 +334,7 @@ declare f regprocedure;
 begin
   foreach f in array array[
     'private.resource_search_vector(text, text, text[])', 'private.check_category_cycle()',
-    'private.category_subtree(uuid)', 'private.guard_resource_columns()', 'private.refresh_resource_rating()',
+    'private.category_subtree(uuid)', 'private.resource_matches(tsquery)', 'private.guard_resource_columns()', 'private.refresh_resource_rating()',
     'private.participating_session_ids()', 'private.hosted_session_ids()', 'private.guard_meeting_self_service()'
   ]::regprocedure[] loop
     execute format('revoke all on function %s from public', f);
@@ -347,7 +370,8 @@ create policy resource_categories_delete on public.resource_categories for delet
 create policy resources_select on public.resources for select to authenticated
   using ((select private.is_super_admin())
          or organization_id in (select private.org_ids_with_role('org_admin'))
-         or author_id = (select auth.uid())
+         or (author_id = (select auth.uid()) and state <> 'archived'
+             and organization_id in (select private.member_org_ids()))
          or (state = 'approved' and organization_id in (select private.member_org_ids())
              and (class_id is null
                   or class_id in (select private.taught_class_ids())
@@ -357,14 +381,18 @@ create policy resources_insert on public.resources for insert to authenticated
   with check ((select private.is_super_admin())
               or organization_id in (select private.org_ids_with_role('org_admin'))
               or (organization_id in (select private.org_ids_with_role('teacher'))
-                  and author_id = (select auth.uid()) and state in ('draft', 'pending_review')));
+                  and author_id = (select auth.uid()) and state in ('draft', 'pending_review')
+                  and (class_id is null or class_id in (select private.taught_class_ids()))));
 create policy resources_update on public.resources for update to authenticated
   using ((select private.is_super_admin())
          or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')))
+         or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')
+             and organization_id in (select private.member_org_ids())))
   with check ((select private.is_super_admin())
               or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')));
+              or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')
+                  and organization_id in (select private.member_org_ids())
+                  and (class_id is null or class_id in (select private.taught_class_ids()))));
 create policy resources_delete on public.resources for delete to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')));
 
@@ -397,58 +425,74 @@ create policy meeting_rooms_delete on public.meeting_rooms for delete to authent
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
          or (owner_id = (select auth.uid()) and organization_id in (select private.member_org_ids())));
 
+-- The host, participants and assignees act only in an organization they belong to: a
+-- person of another organization named in such a column is X there and gets nothing.
+-- A teacher hosts a session without a class or for a class they teach.
 create policy meeting_sessions_select on public.meeting_sessions for select to authenticated
   using ((select private.is_super_admin())
          or organization_id in (select private.org_ids_with_role('org_admin'))
-         or host_id = (select auth.uid())
-         or id in (select private.participating_session_ids())
-         or class_id in (select private.taught_class_ids()));
+         or (organization_id in (select private.member_org_ids())
+             and (host_id = (select auth.uid())
+                  or id in (select private.participating_session_ids())
+                  or class_id in (select private.taught_class_ids()))));
 create policy meeting_sessions_insert on public.meeting_sessions for insert to authenticated
   with check ((select private.is_super_admin())
               or (host_id = (select auth.uid())
                   and (organization_id in (select private.org_ids_with_role('org_admin'))
-                       or organization_id in (select private.org_ids_with_role('teacher')))));
+                       or (organization_id in (select private.org_ids_with_role('teacher'))
+                           and (class_id is null or class_id in (select private.taught_class_ids()))))));
 create policy meeting_sessions_update on public.meeting_sessions for update to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or host_id = (select auth.uid()))
+         or (host_id = (select auth.uid()) and organization_id in (select private.member_org_ids())))
   with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or host_id = (select auth.uid()));
+              or (host_id = (select auth.uid()) and organization_id in (select private.member_org_ids())
+                  and (class_id is null or class_id in (select private.taught_class_ids()))));
 create policy meeting_sessions_delete on public.meeting_sessions for delete to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or host_id = (select auth.uid()));
+         or (host_id = (select auth.uid()) and organization_id in (select private.member_org_ids())));
 
 create policy meeting_participants_select on public.meeting_participants for select to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids())
-         or user_id = (select auth.uid()));
+         or (organization_id in (select private.member_org_ids())
+             and (session_id in (select private.hosted_session_ids())
+                  or user_id = (select auth.uid()))));
 create policy meeting_participants_insert on public.meeting_participants for insert to authenticated
   with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or session_id in (select private.hosted_session_ids()));
+              or (organization_id in (select private.member_org_ids())
+                  and session_id in (select private.hosted_session_ids())));
 create policy meeting_participants_update on public.meeting_participants for update to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()))
+         or (organization_id in (select private.member_org_ids())
+             and (session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()))))
   with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()));
+              or (organization_id in (select private.member_org_ids())
+                  and (session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()))));
 create policy meeting_participants_delete on public.meeting_participants for delete to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids()));
+         or (organization_id in (select private.member_org_ids())
+             and session_id in (select private.hosted_session_ids())));
 
 create policy meeting_action_items_select on public.meeting_action_items for select to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids())
-         or session_id in (select private.participating_session_ids())
-         or assignee_id = (select auth.uid()));
+         or (organization_id in (select private.member_org_ids())
+             and (session_id in (select private.hosted_session_ids())
+                  or session_id in (select private.participating_session_ids())
+                  or assignee_id = (select auth.uid()))));
 create policy meeting_action_items_insert on public.meeting_action_items for insert to authenticated
   with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or session_id in (select private.hosted_session_ids()));
+              or (organization_id in (select private.member_org_ids())
+                  and session_id in (select private.hosted_session_ids())));
 create policy meeting_action_items_update on public.meeting_action_items for update to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()))
+         or (organization_id in (select private.member_org_ids())
+             and (session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()))))
   with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()));
+              or (organization_id in (select private.member_org_ids())
+                  and (session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()))));
 create policy meeting_action_items_delete on public.meeting_action_items for delete to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or session_id in (select private.hosted_session_ids()));
+         or (organization_id in (select private.member_org_ids())
+             and session_id in (select private.hosted_session_ids())));
 """
 
 
@@ -468,7 +512,7 @@ def downgrade() -> None:
         """
         drop table public.meeting_action_items, public.meeting_participants, public.meeting_sessions,
           public.meeting_rooms, public.resource_reviews, public.resources, public.resource_categories;
-        drop function private.check_category_cycle(), private.category_subtree(uuid),
+        drop function private.check_category_cycle(), private.category_subtree(uuid), private.resource_matches(tsquery),
           private.guard_resource_columns(), private.refresh_resource_rating(),
           private.participating_session_ids(), private.hosted_session_ids(),
           private.guard_meeting_self_service(), private.resource_search_vector(text, text, text[]);

@@ -232,7 +232,8 @@ create function private.check_category_weights() returns trigger
   begin
     perform pg_advisory_xact_lock(hashtextextended('assignment_categories:' || new.class_id::text, 0));
     select coalesce(sum(c.weight_percent), 0) into total
-    from public.assignment_categories c where c.class_id = new.class_id and c.id <> new.id;
+    from public.assignment_categories c
+    where c.organization_id = new.organization_id and c.class_id = new.class_id and c.id <> new.id;
     if total + new.weight_percent > 100 then
       raise exception 'category weights of this class would add up to % %%, more than 100 %%',
         total + new.weight_percent using errcode = '23514', constraint = 'assignment_categories_weights';
@@ -264,10 +265,20 @@ create function private.submission_rules() returns trigger
     if new.status not in ('draft', 'submitted', 'late') then
       return new;
     end if;
+    if tg_op = 'UPDATE' and old.status = 'missing' and new.status = 'draft' then
+      raise exception 'work marked missing can be turned in, not turned back into a draft' using errcode = 'P0001';
+    end if;
     select * into a from public.assignments where id = new.assignment_id;
     if tg_op = 'UPDATE' and old.submitted_at is not null then
       if new.submitted_at is distinct from old.submitted_at then
         raise exception 'a submission cannot be submitted twice; resubmit as a new attempt' using errcode = 'P0001';
+      end if;
+      if new.attempt <> old.attempt or new.assignment_id <> old.assignment_id then
+        raise exception 'a submitted attempt cannot move to another attempt or assignment' using errcode = 'P0001';
+      end if;
+      -- Editing submitted work never clears (or sets) its late mark.
+      if old.status in ('submitted', 'late') then
+        new.status := old.status;
       end if;
       return new;
     end if;
@@ -300,6 +311,30 @@ create function private.submission_rules() returns trigger
   end $$;
 create trigger assignment_submissions_rules before insert or update on public.assignment_submissions
   for each row execute function private.submission_rules();
+
+-- Who changes which columns of a submission (the policies decide which rows): the
+-- student the content (body, links) and turning it in; staff (OA, T) only the status
+-- (return, excuse, mark missing). Nobody but a super admin or the server moves a
+-- submission to another student, assignment or attempt.
+create function private.guard_submission_columns() returns trigger
+  language plpgsql set search_path = ''
+  as $$
+  declare allowed text[] := array['status', 'updated_at'];
+  begin
+    if current_user <> 'authenticated' or private.is_super_admin() then
+      return new;
+    end if;
+    if old.student_id = auth.uid() then
+      allowed := allowed || array['body', 'links', 'submitted_at'];
+    end if;
+    if (to_jsonb(new) - allowed) is distinct from (to_jsonb(old) - allowed) then
+      raise exception 'only the student changes the work (body, links) and staff only its status'
+        using errcode = '42501';
+    end if;
+    return new;
+  end $$;
+create trigger assignment_submissions_guard before update on public.assignment_submissions
+  for each row execute function private.guard_submission_columns();
 
 -- A grade carries the assignment's points, the late penalty its submission earned
 -- (percent per started day late, never below the floor) and its letter.
@@ -335,12 +370,10 @@ create function private.grade_moves_submission() returns trigger
     if tg_op = 'DELETE' then
       update public.assignment_submissions s
       set status = case when s.submitted_at is null then 'missing'::public.submission_status
-                        when s.status in ('graded', 'returned') then
-                          case when exists (select from public.assignments a where a.id = s.assignment_id
-                                            and a.due_at is not null and s.submitted_at > a.due_at)
-                               then 'late'::public.submission_status else 'submitted'::public.submission_status end
-                        else s.status end
-      where s.id = old.submission_id;
+                        when exists (select from public.assignments a where a.id = s.assignment_id
+                                     and a.due_at is not null and s.submitted_at > a.due_at)
+                        then 'late'::public.submission_status else 'submitted'::public.submission_status end
+      where s.id = old.submission_id and s.status in ('graded', 'returned');
       return null;
     end if;
     update public.assignment_submissions s
@@ -360,10 +393,13 @@ create function private.record_grade_history() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   begin
+    -- A grade deleted along with its whole organization leaves no history (there is no
+    -- organization left to keep it for, and the foreign key would refuse the row).
     insert into public.grade_history (organization_id, class_id, grade_id, operation, changed_by, old_row, new_row)
-    values (coalesce(new.organization_id, old.organization_id), coalesce(new.class_id, old.class_id),
-            coalesce(new.id, old.id), tg_op, auth.uid(),
-            case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end);
+    select coalesce(new.organization_id, old.organization_id), coalesce(new.class_id, old.class_id),
+           coalesce(new.id, old.id), tg_op, auth.uid(),
+           case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end
+    where tg_op <> 'DELETE' or exists (select from public.organizations o where o.id = old.organization_id);
     return null;
   end $$;
 create trigger assignment_grades_history after insert or update or delete on public.assignment_grades
@@ -373,9 +409,17 @@ create trigger assignment_grades_history after insert or update or delete on pub
 create function private.rubric_points_within_max() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
-  declare most numeric;
+  declare
+    most numeric;
+    rubric_assignment uuid;
   begin
-    select c.max_points into most from public.assignment_rubric_criteria c where c.id = new.criterion_id;
+    select c.max_points, r.assignment_id into most, rubric_assignment
+    from public.assignment_rubric_criteria c join public.assignment_rubrics r on r.id = c.rubric_id
+    where c.id = new.criterion_id;
+    if rubric_assignment is distinct from (select g.assignment_id from public.assignment_grades g where g.id = new.grade_id) then
+      raise exception 'criterion is not part of the rubric of this grade''s assignment'
+        using errcode = '23514', constraint = 'rubric_grades_within_max';
+    end if;
     if new.points > most then
       raise exception 'criterion allows at most % points, got %', most, new.points
         using errcode = '23514', constraint = 'rubric_grades_within_max';
@@ -388,18 +432,39 @@ create trigger rubric_grades_within_max before insert or update on public.rubric
 create function private.rubric_sum_to_grade() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
-  declare target uuid := coalesce(new.grade_id, old.grade_id);
+  declare
+    target uuid := coalesce(new.grade_id, old.grade_id);
+    org uuid := coalesce(new.organization_id, old.organization_id);
   begin
     update public.assignment_grades g
-    set points = (select coalesce(sum(r.points), 0) from public.rubric_grades r where r.grade_id = target)
+    set points = (select coalesce(sum(r.points), 0) from public.rubric_grades r
+                  where r.organization_id = org and r.grade_id = target)
     where g.id = target;
     return null;
   end $$;
 create trigger rubric_grades_sum after insert or update or delete on public.rubric_grades
   for each row execute function private.rubric_sum_to_grade();
 
+-- The organization of a class (an id, no row data), so the gradebook can use the
+-- (organization_id, class_id, ...) indexes; every row it reads stays under RLS.
+create function private.class_organization_id(p_class_id uuid) returns uuid
+  language sql stable security definer set search_path = ''
+  as $$ select c.organization_id from public.classes c where c.id = p_class_id $$;
+
+-- Assignments a parent may see work and grades of: not drafts, visible to parents, in a
+-- class of one of the caller's children. One set per statement, instead of hashing every
+-- assignment the caller can read.
+create function private.child_assignment_ids_visible_to_parents() returns setof uuid
+  language sql stable security definer set search_path = ''
+  as $$ select a.id from public.guardianships g
+        join public.enrollments e
+          on e.organization_id = g.organization_id and e.user_id = g.student_id and e.role = 'student'
+        join public.assignments a on a.organization_id = e.organization_id and a.class_id = e.class_id
+        where g.parent_id = auth.uid() and a.visible_to_parents and a.state <> 'draft' $$;
+
 -- The gradebook of one class in one query, as the caller sees it (row-level
 -- security applies: a teacher sees current grades, a student only posted ones).
+-- Each cell is the student's latest submitted attempt (a draft only when there is nothing else).
 -- Per category: earned / possible over counted items after dropping the lowest
 -- percentages (excused and ungraded items do not count, missing ones count as 0);
 -- the course percentage weights the categories that have counted items.
@@ -408,19 +473,30 @@ create function public.class_gradebook(p_class_id uuid)
                  points numeric, final_points numeric, points_possible numeric, percentage numeric,
                  letter_grade text, grade_state public.grade_state, posted_at timestamptz,
                  counted boolean, course_percentage numeric)
-  language sql stable set search_path = ''
+  -- Every join below is between small sets of one class: hash joins. Left to itself the
+  -- planner merges the student x assignment grid on one key and filters on the other.
+  language sql stable set search_path = '' set enable_mergejoin = off
   as $$
-    with students as (
+    with class as (
+      select private.class_organization_id(p_class_id) as organization_id
+    ), students as materialized (
       select e.user_id as student_id from public.enrollments e
-      where e.class_id = p_class_id and e.role = 'student'
+      where e.organization_id = (select organization_id from class) and e.class_id = p_class_id and e.role = 'student'
+    ), categories as (
+      select cat.id, cat.weight_percent, cat.drop_lowest from public.assignment_categories cat
+      where cat.organization_id = (select organization_id from class) and cat.class_id = p_class_id
     ), work as (
       select a.id as assignment_id, a.category_id, a.points_possible from public.assignments a
-      where a.class_id = p_class_id and a.state <> 'draft'
-    ), latest as (
+      where a.organization_id = (select organization_id from class) and a.class_id = p_class_id and a.state <> 'draft'
+    ), latest as materialized (
       select distinct on (s.student_id, s.assignment_id) s.student_id, s.assignment_id, s.id, s.status
       from public.assignment_submissions s
-      where s.class_id = p_class_id
-      order by s.student_id, s.assignment_id, s.attempt desc
+      where s.organization_id = (select organization_id from class) and s.class_id = p_class_id
+      order by s.student_id, s.assignment_id, s.status = 'draft', s.attempt desc
+    ), grades as materialized (
+      select g.id, g.submission_id, g.points, g.final_points, g.percentage, g.letter_grade, g.state, g.posted_at
+      from public.assignment_grades g
+      where g.organization_id = (select organization_id from class) and g.class_id = p_class_id
     ), cells as (
       select st.student_id, w.assignment_id, w.category_id, w.points_possible, l.status,
              g.id as grade_id, g.points, g.final_points, g.percentage, g.letter_grade, g.state, g.posted_at,
@@ -430,7 +506,7 @@ create function public.class_gradebook(p_class_id uuid)
              end as earned
       from students st cross join work w
       left join latest l on l.student_id = st.student_id and l.assignment_id = w.assignment_id
-      left join public.assignment_grades g on g.submission_id = l.id
+      left join grades g on g.submission_id = l.id
     ), ranked as (
       select c.*, row_number() over (partition by c.student_id, c.category_id
                                      order by c.earned / c.points_possible, c.assignment_id) as rank_low,
@@ -438,14 +514,14 @@ create function public.class_gradebook(p_class_id uuid)
       from cells c where c.earned is not null
     ), kept as (
       select r.student_id, r.category_id, sum(r.earned) as earned, sum(r.points_possible) as possible
-      from ranked r join public.assignment_categories cat on cat.id = r.category_id
+      from ranked r join categories cat on cat.id = r.category_id
       where r.rank_low > least(cat.drop_lowest, r.n_counted - 1)
       group by r.student_id, r.category_id
     ), course as (
       select k.student_id,
              round(sum(cat.weight_percent * k.earned / k.possible) / nullif(sum(cat.weight_percent), 0) * 100, 2)
                as course_percentage
-      from kept k join public.assignment_categories cat on cat.id = k.category_id
+      from kept k join categories cat on cat.id = k.category_id
       group by k.student_id
     )
     select c.student_id, c.assignment_id, c.category_id, c.grade_id, c.status, c.points, c.final_points,
@@ -461,7 +537,9 @@ begin
   foreach f in array array[
     'private.check_category_weights()', 'private.letter_grade(uuid, numeric)', 'private.submission_rules()',
     'private.grade_derived_fields()', 'private.grade_moves_submission()', 'private.record_grade_history()',
-    'private.rubric_points_within_max()', 'private.rubric_sum_to_grade()', 'public.class_gradebook(uuid)'
+    'private.rubric_points_within_max()', 'private.rubric_sum_to_grade()', 'public.class_gradebook(uuid)',
+    'private.guard_submission_columns()', 'private.class_organization_id(uuid)',
+    'private.child_assignment_ids_visible_to_parents()'
   ]::regprocedure[] loop
     execute format('revoke all on function %s from public', f);
     execute format('grant execute on function %s to authenticated, service_role', f);
@@ -499,7 +577,9 @@ create policy grading_scale_levels_delete on public.grading_scale_levels for del
 """
 
 # Tables written by OA and the class's T, read also by the class's S and P where said.
-STAFF_WRITE = "(select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')) or class_id in (select private.taught_class_ids())"
+# The class's teacher, the most frequent caller, comes first: OR stops at the first true
+# arm, so a teacher's statement computes one role set per table instead of three.
+STAFF_WRITE = "class_id in (select private.taught_class_ids()) or organization_id in (select private.org_ids_with_role('org_admin')) or (select private.is_super_admin())"
 
 
 def staff_policies(table: str, read_extra: str, *, class_column: str = "class_id") -> str:
@@ -553,40 +633,54 @@ create policy assignment_rubric_criteria_delete on public.assignment_rubric_crit
        or a.class_id in (select private.taught_class_ids())));
 
 -- Submissions: the student creates and changes their own until it is graded or the
--- assignment closes; the teacher returns, excuses, marks missing.
+-- assignment closes (work marked missing may still be turned in); the teacher
+-- returns, excuses, marks missing.
 create policy assignment_submissions_select on public.assignment_submissions for select to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or class_id in (select private.taught_class_ids())
+  using (class_id in (select private.taught_class_ids())
+         or organization_id in (select private.org_ids_with_role('org_admin')) or (select private.is_super_admin())
          or student_id = (select auth.uid())
          or (student_id in (select private.child_ids())
-             and assignment_id in (select a.id from public.assignments a where a.visible_to_parents)));
+             and assignment_id in (select private.child_assignment_ids_visible_to_parents())));
+-- Staff (OA, T) create only an empty missing or excused row; the student only on a
+-- published assignment that has not closed (the sub-select runs under its policy).
 create policy assignment_submissions_insert on public.assignment_submissions for insert to authenticated
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (class_id in (select private.taught_class_ids()) and status in ('missing', 'excused'))
-              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')));
+  with check ((select private.is_super_admin())
+              or ((organization_id in (select private.org_ids_with_role('org_admin'))
+                   or class_id in (select private.taught_class_ids()))
+                  and status in ('missing', 'excused') and submitted_at is null and body is null
+                  and cardinality(links) = 0)
+              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')
+                  and exists (select from public.assignments a where a.id = assignment_id
+                          and a.state = 'published' and (a.close_at is null or a.close_at > now()))));
 create policy assignment_submissions_update on public.assignment_submissions for update to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
          or class_id in (select private.taught_class_ids())
-         or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')
-             and assignment_id in (select a.id from public.assignments a
-                                   where a.state = 'published' and (a.close_at is null or a.close_at > now()))))
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or class_id in (select private.taught_class_ids())
-              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')));
+         or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late', 'missing')
+             and exists (select from public.assignments a where a.id = assignment_id
+                          and a.state = 'published' and (a.close_at is null or a.close_at > now()))))
+  with check ((select private.is_super_admin())
+              or ((organization_id in (select private.org_ids_with_role('org_admin'))
+                   or class_id in (select private.taught_class_ids()))
+                  and status in ('returned', 'excused', 'missing'))
+              or (student_id = (select auth.uid()) and status in ('draft', 'submitted', 'late')
+                  and exists (select from public.assignments a where a.id = assignment_id
+                          and a.state = 'published' and (a.close_at is null or a.close_at > now()))));
+-- Work is never deleted but by the student discarding an unsent draft while the assignment is open.
 create policy assignment_submissions_delete on public.assignment_submissions for delete to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or class_id in (select private.taught_class_ids())
-         or (student_id = (select auth.uid()) and status = 'draft'));
+  using ((select private.is_super_admin())
+         or (student_id = (select auth.uid()) and status = 'draft' and submitted_at is null
+             and exists (select from public.assignments a where a.id = assignment_id
+                          and a.state = 'published' and (a.close_at is null or a.close_at > now()))));
 
 -- Grades: students see their own once posted; parents once posted and the assignment
 -- is visible to parents; an AI suggestion only staff, and only the server creates one.
 create policy assignment_grades_select on public.assignment_grades for select to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or class_id in (select private.taught_class_ids())
+  using (class_id in (select private.taught_class_ids())
+         or organization_id in (select private.org_ids_with_role('org_admin')) or (select private.is_super_admin())
          or (state = 'final' and posted_at is not null
              and (student_id = (select auth.uid())
                   or (student_id in (select private.child_ids())
-                      and assignment_id in (select a.id from public.assignments a where a.visible_to_parents)))));
+                      and assignment_id in (select private.child_assignment_ids_visible_to_parents())))));
 create policy assignment_grades_insert on public.assignment_grades for insert to authenticated
   with check (state <> 'ai_suggested' and ((select private.is_super_admin())
               or organization_id in (select private.org_ids_with_role('org_admin'))
@@ -615,8 +709,9 @@ create policy rubric_grades_update on public.rubric_grades for update to authent
     and ((select private.is_super_admin()) or g.organization_id in (select private.org_ids_with_role('org_admin'))
          or g.class_id in (select private.taught_class_ids()))));
 create policy rubric_grades_delete on public.rubric_grades for delete to authenticated
-  using (grade_id in (select g.id from public.assignment_grades g where (select private.is_super_admin())
-    or g.organization_id in (select private.org_ids_with_role('org_admin')) or g.class_id in (select private.taught_class_ids())));
+  using (grade_id in (select g.id from public.assignment_grades g where g.state <> 'ai_suggested'
+    and ((select private.is_super_admin()) or g.organization_id in (select private.org_ids_with_role('org_admin'))
+         or g.class_id in (select private.taught_class_ids()))));
 
 create policy grade_history_select on public.grade_history for select to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
@@ -647,7 +742,9 @@ def downgrade() -> None:
           public.assignments, public.assignment_categories, public.grading_scale_levels;
         drop function private.check_category_weights(), private.letter_grade(uuid, numeric),
           private.submission_rules(), private.grade_derived_fields(), private.grade_moves_submission(),
-          private.record_grade_history(), private.rubric_points_within_max(), private.rubric_sum_to_grade();
+          private.record_grade_history(), private.rubric_points_within_max(), private.rubric_sum_to_grade(),
+          private.guard_submission_columns(), private.class_organization_id(uuid),
+          private.child_assignment_ids_visible_to_parents();
         alter table public.enrollments drop constraint enrollments_class_member_key;
         drop type public.grade_state, public.grade_source, public.submission_status, public.assignment_state,
           public.assignment_type;

@@ -1,0 +1,214 @@
+"""What the access-matrix tests share (tests/*/test_access_*.py).
+
+Each probe runs one statement as one actor through the server's own login role
+(``authenticator``) in a transaction that is always rolled back, so the shared
+world never changes. A probe counts as refused when PostgreSQL answers 42501 (no
+privilege, a row-level security check or a guard trigger) or when the statement
+touches no row; any other error is raised, so a constraint never passes for a denial.
+
+Actors are the people of ``tests.conftest.World``: ``sa`` super admin (no
+membership); in organization A ``oa`` org admin, teachers ``t1`` ``t2`` (co-teachers
+of c3), students ``s1`` (c1) ``s2`` (c2), parents ``p1`` (of s1) ``p2`` (of s2); in
+organization B ``oaB`` ``tB`` ``sB`` ``pB`` (they are X for every org A row); ``anon``
+(no token); ``service`` (the server's own ``service_role``, which bypasses RLS and is
+therefore added to every allowed set).
+
+Values in the probe tables name rows symbolically: ``@kind:key`` is a row of the world
+(``org``, ``user``, ``email``, ``class``, ``membership``, ``enrollment``,
+``guardianship``) or of a test module's seed (``Refs.rows``); ``@user:self`` is the
+actor (s1 for anon and service); ``@new`` a fresh uuid; ``@unique`` a fresh short
+lowercase string; a ``Sql`` value is inlined as an SQL expression.
+"""
+
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from schoolbase.db.rls import SERVICE, apply_identity
+from tests.conftest import PEOPLE as WORLD_PEOPLE
+from tests.conftest import World, rolled_back, sqlstate
+
+A_PEOPLE = frozenset({"oa", "t1", "t2", "s1", "s2", "p1", "p2"})
+B_PEOPLE = frozenset({"oaB", "tB", "sB", "pB"})
+PEOPLE = ("sa", *sorted(A_PEOPLE), *sorted(B_PEOPLE))
+ACTORS = (*PEOPLE, "anon", "service")
+X = sorted(B_PEOPLE)  # people of org B acting on org A rows
+EVERY_PERSON = frozenset(PEOPLE)  # every authenticated user
+ORG_OF = {who: org for who, (org, _) in WORLD_PEOPLE.items()}
+
+INSUFFICIENT_PRIVILEGE = "42501"
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+class Sql(str):
+    """A value that is an SQL expression (``now()``), inlined instead of bound."""
+
+
+NOW = Sql("now()")
+
+
+def members(org_people) -> set[str]:
+    """M of an organization: its people, and SA."""
+    return {"sa", *org_people}
+
+
+@dataclass
+class Refs:
+    """Ids by kind and key: the world's and those a test module seeds (``rows``)."""
+
+    world: World
+    rows: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
+
+    def resolve(self, actor: str, value):
+        if not (isinstance(value, str) and value.startswith("@")) or isinstance(value, Sql):
+            return value
+        if value == "@new":
+            return uuid.uuid4()
+        if value == "@unique":
+            return f"p{uuid.uuid4().hex[:12]}"
+        kind, _, key = value[1:].partition(":")
+        if key == "self":
+            key = actor if actor in self.world.users else "s1"
+        world = self.world
+        table = {
+            "org": world.orgs, "user": world.users, "email": world.emails, "class": world.classes,
+            "membership": world.memberships, "enrollment": world.enrollments, "guardianship": world.guardianships,
+        }.get(kind)
+        return (table if table is not None else self.rows[kind])[key]
+
+
+def as_refs(refs: Refs | World) -> Refs:
+    return refs if isinstance(refs, Refs) else Refs(refs)
+
+
+def _bind(refs: Refs, actor: str, prefix: str, values: dict) -> tuple[list[str], dict]:
+    exprs, params = [], {}
+    for column, value in values.items():
+        if isinstance(value, Sql):
+            exprs.append(str(value))
+        else:
+            exprs.append(f":{prefix}{column}")
+            params[f"{prefix}{column}"] = refs.resolve(actor, value)
+    return exprs, params
+
+
+@asynccontextmanager
+async def as_actor(db, refs: Refs | World, actor: str, setup=()):
+    """A rolled-back transaction as ``actor``, after ``setup`` statements run as service."""
+    refs = as_refs(refs)
+    identity = refs.world.identity(actor)
+    async with rolled_back(db, SERVICE if setup else identity) as session:
+        if setup:
+            for sql, params in setup:
+                await session.execute(text(sql), {k: refs.resolve(actor, v) for k, v in params.items()})
+            await apply_identity(session, identity)
+        yield session
+
+
+async def _rowcount(db, refs: Refs, actor: str, sql: str, params: dict, setup=()) -> int:
+    """Rows the statement affected (or counted), 0 when refused with 42501."""
+    async with as_actor(db, refs, actor, setup) as session:
+        try:
+            result = await session.execute(text(sql), params)
+        except DBAPIError as exc:
+            if sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+                return 0
+            raise
+        if sql.lstrip().startswith("select"):
+            return result.scalar_one()
+        return result.rowcount
+
+
+def _where(refs: Refs, actor: str, where: dict) -> tuple[str, dict]:
+    exprs, params = _bind(refs, actor, "w_", where)
+    return " and ".join(f"{c} = {e}" for c, e in zip(where, exprs)), params
+
+
+async def can_read(db, refs, actor, table, where: dict, setup=()) -> bool:
+    refs = as_refs(refs)
+    condition, params = _where(refs, actor, where)
+    return await _rowcount(db, refs, actor, f"select count(*) from public.{table} where {condition}", params, setup) > 0
+
+
+async def can_insert(db, refs, actor, table, values: dict, setup=()) -> bool:
+    refs = as_refs(refs)
+    exprs, params = _bind(refs, actor, "v_", values)
+    sql = f"insert into public.{table} ({', '.join(values)}) values ({', '.join(exprs)})"
+    return await _rowcount(db, refs, actor, sql, params, setup) == 1
+
+
+async def can_update(db, refs, actor, table, where: dict, changes: dict, setup=()) -> bool:
+    refs = as_refs(refs)
+    exprs, params = _bind(refs, actor, "v_", changes)
+    condition, where_params = _where(refs, actor, where)
+    assignments = ", ".join(f"{c} = {e}" for c, e in zip(changes, exprs))
+    sql = f"update public.{table} set {assignments} where {condition}"
+    return await _rowcount(db, refs, actor, sql, {**params, **where_params}, setup) > 0
+
+
+async def can_delete(db, refs, actor, table, where: dict, setup=()) -> bool:
+    refs = as_refs(refs)
+    condition, params = _where(refs, actor, where)
+    return await _rowcount(db, refs, actor, f"delete from public.{table} where {condition}", params, setup) > 0
+
+
+# ---------------------------------------------------------------------------
+# Probe tables: a row and who may see it; a statement and who may run it.
+
+@dataclass(frozen=True)
+class Read:
+    table: str
+    row: str
+    readers: frozenset[str]
+    where: dict
+    setup: tuple = ()
+
+
+def read_cases(reads) -> list[tuple[str, Read]]:
+    return [(actor, read) for read in reads for actor in ACTORS]
+
+
+def read_id(actor: str, read: Read) -> str:
+    seen = actor in read.readers or actor == "service"
+    return f"{actor}-{read.table}-{read.row}-{'sees' if seen else 'hidden'}"
+
+
+@dataclass(frozen=True)
+class Write:
+    name: str
+    op: str  # insert | update | delete
+    table: str
+    allowed: frozenset[str]
+    where: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    setup: tuple = ()
+    not_for: frozenset[str] = frozenset()  # actors for whom the probe makes no sense
+
+
+def W(name, op, table, allowed, *, where=None, values=None, setup=(), not_for=()) -> Write:
+    """A write probe; service is added to the allowed set."""
+    return Write(
+        name, op, table, frozenset(allowed) | {"service"}, where or {}, values or {}, tuple(setup), frozenset(not_for)
+    )
+
+
+def write_cases(writes) -> list[tuple[str, Write]]:
+    return [(actor, write) for write in writes for actor in ACTORS if actor not in write.not_for]
+
+
+def write_id(actor: str, write: Write) -> str:
+    return f"{actor}-{write.name}-{'allowed' if actor in write.allowed else 'denied'}"
+
+
+async def perform(db, refs, actor: str, write: Write) -> bool:
+    """Run the probe as ``actor``: True when the row was written."""
+    if write.op == "insert":
+        return await can_insert(db, refs, actor, write.table, write.values, write.setup)
+    if write.op == "update":
+        return await can_update(db, refs, actor, write.table, write.where, write.values, write.setup)
+    assert write.op == "delete", write
+    return await can_delete(db, refs, actor, write.table, write.where, write.setup)
