@@ -212,3 +212,18 @@ async def perform(db, refs, actor: str, write: Write) -> bool:
         return await can_update(db, refs, actor, write.table, write.where, write.values, write.setup)
     assert write.op == "delete", write
     return await can_delete(db, refs, actor, write.table, write.where, write.setup)
+
+
+def assert_writes_cover(writes, tables) -> None:
+    """Every table has an insert, an update and a delete probe, each with its own name."""
+    assert {(w.table, w.op) for w in writes} == {(t, op) for t in tables for op in ("insert", "update", "delete")}
+    assert len({w.name for w in writes}) == len(writes)
+
+
+async def public_tables_like(db, pattern: str) -> set[str]:
+    """The tables in ``public`` whose name matches a LIKE pattern: a new one fails its matrix until added."""
+    async with rolled_back(db, SERVICE) as session:
+        return set(await session.scalars(text(
+            "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
+            "and c.relkind in ('r', 'p') and c.relname like :pattern"
+        ), {"pattern": pattern}))

@@ -40,16 +40,18 @@ from tests.access import (
     INSUFFICIENT_PRIVILEGE,
     NOW,
     ORG_OF,
-    X,
     Read,
     Refs,
     Sql,
     W,
+    X,
     as_actor,
+    assert_writes_cover,
     can_read,
     can_update,
     members,
     perform,
+    public_tables_like,
     read_cases,
     read_id,
     write_cases,
@@ -375,8 +377,7 @@ WRITES = [
 
 def test_write_table_covers_every_ai_table_and_operation():
     """Every AI table has an insert, an update and a delete probe."""
-    assert {(w.table, w.op) for w in WRITES} == {(t, op) for t in AI_TABLES for op in ("insert", "update", "delete")}
-    assert len({w.name for w in WRITES}) == len(WRITES)
+    assert_writes_cover(WRITES, AI_TABLES)
 
 
 WRITE_CASES = write_cases(WRITES)
@@ -392,12 +393,7 @@ async def test_write(db, refs, actor, write):
 
 async def test_ai_tables_are_all_in_the_matrix(db):
     """A new ai_* table fails here until this file says who may read and write it."""
-    async with rolled_back(db, SERVICE) as session:
-        tables = set(await session.scalars(text(
-            "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-            "and c.relkind in ('r', 'p') and c.relname like 'ai\\_%'"
-        )))
-    assert tables == set(AI_TABLES)
+    assert await public_tables_like(db, "ai\\_%") == set(AI_TABLES)
 
 
 @pytest.mark.parametrize("owner", PER_PERSON)
