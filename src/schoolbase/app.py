@@ -16,13 +16,13 @@ from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS
 from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import Problem, install_error_handlers
-from schoolbase.jobs import JobQueue
-from schoolbase.observability import install_observability
 from schoolbase.grading.assist.jobs import Runtime as AiGradingRuntime
 from schoolbase.grading.assist.jobs import register as register_ai_grading
 from schoolbase.grading.assist.routes import router as ai_grading_router
 from schoolbase.grading.routes import router as grading_router
+from schoolbase.jobs import JobQueue
 from schoolbase.meetings.routes import router as meetings_router
+from schoolbase.observability import install_observability
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
 from schoolbase.tenancy.routes import router as tenancy_router

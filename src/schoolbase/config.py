@@ -8,7 +8,6 @@ import platformdirs
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 DEFAULT_UPLOAD_CONTENT_TYPES = (
     "application/pdf",
     "image/png",

@@ -107,3 +107,9 @@ async def paginate(
         session, stmt, params, (model.created_at, model.id), lambda row: (row[0].created_at, row[0].id),
         descending=descending,
     )
+
+
+async def page_of(session: AsyncSession, stmt: Select, model: Any, params: PageParams, schema: type[BaseModel]) -> Page:
+    """One page of ``model`` rows as ``schema`` items, with the cursor of the next page."""
+    rows, cursor = await paginate(session, stmt, model, params)
+    return Page(items=[schema.model_validate(row[0]) for row in rows], next_cursor=cursor)

@@ -8,8 +8,15 @@ from fastapi.responses import StreamingResponse
 from schoolbase.ai import schemas, service
 from schoolbase.ai.gateway import Gateway
 from schoolbase.auth.deps import CurrentUser, Session
-from schoolbase.models.ai import AiBudgetAlert, AiCallStatus, AiDailyUserUsage, AiFeature, AiMonthlyOrgUsage, AiUsageLog
-from schoolbase.pagination import Page, PageParams, page_params, paginate
+from schoolbase.models.ai import (
+    AiBudgetAlert,
+    AiCallStatus,
+    AiDailyUserUsage,
+    AiFeature,
+    AiMonthlyOrgUsage,
+    AiUsageLog,
+)
+from schoolbase.pagination import Page, PageParams, page_of, page_params
 
 router = APIRouter(tags=["ai"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -17,11 +24,6 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 async def get_gateway(request: Request) -> Gateway:
     return request.app.state.gateway
-
-
-async def page_of(session, stmt, model, params: PageParams, schema) -> Page:
-    rows, cursor = await paginate(session, stmt, model, params)
-    return Page(items=[schema.model_validate(row[0]) for row in rows], next_cursor=cursor)
 
 
 @router.post("/ai/messages", responses={402: {}, 403: {}, 429: {}, 502: {}, 503: {}, 504: {}})

@@ -11,8 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import verify_password
-from schoolbase.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from schoolbase.auth.schemas import TokenPair
+from schoolbase.auth.tokens import (
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
 from schoolbase.config import Settings
 from schoolbase.models import Credential, LoginFailure, RefreshToken, User
 

@@ -18,7 +18,7 @@ from schoolbase.models import (
     GradeState,
     SubmissionStatus,
 )
-from schoolbase.pagination import Page, PageParams, page_params, paginate
+from schoolbase.pagination import Page, PageParams, page_of, page_params
 from schoolbase.tenancy.service import get_visible, remove
 
 router = APIRouter(tags=["grading"])
@@ -27,11 +27,6 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 def no_content() -> Response:
     return Response(status_code=204)
-
-
-async def page_of(session, stmt, model, params: PageParams, schema) -> Page:
-    rows, cursor = await paginate(session, stmt, model, params)
-    return Page(items=[schema.model_validate(row[0]) for row in rows], next_cursor=cursor)
 
 
 # Grading scale

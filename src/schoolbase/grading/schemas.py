@@ -6,9 +6,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
-from schoolbase.models import AssignmentState, AssignmentType, GradeSource, GradeState, SubmissionStatus
+from schoolbase.models import (
+    AssignmentState,
+    AssignmentType,
+    GradeSource,
+    GradeState,
+    SubmissionStatus,
+)
 
 # The column types: numeric(8, 2) points, numeric(5, 2) percentages.
 Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]

@@ -7,8 +7,14 @@ from pydantic import AwareDatetime
 from schoolbase.auth.deps import CurrentUser, Session, get_database
 from schoolbase.db.engine import Database
 from schoolbase.meetings import schemas, service
-from schoolbase.models import Class, MeetingActionItem, MeetingParticipant, MeetingRoom, MeetingSession
-from schoolbase.pagination import Page, PageParams, page_params, paginate
+from schoolbase.models import (
+    Class,
+    MeetingActionItem,
+    MeetingParticipant,
+    MeetingRoom,
+    MeetingSession,
+)
+from schoolbase.pagination import Page, PageParams, page_of, page_params, paginate
 from schoolbase.tenancy.service import change, get_visible, remove
 
 router = APIRouter(tags=["meetings"])
@@ -26,11 +32,6 @@ Lookups = Annotated[service.Lookups, Depends(get_lookups)]
 
 def no_content() -> Response:
     return Response(status_code=204)
-
-
-async def page_of(session, stmt, model, params: PageParams, schema) -> Page:
-    rows, cursor = await paginate(session, stmt, model, params)
-    return Page(items=[schema.model_validate(row[0]) for row in rows], next_cursor=cursor)
 
 
 async def schedule_page(session, stmt, params: PageParams) -> Page:

@@ -13,7 +13,12 @@ from schoolbase.models.ai import (
     AiServicePrice,
     AiUsageLog,
 )
-from schoolbase.models.ai_grading import BulkGradingItemState, BulkGradingJob, BulkGradingJobItem, BulkGradingJobState
+from schoolbase.models.ai_grading import (
+    BulkGradingItemState,
+    BulkGradingJob,
+    BulkGradingJobItem,
+    BulkGradingJobState,
+)
 from schoolbase.models.base import Base
 from schoolbase.models.grading import (
     Assignment,

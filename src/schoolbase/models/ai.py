@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -24,7 +23,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, Timestamps, uuid_pk
+from schoolbase.models.base import (
+    Base,
+    TenantRow,
+    Timestamps,
+    org_fk,
+    pg_enum,
+    user_fk,
+    uuid_pk,
+)
 from schoolbase.models.tenancy import MembershipRole, membership_role
 
 
@@ -42,22 +49,10 @@ class AiCallStatus(enum.StrEnum):
     feature_disabled = "feature_disabled"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, create_type=False, values_callable=lambda e: [m.value for m in e])
-
-
-ai_feature = _enum(AiFeature, "ai_feature")
-ai_call_status = _enum(AiCallStatus, "ai_call_status")
+ai_feature = pg_enum(AiFeature, "ai_feature")
+ai_call_status = pg_enum(AiCallStatus, "ai_call_status")
 PRICE = Numeric(12, 6)
 MONEY = Numeric()
-
-
-def _org_fk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"))
-
-
-def _user_fk(ondelete: str | None = None) -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete=ondelete))
 
 
 def _count(kind=Integer) -> Mapped[int]:
@@ -136,8 +131,8 @@ class AiUsageLog(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=text("gen_random_uuid()"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    organization_id: Mapped[uuid.UUID] = _org_fk()
-    user_id: Mapped[uuid.UUID] = _user_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    user_id: Mapped[uuid.UUID] = user_fk()
     service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_services.id"))
     feature: Mapped[AiFeature] = mapped_column(ai_feature)
     request_id: Mapped[str | None] = mapped_column(Text)
@@ -179,8 +174,8 @@ class AiDailyUserUsage(UsageTotals, TenantRow, Base):
         Index("ai_daily_user_usage_user_idx", "user_id", "day"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
-    user_id: Mapped[uuid.UUID] = _user_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    user_id: Mapped[uuid.UUID] = user_fk()
     day: Mapped[date] = mapped_column(Date)
 
 
@@ -188,7 +183,7 @@ class AiMonthlyOrgUsage(UsageTotals, TenantRow, Base):
     __tablename__ = "ai_monthly_org_usage"
     __table_args__ = (UniqueConstraint("organization_id", "id"), UniqueConstraint("organization_id", "month"))
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     month: Mapped[date] = mapped_column(Date)
     budget_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     reserved_usd: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
@@ -219,8 +214,8 @@ class AiRateLimit(TenantRow, Base):
         Index("ai_rate_limits_user_idx", "user_id"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
-    user_id: Mapped[uuid.UUID] = _user_fk("CASCADE")
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    user_id: Mapped[uuid.UUID] = user_fk("CASCADE")
     window_kind: Mapped[str] = mapped_column(Text)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used: Mapped[int] = mapped_column(Integer)
@@ -233,7 +228,7 @@ class AiBudgetAlert(TenantRow, Base):
         UniqueConstraint("organization_id", "month", "threshold_percent"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     month: Mapped[date] = mapped_column(Date)
     threshold_percent: Mapped[int] = mapped_column(Integer)
     spent_usd: Mapped[Decimal] = mapped_column(MONEY)

@@ -4,12 +4,19 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow
-from schoolbase.models.resources import _user_fk
+from schoolbase.models.base import Base, TenantRow, user_fk
 
 
 class BulkGradingJobState(enum.StrEnum):
@@ -46,7 +53,7 @@ class BulkGradingJob(TenantRow, Base):
 
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     assignment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    requested_by: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
+    requested_by: Mapped[uuid.UUID | None] = user_fk("SET NULL")
     model: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
     total: Mapped[int] = mapped_column(Integer, server_default=text("0"))

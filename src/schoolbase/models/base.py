@@ -1,7 +1,8 @@
+import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, func, text
+from sqlalchemy import DateTime, Enum, ForeignKey, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -24,3 +25,16 @@ class TenantRow(Timestamps):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
+def pg_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum the migrations create, stored by value."""
+    return Enum(cls, name=name, create_type=False, values_callable=lambda e: [m.value for m in e])
+
+
+def org_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"))
+
+
+def user_fk(ondelete: str | None = None) -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete=ondelete))

@@ -19,8 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow
-from schoolbase.models.resources import _enum, _org_fk, _user_fk
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
 from schoolbase.models.tenancy import MembershipRole, membership_role
 
 
@@ -72,7 +71,7 @@ class GradingScaleLevel(TenantRow, Base):
         UniqueConstraint("organization_id", "min_percent"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     letter: Mapped[str] = mapped_column(Text)
     min_percent: Mapped[Decimal] = mapped_column(PERCENT)
 
@@ -116,21 +115,21 @@ class Assignment(TenantRow, Base):
     title: Mapped[str] = mapped_column(Text)
     instructions: Mapped[str | None] = mapped_column(Text)
     type: Mapped[AssignmentType] = mapped_column(
-        _enum(AssignmentType, "assignment_type"), server_default=text("'homework'")
+        pg_enum(AssignmentType, "assignment_type"), server_default=text("'homework'")
     )
     points_possible: Mapped[Decimal] = mapped_column(POINTS)
     available_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     close_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[AssignmentState] = mapped_column(
-        _enum(AssignmentState, "assignment_state"), server_default=text("'draft'")
+        pg_enum(AssignmentState, "assignment_state"), server_default=text("'draft'")
     )
     accept_late: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     late_penalty_percent_per_day: Mapped[Decimal] = mapped_column(PERCENT, server_default=text("0"))
     late_penalty_floor_percent: Mapped[Decimal] = mapped_column(PERCENT, server_default=text("0"))
     allowed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     visible_to_parents: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_by: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
+    created_by: Mapped[uuid.UUID | None] = user_fk("SET NULL")
 
 
 class AssignmentRubric(TenantRow, Base):
@@ -198,7 +197,7 @@ class AssignmentSubmission(TenantRow, Base):
     links: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[SubmissionStatus] = mapped_column(
-        _enum(SubmissionStatus, "submission_status"), server_default=text("'draft'")
+        pg_enum(SubmissionStatus, "submission_status"), server_default=text("'draft'")
     )
 
 
@@ -240,9 +239,9 @@ class AssignmentGrade(TenantRow, Base):
     )
     letter_grade: Mapped[str | None] = mapped_column(Text)
     feedback: Mapped[str | None] = mapped_column(Text)
-    grader_id: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
-    source: Mapped[GradeSource] = mapped_column(_enum(GradeSource, "grade_source"), server_default=text("'teacher'"))
-    state: Mapped[GradeState] = mapped_column(_enum(GradeState, "grade_state"), server_default=text("'draft'"))
+    grader_id: Mapped[uuid.UUID | None] = user_fk("SET NULL")
+    source: Mapped[GradeSource] = mapped_column(pg_enum(GradeSource, "grade_source"), server_default=text("'teacher'"))
+    state: Mapped[GradeState] = mapped_column(pg_enum(GradeState, "grade_state"), server_default=text("'draft'"))
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ai_confidence: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
     ai_usage_log_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -281,7 +280,7 @@ class GradeHistory(TenantRow, Base):
         Index("grade_history_class_idx", "organization_id", "class_id"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     grade_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     operation: Mapped[str] = mapped_column(Text)

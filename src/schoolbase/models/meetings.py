@@ -17,8 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow
-from schoolbase.models.resources import _enum, _org_fk, _user_fk
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
 
 
 class MeetingState(enum.StrEnum):
@@ -42,12 +41,12 @@ class MeetingRoom(TenantRow, Base):
         Index("meeting_rooms_owner_idx", "owner_id"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     name: Mapped[str] = mapped_column(Text)
     capacity: Mapped[int | None] = mapped_column(Integer)
     join_url: Mapped[str | None] = mapped_column(Text)
     provider_settings: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'"))
-    owner_id: Mapped[uuid.UUID] = _user_fk()
+    owner_id: Mapped[uuid.UUID] = user_fk()
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
@@ -69,11 +68,11 @@ class MeetingSession(TenantRow, Base):
     room_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     title: Mapped[str] = mapped_column(Text)
     class_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    host_id: Mapped[uuid.UUID] = _user_fk()
+    host_id: Mapped[uuid.UUID] = user_fk()
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[MeetingState] = mapped_column(
-        _enum(MeetingState, "meeting_state"), server_default=text("'scheduled'")
+        pg_enum(MeetingState, "meeting_state"), server_default=text("'scheduled'")
     )
 
 
@@ -91,7 +90,7 @@ class MeetingParticipant(TenantRow, Base):
     )
 
     session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    user_id: Mapped[uuid.UUID] = _user_fk("CASCADE")
+    user_id: Mapped[uuid.UUID] = user_fk("CASCADE")
     joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -112,9 +111,9 @@ class MeetingActionItem(TenantRow, Base):
     session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    assignee_id: Mapped[uuid.UUID | None] = _user_fk()
+    assignee_id: Mapped[uuid.UUID | None] = user_fk()
     due_date: Mapped[date | None] = mapped_column(Date)
     state: Mapped[ActionItemState] = mapped_column(
-        _enum(ActionItemState, "action_item_state"), server_default=text("'open'")
+        pg_enum(ActionItemState, "action_item_state"), server_default=text("'open'")
     )
     progress_percent: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))

@@ -8,8 +8,6 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
-    Enum,
-    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -22,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
 
 
 class ResourceType(enum.StrEnum):
@@ -42,18 +40,6 @@ class ResourceState(enum.StrEnum):
     archived = "archived"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, create_type=False, values_callable=lambda e: [m.value for m in e])
-
-
-def _org_fk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"))
-
-
-def _user_fk(ondelete: str | None = None) -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete=ondelete))
-
-
 class ResourceCategory(TenantRow, Base):
     __tablename__ = "resource_categories"
     __table_args__ = (
@@ -65,7 +51,7 @@ class ResourceCategory(TenantRow, Base):
         Index("resource_categories_parent_idx", "organization_id", "parent_id"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -90,10 +76,10 @@ class Resource(TenantRow, Base):
         Index("resources_grade_levels_idx", "grade_levels", postgresql_using="gin"),
     )
 
-    organization_id: Mapped[uuid.UUID] = _org_fk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    type: Mapped[ResourceType] = mapped_column(_enum(ResourceType, "resource_type"))
+    type: Mapped[ResourceType] = mapped_column(pg_enum(ResourceType, "resource_type"))
     url: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     file_path: Mapped[str | None] = mapped_column(Text)
@@ -104,9 +90,9 @@ class Resource(TenantRow, Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     category_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     class_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    state: Mapped[ResourceState] = mapped_column(_enum(ResourceState, "resource_state"), server_default=text("'draft'"))
-    author_id: Mapped[uuid.UUID] = _user_fk()
-    reviewer_id: Mapped[uuid.UUID | None] = _user_fk()
+    state: Mapped[ResourceState] = mapped_column(pg_enum(ResourceState, "resource_state"), server_default=text("'draft'"))
+    author_id: Mapped[uuid.UUID] = user_fk()
+    reviewer_id: Mapped[uuid.UUID | None] = user_fk()
     review_note: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ai_generated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
@@ -134,6 +120,6 @@ class ResourceReview(TenantRow, Base):
     )
 
     resource_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    user_id: Mapped[uuid.UUID] = _user_fk("CASCADE")
+    user_id: Mapped[uuid.UUID] = user_fk("CASCADE")
     rating: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)

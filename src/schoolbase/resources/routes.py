@@ -12,7 +12,13 @@ from starlette.datastructures import UploadFile
 
 from schoolbase.auth.deps import CurrentUser, Session, transaction_as
 from schoolbase.errors import Problem
-from schoolbase.models import Resource, ResourceCategory, ResourceReview, ResourceState, ResourceType
+from schoolbase.models import (
+    Resource,
+    ResourceCategory,
+    ResourceReview,
+    ResourceState,
+    ResourceType,
+)
 from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
 from schoolbase.resources import schemas, service
 from schoolbase.resources.storage import CHUNK_BYTES, FileMissing, Storage, new_key

@@ -6,7 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import hash_password
-from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization
+from schoolbase.models import (
+    Class,
+    Enrollment,
+    Guardianship,
+    Membership,
+    MembershipRole,
+    Organization,
+)
 from schoolbase.tenancy.people import create_person
 
 DEMO_PASSWORD = "schoolbase-demo"

@@ -4,23 +4,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from schoolbase.auth.deps import CurrentUser, Session
-from schoolbase.models import Class, Enrollment, Guardianship, Membership, Organization, User
-from schoolbase.pagination import Page, PageParams, page_params, paginate
+from schoolbase.models import (
+    Class,
+    Enrollment,
+    Guardianship,
+    Membership,
+    Organization,
+    User,
+)
+from schoolbase.pagination import Page, PageParams, page_of, page_params, paginate
 from schoolbase.tenancy import schemas, service
 
 router = APIRouter(tags=["tenancy"])
 Paging = Annotated[PageParams, Depends(page_params)]
 def no_content() -> Response:
     return Response(status_code=204)
-
-
-async def page_of(session, stmt, model, params: PageParams, out) -> Page:
-    rows, cursor = await paginate(session, stmt, model, params)
-    return Page(items=[out(row) for row in rows], next_cursor=cursor)
-
-
-def first(schema):
-    return lambda row: schema.model_validate(row[0])
 
 
 # Me and users
@@ -59,7 +57,7 @@ async def create_organization(body: schemas.OrganizationCreate, _: CurrentUser, 
 
 @router.get("/organizations", response_model=Page[schemas.OrganizationOut])
 async def list_organizations(_: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.organizations_query(), Organization, paging, first(schemas.OrganizationOut))
+    return await page_of(session, service.organizations_query(), Organization, paging, schemas.OrganizationOut)
 
 
 @router.get("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
@@ -87,7 +85,8 @@ async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, sessio
 @router.get("/organizations/{organization_id}/members", response_model=Page[schemas.MemberOut])
 async def list_members(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """Org admins see everyone; other members see the staff (org admins and teachers)."""
-    return await page_of(session, service.members_query(organization_id), Membership, paging, service.member_out)
+    rows, cursor = await paginate(session, service.members_query(organization_id), Membership, paging)
+    return Page(items=[service.member_out(row) for row in rows], next_cursor=cursor)
 
 
 @router.post("/organizations/{organization_id}/members", response_model=list[schemas.MembershipOut], status_code=201)
@@ -119,12 +118,12 @@ async def remove_membership(
 @router.get("/classes", response_model=Page[schemas.ClassOut])
 async def list_my_classes(_: CurrentUser, session: Session, paging: Paging) -> Page:
     """Every class I may see, in all my organizations."""
-    return await page_of(session, service.classes_query(), Class, paging, first(schemas.ClassOut))
+    return await page_of(session, service.classes_query(), Class, paging, schemas.ClassOut)
 
 
 @router.get("/organizations/{organization_id}/classes", response_model=Page[schemas.ClassOut])
 async def list_classes(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.classes_query(organization_id), Class, paging, first(schemas.ClassOut))
+    return await page_of(session, service.classes_query(organization_id), Class, paging, schemas.ClassOut)
 
 
 @router.post("/organizations/{organization_id}/classes", response_model=schemas.ClassOut, status_code=201)
@@ -155,7 +154,7 @@ async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) ->
 
 @router.get("/classes/{class_id}/enrollments", response_model=Page[schemas.EnrollmentOut])
 async def list_enrollments(class_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.enrollments_query(class_id), Enrollment, paging, first(schemas.EnrollmentOut))
+    return await page_of(session, service.enrollments_query(class_id), Enrollment, paging, schemas.EnrollmentOut)
 
 
 @router.post("/classes/{class_id}/enrollments", response_model=schemas.EnrollmentOut, status_code=201)
@@ -176,7 +175,7 @@ async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser
 @router.get("/organizations/{organization_id}/guardianships", response_model=Page[schemas.GuardianshipOut])
 async def list_guardianships(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     stmt = service.guardianships_query(organization_id)
-    return await page_of(session, stmt, Guardianship, paging, first(schemas.GuardianshipOut))
+    return await page_of(session, stmt, Guardianship, paging, schemas.GuardianshipOut)
 
 
 @router.post("/organizations/{organization_id}/guardianships", response_model=schemas.GuardianshipOut, status_code=201)

@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import hash_password
 from schoolbase.errors import Problem, forbidden, not_found
-from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization, User
+from schoolbase.models import (
+    Class,
+    Enrollment,
+    Guardianship,
+    Membership,
+    MembershipRole,
+    Organization,
+    User,
+)
 from schoolbase.tenancy import schemas
 
 

@@ -32,7 +32,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from schoolbase.ai.pricing import Usage
-from schoolbase.ai.providers.offline import _last_user_text, message_json, offline_reply, stream_events
+from schoolbase.ai.providers.offline import (
+    _last_user_text,
+    message_json,
+    offline_reply,
+    stream_events,
+)
 
 ERROR_TYPES = {
     400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error",

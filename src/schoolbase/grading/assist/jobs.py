@@ -35,7 +35,12 @@ from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity, user_identity
 from schoolbase.errors import Problem, not_found
 from schoolbase.grading.assist import schemas
-from schoolbase.grading.assist.service import Suggestion, load_criteria, require_staff, suggest
+from schoolbase.grading.assist.service import (
+    Suggestion,
+    load_criteria,
+    require_staff,
+    suggest,
+)
 from schoolbase.jobs import QUEUE, JobQueue
 
 log = logging.getLogger(__name__)

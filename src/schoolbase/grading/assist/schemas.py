@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schoolbase.models.grading import GradeSource, GradeState
+from schoolbase.grading import schemas as grading_schemas
 
 
 class Out(BaseModel):
@@ -28,27 +28,9 @@ class RubricScoreOut(Out):
     comment: str | None
 
 
-class GradeOut(Out):
-    id: uuid.UUID
+class GradeOut(grading_schemas.GradeOut):
     organization_id: uuid.UUID
-    class_id: uuid.UUID
-    assignment_id: uuid.UUID
-    submission_id: uuid.UUID
-    student_id: uuid.UUID
-    points: Decimal
-    points_possible: Decimal
-    late_penalty_points: Decimal
-    final_points: Decimal
-    percentage: Decimal
-    letter_grade: str | None
-    feedback: str | None
-    grader_id: uuid.UUID | None
-    source: GradeSource
-    state: GradeState
-    posted_at: datetime | None
-    ai_confidence: Decimal | None
     ai_usage_log_id: uuid.UUID | None
-    ai_suggested_points: Decimal | None
     ai_difference: Decimal | None = Field(
         description="points − ai_suggested_points: how far the teacher moved from the AI suggestion"
     )

@@ -25,7 +25,14 @@ from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity
 from schoolbase.errors import Problem, forbidden, not_found
 from schoolbase.grading.assist import schemas
-from schoolbase.grading.assist.prompt import Answer, AnswerError, Criterion, Target, build_request, parse_answer
+from schoolbase.grading.assist.prompt import (
+    Answer,
+    AnswerError,
+    Criterion,
+    Target,
+    build_request,
+    parse_answer,
+)
 from schoolbase.grading.service import RubricScore, grade_submission
 from schoolbase.models.grading import GradeSource, GradeState
 
