@@ -161,8 +161,9 @@ async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_s
 
 async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(client, db, make_school):
     # Every call may cost up to its worst case (64,000 output tokens at Sonnet's price);
-    # the upstream sleeps so all 100 are in flight before any settles.
-    body = message("slow [[sleep:3]] [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
+    # the upstream sleeps so all 100 are admitted or refused before any settles (a
+    # settled call frees budget, after which an eleventh call would rightly fit).
+    body = message("slow [[sleep:6]] [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
     async with db.service() as session:
         rates = (
             await session.execute(
