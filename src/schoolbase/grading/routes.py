@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from schoolbase.auth.deps import CurrentUser, Session
+from schoolbase.db.crud import get_visible, remove
 from schoolbase.grading import schemas, service
 from schoolbase.models import (
     Assignment,
@@ -19,7 +20,6 @@ from schoolbase.models import (
     SubmissionStatus,
 )
 from schoolbase.pagination import Page, PageParams, page_of, page_params
-from schoolbase.tenancy.service import get_visible, remove
 
 router = APIRouter(tags=["grading"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -49,6 +49,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.db.crud import add, change, get_visible, remove
 from schoolbase.errors import Problem, forbidden, not_found
 from schoolbase.grading import schemas
 from schoolbase.models import (
@@ -72,7 +73,6 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.pagination import PageParams, paginate, paginate_by
-from schoolbase.tenancy.service import add, change, get_visible, remove
 
 DEFAULT_SCALE = (("A", 90), ("B", 80), ("C", 70), ("D", 60), ("F", 0))
 # Sorts assignments without a due date after every dated one.

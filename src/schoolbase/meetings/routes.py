@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from schoolbase.auth.deps import CurrentUser, Session, get_database
+from schoolbase.db.crud import change, get_visible, remove
 from schoolbase.db.engine import Database
 from schoolbase.meetings import schemas, service
 from schoolbase.models import (
@@ -15,7 +16,6 @@ from schoolbase.models import (
     MeetingSession,
 )
 from schoolbase.pagination import Page, PageParams, page_of, page_params, paginate
-from schoolbase.tenancy.service import change, get_visible, remove
 
 router = APIRouter(tags=["meetings"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.db.crud import add, change, get_visible
 from schoolbase.db.engine import Database
 from schoolbase.errors import Problem, forbidden, not_found
 from schoolbase.meetings import schemas
@@ -61,7 +62,6 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.pagination import PageParams, paginate_by
-from schoolbase.tenancy.service import add, change, get_visible
 
 T = TypeVar("T")
 

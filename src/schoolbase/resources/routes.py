@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from schoolbase.auth.deps import CurrentUser, Session, transaction_as
+from schoolbase.db.crud import get_visible
 from schoolbase.errors import Problem
 from schoolbase.models import (
     Resource,
@@ -22,7 +23,6 @@ from schoolbase.models import (
 from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
 from schoolbase.resources import schemas, service
 from schoolbase.resources.storage import CHUNK_BYTES, FileMissing, Storage, new_key
-from schoolbase.tenancy.service import get_visible
 
 router = APIRouter(tags=["resources"])
 Paging = Annotated[PageParams, Depends(page_params)]

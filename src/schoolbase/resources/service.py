@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schoolbase.ai.gateway import Gateway
 from schoolbase.ai.schemas import ChatMessage, MessageRequest
 from schoolbase.auth.deps import transaction_as
+from schoolbase.db.crud import add, get_visible, remove
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import SERVICE, DbIdentity, apply_identity
 from schoolbase.errors import Problem, forbidden, not_found
@@ -45,7 +46,6 @@ from schoolbase.models import (
     ResourceType,
 )
 from schoolbase.resources import schemas
-from schoolbase.tenancy.service import add, get_visible, remove
 
 
 def _sqlstate(exc: DBAPIError) -> tuple[str | None, str | None]:

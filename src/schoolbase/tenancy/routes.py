@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from schoolbase.auth.deps import CurrentUser, Session
+from schoolbase.db import crud
 from schoolbase.models import (
     Class,
     Enrollment,
@@ -37,7 +38,7 @@ async def update_me(body: schemas.UserUpdate, user: CurrentUser, session: Sessio
 
 @router.get("/users/{user_id}", response_model=schemas.UserOut)
 async def get_user(user_id: uuid.UUID, _: CurrentUser, session: Session) -> User:
-    return await service.get_visible(session, User, user_id, "user")
+    return await crud.get_visible(session, User, user_id, "user")
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut)
@@ -62,7 +63,7 @@ async def list_organizations(_: CurrentUser, session: Session, paging: Paging) -
 
 @router.get("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
 async def get_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> Organization:
-    return await service.get_visible(session, Organization, organization_id, "organization")
+    return await crud.get_visible(session, Organization, organization_id, "organization")
 
 
 @router.patch("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
@@ -70,12 +71,12 @@ async def update_organization(
     organization_id: uuid.UUID, body: schemas.OrganizationUpdate, _: CurrentUser, session: Session
 ) -> Organization:
     values = body.model_dump(exclude_unset=True)
-    return await service.change(session, Organization, organization_id, values, "organization")
+    return await crud.change(session, Organization, organization_id, values, "organization")
 
 
 @router.delete("/organizations/{organization_id}", status_code=204)
 async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
-    await service.remove(session, Organization, organization_id, "organization")
+    await crud.remove(session, Organization, organization_id, "organization")
     return no_content()
 
 
@@ -108,7 +109,7 @@ async def add_membership(
 async def remove_membership(
     organization_id: uuid.UUID, membership_id: uuid.UUID, _: CurrentUser, session: Session
 ) -> Response:
-    await service.remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
+    await crud.remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
     return no_content()
 
 
@@ -135,17 +136,17 @@ async def create_class(
 
 @router.get("/classes/{class_id}", response_model=schemas.ClassOut)
 async def get_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> Class:
-    return await service.get_visible(session, Class, class_id, "class")
+    return await crud.get_visible(session, Class, class_id, "class")
 
 
 @router.patch("/classes/{class_id}", response_model=schemas.ClassOut)
 async def update_class(class_id: uuid.UUID, body: schemas.ClassUpdate, _: CurrentUser, session: Session) -> Class:
-    return await service.change(session, Class, class_id, body.model_dump(exclude_unset=True), "class")
+    return await crud.change(session, Class, class_id, body.model_dump(exclude_unset=True), "class")
 
 
 @router.delete("/classes/{class_id}", status_code=204)
 async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
-    await service.remove(session, Class, class_id, "class")
+    await crud.remove(session, Class, class_id, "class")
     return no_content()
 
 
@@ -165,7 +166,7 @@ async def enroll(class_id: uuid.UUID, body: schemas.EnrollmentCreate, _: Current
 
 @router.delete("/classes/{class_id}/enrollments/{enrollment_id}", status_code=204)
 async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
-    await service.remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
+    await crud.remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
     return no_content()
 
 
@@ -187,5 +188,5 @@ async def create_guardianship(
 
 @router.delete("/guardianships/{guardianship_id}", status_code=204)
 async def delete_guardianship(guardianship_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
-    await service.remove(session, Guardianship, guardianship_id, "guardianship")
+    await crud.remove(session, Guardianship, guardianship_id, "guardianship")
     return no_content()

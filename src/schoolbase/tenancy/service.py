@@ -1,19 +1,19 @@
 """Organizations, people, memberships, classes, enrollments and guardianships.
 
-Every query runs as the caller: row-level security decides what exists for them.
-An update or delete that touches nothing is told apart as 403 (visible but not
-theirs to change) or 404 (not visible at all).
+Every query runs as the caller: row-level security decides what exists for them
+(see schoolbase.db.crud for the 403-versus-404 rule).
 """
 
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import hash_password
-from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.db.crud import add, change, get_visible
+from schoolbase.errors import Problem
 from schoolbase.models import (
     Class,
     Enrollment,
@@ -24,40 +24,6 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.tenancy import schemas
-
-
-async def _visible(session: AsyncSession, model: Any, row_id: uuid.UUID, *where: Any) -> bool:
-    return bool(await session.scalar(select(exists().where(model.id == row_id, *where))))
-
-
-async def get_visible(session: AsyncSession, model: Any, row_id: uuid.UUID, what: str) -> Any:
-    row = await session.get(model, row_id)
-    if row is None:
-        raise not_found(what)
-    return row
-
-
-async def change(session: AsyncSession, model: Any, row_id: uuid.UUID, values: dict, what: str) -> Any:
-    if not values:
-        return await get_visible(session, model, row_id, what)
-    row = await session.scalar(update(model).where(model.id == row_id).values(**values).returning(model))
-    if row is None:
-        raise forbidden(f"you may not change this {what}") if await _visible(session, model, row_id) else not_found(what)
-    return row
-
-
-async def remove(session: AsyncSession, model: Any, row_id: uuid.UUID, what: str, *where: Any) -> None:
-    deleted = await session.scalar(delete(model).where(model.id == row_id, *where).returning(model.id))
-    if deleted is None:
-        visible = await _visible(session, model, row_id, *where)
-        raise forbidden(f"you may not delete this {what}") if visible else not_found(what)
-
-
-async def add(session: AsyncSession, row: Any) -> Any:
-    session.add(row)
-    await session.flush()
-    return row
-
 
 # Organizations
 
