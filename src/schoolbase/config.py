@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # swapped for ``authenticator`` (and ``authenticator_password`` if given).
     app_database_url: str | None = None
     authenticator_password: SecretStr | None = None
+    # Sign-in, the AI gateway and jobs connect as a second login role that may become
+    # ``service_role``; requests' ``authenticator`` may not. Empty means: the owner URL with
+    # the user swapped for ``service_authenticator`` (and its password if given).
+    service_database_url: str | None = None
+    service_authenticator_password: SecretStr | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("schoolbase")))
 
     # Tokens. The default secret is for development only; ``serve`` warns when it is used.
@@ -42,10 +47,27 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
 
-    # Login throttling: failures allowed within the window before 429.
-    login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 30
+    # Sign-in throttling. Within the window: failures for one account from one address
+    # (429 for that pair only), failures from one address (429 for that address). Failures
+    # for one account across all addresses never lock it: past the threshold each attempt
+    # waits, twice as long per further failure, up to the cap.
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account_address: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_account_slowdown_after: int = Field(default=10, ge=1)
+    login_account_max_delay_seconds: float = Field(default=8.0, ge=0)
+
+    # Accounts and mail. Links in messages point at ``public_url``. Without ``smtp_url``
+    # (``smtp://user:pass@host:port``, ``smtps://`` for implicit TLS, ``?starttls=true``)
+    # messages are logged and kept in the outbox for ``schoolbase mail outbox``.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Schoolbase <no-reply@schoolbase.invalid>"
+    mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    invitation_days: int = Field(default=14, ge=1, le=90)
+    password_reset_minutes: int = Field(default=60, ge=5, le=1440)
+    # /metrics answers only with ``Authorization: Bearer <metrics_token>``; unset, it is not served.
+    metrics_token: SecretStr | None = None
 
     # AI provider: "anthropic" (needs an API key), "offline" (deterministic demo
     # answers), or "auto": anthropic when a key is set, else offline.
