@@ -23,7 +23,7 @@ from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, SERVICE, DbIdentity, apply_identity, user_identity
-from schoolbase.db.urls import DatabaseUrls, app_url_for
+from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization
 from schoolbase.tenancy.people import create_person
 
@@ -73,12 +73,12 @@ def settings(upstream, tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def urls(owner_url: str, settings: Settings) -> DatabaseUrls:
-    return DatabaseUrls(owner=owner_url, app=app_url_for(owner_url, settings))
+    return database_urls(owner_url, settings)
 
 
 @pytest.fixture(scope="session")
 async def db(urls: DatabaseUrls) -> AsyncIterator[Database]:
-    database = Database(urls.app, pool_size=5, max_overflow=30)
+    database = Database(urls, pool_size=5, max_overflow=30)
     yield database
     await database.dispose()
 
@@ -86,7 +86,7 @@ async def db(urls: DatabaseUrls) -> AsyncIterator[Database]:
 @asynccontextmanager
 async def rolled_back(db: Database, identity: DbIdentity):
     """A transaction as ``identity`` that is always rolled back: for probing what a role may do."""
-    async with db.sessions() as session:
+    async with db.session_for(identity) as session:
         await session.begin()
         try:
             await apply_identity(session, identity)

@@ -39,9 +39,9 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             from schoolbase.db.runtime import prepare_database  # noqa: PLC0415 - may start a server
 
             urls = prepare_database(settings)
-        app.state.db = Database(urls.app, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow)
+        app.state.db = Database(urls, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow)
         app.state.gateway = Gateway(app.state.db, provider_from_settings(settings), settings)
-        app.state.jobs = JobQueue(urls.app, settings)
+        app.state.jobs = JobQueue(urls.service, settings)
         register_ai_grading(AiGradingRuntime(app.state.db, app.state.gateway, app.state.jobs, settings))
         await app.state.jobs.open()
         if settings.jobs_worker:

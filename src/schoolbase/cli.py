@@ -35,7 +35,7 @@ def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]])
     """Run ``work`` in one ``service_role`` transaction; a Problem becomes a clean exit 1."""
 
     async def run() -> T:
-        db = Database(urls.app, pool_size=1, max_overflow=0)
+        db = Database(urls, pool_size=1, max_overflow=0)
         try:
             async with db.service() as session:
                 return await work(session)

@@ -2,7 +2,7 @@
 
 Procrastinate's tables and functions live in the schema ``procrastinate`` (revision
 ``20250925_120000``), usable only by ``service_role``. Its connections log in as the
-server's ``authenticator`` and start as ``service_role`` with
+server's ``service_authenticator`` and start as ``service_role`` with
 ``search_path=procrastinate`` (libpq options), the same way as the gateway's pool.
 
 A worker runs inside the API process (``serve``, and the tests' app) when

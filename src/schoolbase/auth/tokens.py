@@ -13,22 +13,40 @@ from schoolbase.config import Settings
 ALGORITHM = "HS256"
 
 
+# A claim that limits the token to changing the password (an admin set the current one).
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
-    email: str
+    session_id: uuid.UUID
     raw: dict
 
+    @property
+    def password_change_required(self) -> bool:
+        return bool(self.raw.get(PASSWORD_CHANGE_REQUIRED))
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID, email: str, now: datetime | None = None) -> str:
+
+def issue_access_token(
+    settings: Settings,
+    user_id: uuid.UUID,
+    email: str | None,
+    session_id: uuid.UUID,
+    *,
+    password_change_required: bool = False,
+    now: datetime | None = None,
+) -> str:
     now = now or datetime.now(UTC)
     claims = {
         "sub": str(user_id),
+        "sid": str(session_id),
         "role": "authenticated",
         "aud": settings.jwt_audience,
-        "email": email,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
+        **({"email": email} if email else {}),
+        **({PASSWORD_CHANGE_REQUIRED: True} if password_change_required else {}),
     }
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
 
@@ -45,19 +63,20 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             settings.jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
-            options={"require": ["sub", "exp", "aud", "role"]},
+            options={"require": ["sub", "sid", "exp", "aud", "role"]},
         )
         if claims["role"] != "authenticated":
             raise InvalidToken("token role is not 'authenticated'")
-        return AccessClaims(uuid.UUID(claims["sub"]), claims.get("email", ""), claims)
+        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), claims)
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 
-def new_refresh_token() -> str:
+def new_opaque_token() -> str:
+    """Refresh, invitation and reset tokens: 256 random bits, stored only as a hash."""
     return secrets.token_urlsafe(32)
 
 
-def hash_refresh_token(token: str) -> str:
-    # The token is 256 random bits, so a fast hash is enough: nothing to brute-force.
+def hash_opaque_token(token: str) -> str:
+    # 256 random bits, so a fast hash is enough: nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()

@@ -3,7 +3,7 @@
 from schoolbase.config import Settings
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.migrate import upgrade
-from schoolbase.db.urls import DatabaseUrls, app_url_for
+from schoolbase.db.urls import DatabaseUrls, database_urls
 
 
 def owner_url(settings: Settings) -> str:
@@ -14,4 +14,4 @@ def prepare_database(settings: Settings, *, migrate: bool = True) -> DatabaseUrl
     owner = owner_url(settings)
     if migrate:
         upgrade(owner)
-    return DatabaseUrls(owner=owner, app=app_url_for(owner, settings))
+    return database_urls(owner, settings)

@@ -10,7 +10,6 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    Integer,
     Text,
     UniqueConstraint,
     func,
@@ -45,48 +44,31 @@ class Organization(Timestamps, Base):
 
 
 class User(Timestamps, Base):
+    """A person. With an address in a domain an organization owns, or with a username and no
+    address, the account is managed by that organization (the database derives the owner
+    from the address)."""
+
     __tablename__ = "users"
-    __table_args__ = (Index("users_email_key", func.lower(text("email")), unique=True),)
+    __table_args__ = (
+        Index("users_email_key", func.lower(text("email")), unique=True),
+        Index("users_email_domain_idx", func.lower(func.split_part(text("email"), "@", 2))),
+        Index("users_managed_by_idx", "managed_by_organization_id"),
+        Index(
+            "users_username_key", "managed_by_organization_id", "username", unique=True,
+            postgresql_where=text("username is not null"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    email: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)
+    managed_by_organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE")
+    )
     display_name: Mapped[str] = mapped_column(Text)
     avatar_url: Mapped[str | None] = mapped_column(Text)
     is_super_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Credential(Timestamps, Base):
-    __tablename__ = "credentials"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    password_hash: Mapped[str] = mapped_column(Text)
-
-
-class RefreshToken(Timestamps, Base):
-    __tablename__ = "refresh_tokens"
-    __table_args__ = (
-        Index("refresh_tokens_user_idx", "user_id"),
-        Index("refresh_tokens_family_idx", "family_id"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
-    family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    token_hash: Mapped[str] = mapped_column(Text, unique=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class LoginFailure(Timestamps, Base):
-    __tablename__ = "login_failures"
-
-    scope: Mapped[str] = mapped_column(Text, primary_key=True)
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    failures: Mapped[int] = mapped_column(Integer)
 
 
 class Membership(TenantRow, Base):
