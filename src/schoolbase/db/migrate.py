@@ -99,47 +99,95 @@ def history_problems(revisions: Iterable[Revision]) -> list[str]:
     return problems
 
 
-# What the models cannot describe: RLS flags, policies, functions and triggers.
+# Schemas holding modelled tables; ``server`` holds the tables only the server's own roles reach.
+MODELLED_SCHEMAS = (None, "public", "server")
+# Every schema the revisions create objects in or grant on.
+GRANTED_SCHEMAS = "('public', 'private', 'server', 'auth', 'procrastinate')"
+# A table outside ``public`` is named with its schema.
+RELATION = "case when n.nspname = 'public' then '' else n.nspname || '.' end || c.relname"
+# One aclexplode() row: who (PUBLIC is grantee 0) holds which privilege. A null ACL means the
+# built-in default, so acldefault() stands in for it: EXECUTE for PUBLIC on a function.
+PRIVILEGE = """
+    case when a.grantee = 0 then 'PUBLIC' else a.grantee::regrole::text end || ' ' || a.privilege_type
+    || case when a.is_grantable then ' with grant option' else '' end
+"""
+
+# What the models cannot describe: RLS flags, policies, functions, triggers and privileges.
 CATALOG_QUERIES = {
-    "row level security": """
-        select c.relname || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity from pg_class c
-        where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+    "row level security": f"""
+        select {RELATION} || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('public', 'server') and c.relkind in ('r', 'p') and not c.relispartition
     """,
-    "grants": """
-        select table_name || ' ' || grantee || ' ' || privilege_type from information_schema.role_table_grants
-        where table_schema = 'public'
-        union all
-        select table_name || '.' || column_name || ' ' || grantee || ' ' || privilege_type
-        from information_schema.column_privileges
-        where table_schema = 'public' and grantee in ('anon', 'authenticated', 'service_role', 'authenticator')
+    # Partitions are left out here as everywhere: they are made month by month at run time.
+    "table privileges": f"""
+        select n.nspname || '.' || c.relname || ' ' || {PRIVILEGE}
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        cross join aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+        where n.nspname in {GRANTED_SCHEMAS} and c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition
+    """,
+    "column privileges": f"""
+        select n.nspname || '.' || c.relname || '.' || t.attname || ' ' || {PRIVILEGE}
+        from pg_attribute t join pg_class c on c.oid = t.attrelid join pg_namespace n on n.oid = c.relnamespace
+        cross join aclexplode(t.attacl) a
+        where n.nspname in {GRANTED_SCHEMAS} and not c.relispartition and t.attnum > 0 and not t.attisdropped
+    """,
+    "sequence privileges": f"""
+        select n.nspname || '.' || c.relname || ' ' || {PRIVILEGE}
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        cross join aclexplode(coalesce(c.relacl, acldefault('s', c.relowner))) a
+        where n.nspname in {GRANTED_SCHEMAS} and c.relkind = 'S'
+    """,
+    "function privileges": f"""
+        select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || {PRIVILEGE}
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        cross join aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+        where n.nspname in {GRANTED_SCHEMAS}
+    """,
+    # Enums, domains, ranges and standalone composite types; a table's row type follows the table.
+    "type privileges": f"""
+        select n.nspname || '.' || t.typname || ' ' || {PRIVILEGE}
+        from pg_type t join pg_namespace n on n.oid = t.typnamespace
+        cross join aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))) a
+        where n.nspname in {GRANTED_SCHEMAS} and t.typtype in ('e', 'd', 'r', 'm', 'c')
+          and (t.typrelid = 0 or (select relkind from pg_class where oid = t.typrelid) = 'c')
+    """,
+    # The schema public itself comes with the database and no revision grants on it: PostgreSQL
+    # gives PUBLIC USAGE there, Supabase grants USAGE to its roles.
+    "schema privileges": f"""
+        select n.nspname || ' ' || {PRIVILEGE}
+        from pg_namespace n cross join aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+        where n.nspname in {GRANTED_SCHEMAS} and n.nspname <> 'public'
     """,
     "policies": """
-        select tablename || '.' || policyname || ' ' || cmd || ' ' || roles::text || ' using '
-               || coalesce(qual, '') || ' check ' || coalesce(with_check, '')
-        from pg_policies where schemaname = 'public'
+        select case when schemaname = 'public' then '' else schemaname || '.' end || tablename || '.' || policyname
+               || ' ' || cmd || ' ' || roles::text || ' using ' || coalesce(qual, '') || ' check '
+               || coalesce(with_check, '')
+        from pg_policies where schemaname in ('public', 'server')
     """,
     "functions": """
         select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') '
                || md5(pg_get_functiondef(p.oid))
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname in ('public', 'private') and p.prokind in ('f', 'p')
+        where n.nspname in ('public', 'private', 'server') and p.prokind in ('f', 'p')
     """,
     # Alembic's model comparison ignores CHECK constraints and server defaults.
-    "constraints": """
-        select c.relname || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid)
-        from pg_constraint k join pg_class c on c.oid = k.conrelid
-        where c.relnamespace = 'public'::regnamespace and not c.relispartition and k.contype <> 't'
+    "constraints": f"""
+        select {RELATION} || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid)
+        from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('public', 'server') and not c.relispartition and k.contype <> 't'
     """,
-    "column defaults": """
-        select c.relname || '.' || a.attname || ' default ' || pg_get_expr(d.adbin, d.adrelid)
-        from pg_attrdef d join pg_class c on c.oid = d.adrelid
+    "column defaults": f"""
+        select {RELATION} || '.' || a.attname || ' default ' || pg_get_expr(d.adbin, d.adrelid)
+        from pg_attrdef d join pg_class c on c.oid = d.adrelid join pg_namespace n on n.oid = c.relnamespace
         join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
-        where c.relnamespace = 'public'::regnamespace and not c.relispartition
+        where n.nspname in ('public', 'server') and not c.relispartition
     """,
     "triggers": """
         select pg_get_triggerdef(t.oid) from pg_trigger t
         join pg_class c on c.oid = t.tgrelid
-        where c.relnamespace = 'public'::regnamespace and not t.tgisinternal
+        where c.relnamespace in (select oid from pg_namespace where nspname in ('public', 'server'))
+          and not t.tgisinternal
     """,
 }
 
@@ -149,15 +197,27 @@ def catalog_snapshot(conn: Connection) -> dict[str, set[str]]:
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Only ``public`` is modelled; auth/private hold SQL functions checked by the catalog snapshot."""
-    return not (type_ == "table" and obj.schema not in (None, "public"))
+    """Only ``public`` and ``server`` are modelled; auth/private hold SQL functions the catalog snapshot checks."""
+    return not (type_ == "table" and obj.schema not in MODELLED_SCHEMAS)
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Reflect only the modelled schemas (the default one is None)."""
+    return type_ != "schema" or name in MODELLED_SCHEMAS
 
 
 def model_drift(conn: Connection) -> list[str]:
     from schoolbase.models import Base  # noqa: PLC0415 - models import the whole ORM
 
     context = MigrationContext.configure(
-        conn, opts={"include_object": include_object, "compare_type": True, "version_table_schema": VERSION_SCHEMA}
+        conn,
+        opts={
+            "include_schemas": True,
+            "include_name": include_name,
+            "include_object": include_object,
+            "compare_type": True,
+            "version_table_schema": VERSION_SCHEMA,
+        },
     )
     return [f"model differs from database: {diff}" for diff in compare_metadata(context, Base.metadata)]
 

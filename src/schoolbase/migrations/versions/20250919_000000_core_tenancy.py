@@ -8,6 +8,8 @@ Create Date: 2025-09-19 00:00:00
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20250919_000000"
 down_revision = None
 branch_labels = None
@@ -462,6 +464,7 @@ create policy guardianships_delete on public.guardianships for delete to authent
 """
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute(ROLES)
     op.execute(AUTH_FUNCTIONS)
@@ -475,6 +478,7 @@ def upgrade() -> None:
     op.execute(POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """

@@ -9,6 +9,8 @@ Create Date: 2025-09-20 16:39:00
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20250920_163900"
 down_revision = "20250919_000000"
 branch_labels = None
@@ -598,6 +600,7 @@ create policy ai_budget_reservations_service on public.ai_budget_reservations to
 """
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute(TABLES)
     for table in TOUCHED_TABLES:
@@ -611,6 +614,7 @@ def upgrade() -> None:
     op.execute(POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """

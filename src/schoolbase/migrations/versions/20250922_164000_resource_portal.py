@@ -9,6 +9,8 @@ Create Date: 2025-09-22 16:40:00
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20250922_164000"
 down_revision = "20250920_163900"
 branch_labels = None
@@ -496,6 +498,7 @@ create policy meeting_action_items_delete on public.meeting_action_items for del
 """
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute(TABLES)
     for table in TOUCHED_TABLES:
@@ -507,6 +510,7 @@ def upgrade() -> None:
     op.execute(POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """

@@ -9,6 +9,8 @@ Create Date: 2025-09-24 16:38:00
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20250924_163800"
 down_revision = "20250922_164000"
 branch_labels = None
@@ -721,6 +723,7 @@ create policy grade_history_service on public.grade_history for all to service_r
 )
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute(TABLES)
     for table in TOUCHED_TABLES:
@@ -733,6 +736,7 @@ def upgrade() -> None:
     op.execute(GRADING_POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """

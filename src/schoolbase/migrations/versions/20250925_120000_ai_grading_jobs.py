@@ -16,6 +16,8 @@ from pathlib import Path
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20250925_120000"
 down_revision = "20250924_163800"
 branch_labels = None
@@ -129,6 +131,7 @@ create policy bulk_grading_job_items_select on public.bulk_grading_job_items for
 """
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute("create schema procrastinate")
     # The raw driver connection: Procrastinate's SQL has % and : that SQLAlchemy's
@@ -143,6 +146,7 @@ def upgrade() -> None:
     op.execute(POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """
