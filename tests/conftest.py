@@ -3,6 +3,7 @@ login role (``authenticator``): the server at SCHOOLBASE_DATABASE_URL when set, 
 an embedded server in a temporary directory. Either way the suite gets a fresh
 database of its own, migrated to head, and drops it at the end."""
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -10,21 +11,39 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.ai.providers.local_upstream import serve_local_upstream
 from schoolbase.app import create_app
 from schoolbase.auth.passwords import hash_password
+from schoolbase.auth.service import Client, start_session
 from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
-from schoolbase.db.rls import ANONYMOUS, SERVICE, DbIdentity, apply_identity, user_identity
+from schoolbase.db.rls import (
+    ANONYMOUS,
+    SERVICE,
+    DbIdentity,
+    apply_identity,
+    user_identity,
+)
 from schoolbase.db.urls import DatabaseUrls, database_urls
-from schoolbase.models import Class, Enrollment, Guardianship, Membership, MembershipRole, Organization
+from schoolbase.mail.service import link_in
+from schoolbase.models import (
+    Class,
+    Enrollment,
+    Guardianship,
+    Membership,
+    MembershipRole,
+    Organization,
+    User,
+)
 from schoolbase.tenancy.people import create_person
 
 PASSWORD = "correct horse battery"
@@ -199,6 +218,35 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=(f"10.{uuid.uuid4().int % 250}.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+async def signed_in(db: Database, settings: Settings, user_id: uuid.UUID) -> dict[str, str]:
+    """Authorization headers for a new session of ``user_id``, without checking a password:
+    argon2 per person would make every test school cost seconds. Signing in with a password
+    is tested in tests/auth."""
+    async with db.service() as session:
+        user = await session.get(User, user_id)
+        pair = await start_session(session, settings, user, Client("127.0.0.1", "tests"))
+    return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+async def emailed_token(db: Database, settings: Settings, reference_id, timeout: float = 20.0) -> str:
+    """The token in the newest message about ``reference_id`` (an invitation or a reset), once
+    the app's mail worker has rendered it: the link a person would follow."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with db.service() as session:
+            body = await session.scalar(
+                text(
+                    "select text_body from server.mail_outbox where reference_id = :id and text_body is not null"
+                    " and state <> 'dead' order by created_at desc limit 1"
+                ),
+                {"id": reference_id},
+            )
+        if link := link_in(body, settings):
+            return parse_qs(urlsplit(link).query)["token"][0]
+        assert asyncio.get_running_loop().time() < deadline, f"no message about {reference_id} was rendered"
+        await asyncio.sleep(0.05)
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:

@@ -175,7 +175,7 @@ def test_users_create_super_admin(cli_db):
     [(user_id, name, is_super_admin, disabled_at, password_hash)] = query(
         cli_db,
         "select u.id, u.display_name, u.is_super_admin, u.disabled_at, c.password_hash "
-        "from users u join credentials c on c.user_id = u.id where u.email = :email",
+        "from users u join server.credentials c on c.user_id = u.id where u.email = :email",
         email=email,
     )
     assert str(user_id) in result.stdout
@@ -199,7 +199,7 @@ def test_users_create_prompts_for_the_password_twice(cli_db):
     result = cli("users", "create", "--email", email, "--name", "Prompted", input="prompted pw 1\nprompted pw 1\n")
     assert result.exit_code == 0, result.output
     [(password_hash,)] = query(
-        cli_db, "select c.password_hash from credentials c join users u on u.id = c.user_id where u.email = :e",
+        cli_db, "select c.password_hash from server.credentials c join users u on u.id = c.user_id where u.email = :e",
         e=email,
     )
     assert hasher.verify("prompted pw 1", password_hash)

@@ -10,6 +10,7 @@ from schoolbase import __version__
 from schoolbase.ai.gateway import Gateway
 from schoolbase.ai.providers.factory import provider_from_settings
 from schoolbase.ai.routes import router as ai_router
+from schoolbase.auth.routes import me_router as sessions_router
 from schoolbase.auth.routes import router as auth_router
 from schoolbase.config import Settings, get_settings
 from schoolbase.db.engine import Database
@@ -21,6 +22,7 @@ from schoolbase.grading.assist.jobs import register as register_ai_grading
 from schoolbase.grading.assist.routes import router as ai_grading_router
 from schoolbase.grading.routes import router as grading_router
 from schoolbase.jobs import JobQueue
+from schoolbase.mail import jobs as mail_jobs
 from schoolbase.meetings.routes import router as meetings_router
 from schoolbase.observability import install_observability
 from schoolbase.resources.routes import router as resources_router
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         app.state.gateway = Gateway(app.state.db, provider_from_settings(settings), settings)
         app.state.jobs = JobQueue(urls.service, settings)
         register_ai_grading(AiGradingRuntime(app.state.db, app.state.gateway, app.state.jobs, settings))
+        mail_jobs.register(mail_jobs.Runtime(app.state.db, app.state.jobs, settings))
         await app.state.jobs.open()
         if settings.jobs_worker:
             await app.state.jobs.start_worker()
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     install_error_handlers(app)
     install_observability(app)
     app.include_router(auth_router)
+    app.include_router(sessions_router)
     app.include_router(tenancy_router)
     app.include_router(ai_router)
     app.include_router(resources_router)

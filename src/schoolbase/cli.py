@@ -1,4 +1,4 @@
-"""`schoolbase serve | db … | demo | users …`. The CLI acts as ``service_role``."""
+"""`schoolbase serve | db … | demo | users … | ai … | mail …`. The CLI acts as ``service_role``."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -19,6 +19,7 @@ from schoolbase.db.engine import Database
 from schoolbase.db.runtime import owner_url, prepare_database
 from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import Problem, problem_from_db_error
+from schoolbase.mail.cli import app as mail_app
 
 app = typer.Typer(help="Schoolbase: a multi-tenant school platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -26,6 +27,7 @@ users_app = typer.Typer(help="People and their accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(ai_app, name="ai")
+app.add_typer(mail_app, name="mail")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -98,6 +100,11 @@ def serve(
     if demo:
         load_demo(urls)
     console.print(f"API docs: http://{host}:{port}/docs")
+    if settings.smtp_url is None:
+        console.print(
+            "Mail: no SCHOOLBASE_SMTP_URL, so invitation and password-reset messages are not sent: each is "
+            "logged with its link, and `schoolbase mail outbox` lists them."
+        )
     uvicorn.run(create_app(settings, urls), host=host, port=port, log_config=None, access_log=False)
 
 

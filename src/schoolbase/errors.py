@@ -42,6 +42,13 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
+def validation_problem(errors: list[dict]) -> Problem:
+    """A 422 listing every invalid field, from Pydantic's or FastAPI's validation errors."""
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return Problem(422, "validation", "Invalid request", detail, errors=errors)
+
+
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     body = {
         "type": TYPE_BASE + problem.kind,
@@ -106,12 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-        return problem_response(request, Problem(422, "validation", "Invalid request", detail, errors=errors))
+        return problem_response(request, validation_problem(exc.errors()))
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import update
 
-from schoolbase.auth.tokens import issue_access_token
 from schoolbase.models import (
     AiOrganizationSettings,
     Class,
@@ -17,6 +16,7 @@ from schoolbase.models import (
     Organization,
 )
 from schoolbase.tenancy.people import create_person
+from tests.conftest import signed_in
 
 # name -> roles; "t" teaches class c with student "s"; "s2" is a student not in c; "p" is s's parent.
 SCHOOL_PEOPLE = {"oa": ["org_admin"], "t": ["teacher"], "s": ["student"], "s2": ["student"], "p": ["parent"]}
@@ -46,8 +46,6 @@ def make_school(db, settings):
                 email = f"{name}-{tag}@example.org"
                 user = await create_person(session, email, f"{name} {tag}", "unused-hash")
                 school.people[name] = user.id
-                token = issue_access_token(settings, user.id, email)
-                school.headers[name] = {"Authorization": f"Bearer {token}"}
                 session.add_all(Membership(organization_id=org.id, user_id=user.id, role=MembershipRole(r)) for r in roles)
             await session.flush()
             cls = Class(organization_id=org.id, name="AI class")
@@ -65,6 +63,8 @@ def make_school(db, settings):
                     .where(AiOrganizationSettings.organization_id == org.id)
                     .values(**ai_settings)
                 )
+        for name, user_id in school.people.items():
+            school.headers[name] = await signed_in(db, settings, user_id)
         return school
 
     return make

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from schoolbase.auth.tokens import issue_access_token
 from schoolbase.tenancy.people import create_person
+from tests.conftest import signed_in
 
 SONNET = {"input": Decimal("3"), "output": Decimal("15"), "cache_write": Decimal("3.75"), "cache_read": Decimal("0.30")}
 HAIKU = {"input": Decimal("1"), "output": Decimal("5"), "cache_write": Decimal("1.25"), "cache_read": Decimal("0.10")}
@@ -61,7 +61,7 @@ async def super_admin_headers(db, settings) -> dict[str, str]:
     email = f"sa-{uuid.uuid4().hex[:10]}@example.org"
     async with db.service() as session:
         user = await create_person(session, email, "AI super admin", "unused-hash", super_admin=True)
-    return {"Authorization": f"Bearer {issue_access_token(settings, user.id, email)}"}
+    return await signed_in(db, settings, user.id)
 
 
 async def away_from_minute_edge() -> None:

@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from schoolbase.ai.pricing import Price, input_token_bound
 from schoolbase.ai.schemas import MessageRequest
-
 from tests.ai.conftest import message
 
 ROLLUP_MISMATCHES = text(

@@ -18,7 +18,6 @@ from sqlalchemy import text
 from schoolbase.auth.passwords import hash_password
 from schoolbase.auth.tokens import issue_access_token
 from schoolbase.tenancy.people import create_person
-
 from tests.conftest import PASSWORD, assert_problem
 
 
@@ -138,38 +137,62 @@ async def test_unknown_email_is_answered_like_a_wrong_password(client, person):
     assert unknown["type"] == wrong["type"]
 
 
-async def test_disabled_account_cannot_sign_in(client, db, person):
+async def test_disabled_account_is_answered_like_a_wrong_password(client, db, person):
     user_id, email = person
     async with db.service() as session:
         await session.execute(text("update users set disabled_at = now() where id = :id"), {"id": user_id})
-    assert_problem(await token_form(client, email), 401, "unauthorized")
+    disabled = assert_problem(await token_form(client, email), 401, "unauthorized")
+    wrong = assert_problem(await token_form(client, email, "not the password"), 401, "unauthorized")
+    assert disabled == wrong
 
 
 # Throttling
 
 
-async def test_account_is_throttled_after_too_many_failures(app, db, client, person, settings):
+async def test_failures_from_one_address_never_lock_the_owner_out_elsewhere(app, db, client, person, settings):
     _, email = person
-    limit = settings.login_max_failures_per_account
-    for _ in range(limit):
-        assert_problem(await token_form(client, email, "wrong password"), 401)
-
-    # Even the right password, even from another address, is refused while the window lasts.
-    async with address_client(app, dedicated_address()) as elsewhere:
-        response = await token_form(elsewhere, email)
+    for _ in range(10):
+        response = await token_form(client, email, "wrong password")
+        assert response.status_code in (401, 429), response.text
+    # The guessing address is refused for this account...
+    response = await token_form(client, email)
     body = assert_problem(response, 429, "too-many-login-failures")
-    assert "account" in body["detail"]
-    retry_after = int(response.headers["retry-after"])
-    assert 1 <= retry_after <= settings.login_window_seconds
-
-    # Another account from the first address is not affected.
+    assert "account from this address" in body["detail"]
+    assert 1 <= int(response.headers["retry-after"]) <= settings.login_window_seconds
+    # ...while the owner signs in from anywhere else at once.
+    async with address_client(app, dedicated_address()) as elsewhere:
+        assert (await token_form(elsewhere, email)).status_code == 200
+    # Another account from the guessing address is not affected.
     _, other = await new_person(db)
     assert (await token_form(client, other)).status_code == 200
 
 
+async def test_guessing_from_many_addresses_slows_down_but_never_locks(app, db, slow_settings):
+    _, email = await new_person(db)
+    waits = []
+    for _ in range(6):
+        async with address_client(app, dedicated_address()) as http:
+            started = time.monotonic()
+            assert_problem(await token_form(http, email, "a guess"), 401, "unauthorized")
+            waits.append(time.monotonic() - started)
+    # Past the threshold (3) each attempt waits twice as long as the one before (0.25 s, 0.5 s, 1 s).
+    assert waits[4] >= 0.5 and waits[5] >= 1.0, waits
+    # The owner still gets in from a new address, after the capped wait (1 s), never refused.
+    async with address_client(app, dedicated_address()) as owner:
+        started = time.monotonic()
+        assert (await token_form(owner, email)).status_code == 200
+        assert time.monotonic() - started >= 1.0
+    # And the success clears the account's count, so the next sign-in does not wait.
+    async with db.service() as session:
+        left = await session.scalar(
+            text("select count(*) from server.login_failures where scope = 'account' and key = :k"), {"k": email}
+        )
+    assert left == 0
+
+
 async def test_success_resets_the_account_counter(client, person, settings):
     _, email = person
-    limit = settings.login_max_failures_per_account
+    limit = settings.login_max_failures_per_account_address
     for _ in range(limit - 1):
         assert_problem(await token_form(client, email, "wrong password"), 401)
     assert (await token_form(client, email)).status_code == 200
@@ -177,6 +200,16 @@ async def test_success_resets_the_account_counter(client, person, settings):
     for _ in range(limit - 1):
         assert_problem(await token_form(client, email, "wrong password"), 401)
     assert (await token_form(client, email)).status_code == 200
+
+
+@pytest.fixture
+def slow_settings(app):
+    original = app.state.settings
+    app.state.settings = original.model_copy(
+        update={"login_account_slowdown_after": 3, "login_account_max_delay_seconds": 1.0}
+    )
+    yield app.state.settings
+    app.state.settings = original
 
 
 @pytest.fixture
@@ -222,10 +255,11 @@ def unsigned(claims: dict) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-def good_claims(settings, user_id: uuid.UUID, email: str, **changes) -> dict:
+def good_claims(settings, user_id: uuid.UUID, email: str, session_id: str, **changes) -> dict:
     now = int(time.time())
     claims = {
         "sub": str(user_id),
+        "sid": session_id,
         "role": "authenticated",
         "aud": settings.jwt_audience,
         "email": email,
@@ -250,6 +284,9 @@ BAD_TOKENS = {
     "sub-not-a-uuid": lambda s, c: forged({**c, "sub": "not-a-uuid"}, secret=s),
     "sub-not-a-string": lambda s, c: forged({**c, "sub": 12345}, secret=s),
     "unknown-user": lambda s, c: forged({**c, "sub": str(uuid.uuid4())}, secret=s),
+    "no-session": lambda s, c: forged({k: v for k, v in c.items() if k != "sid"}, secret=s),
+    "unknown-session": lambda s, c: forged({**c, "sid": str(uuid.uuid4())}, secret=s),
+    "sid-not-a-uuid": lambda s, c: forged({**c, "sid": "not-a-uuid"}, secret=s),
     "malformed": lambda s, c: "not-a-jwt",
     "three-garbage-parts": lambda s, c: "abc.def.ghi",
     "truncated": lambda s, c: forged(c, secret=s)[:-10],
@@ -261,20 +298,28 @@ BAD_TOKENS = {
 async def test_bad_access_tokens_are_refused(client, settings, person, kind):
     user_id, email = person
     secret = settings.jwt_secret.get_secret_value()
+    session_id = session_of((await token_form(client, email)).json(), settings)
     # The same claims signed properly are accepted: the test changes one thing at a time.
-    assert (
-        await client.get("/me", headers=bearer(forged(good_claims(settings, user_id, email), secret=secret)))
-    ).status_code == 200
+    good = good_claims(settings, user_id, email, session_id)
+    assert (await client.get("/me", headers=bearer(forged(good, secret=secret)))).status_code == 200
 
-    token = BAD_TOKENS[kind](secret, good_claims(settings, user_id, email))
+    token = BAD_TOKENS[kind](secret, good)
     response = await client.get("/me", headers=bearer(token))
     assert_problem(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+def session_of(pair: dict, settings) -> str:
+    claims = jwt.decode(
+        pair["access_token"], settings.jwt_secret.get_secret_value(), algorithms=["HS256"], audience="authenticated"
+    )
+    return claims["sid"]
+
+
 async def test_issued_token_that_has_expired_is_refused(client, settings, person):
     user_id, email = person
-    token = issue_access_token(settings, user_id, email, now=datetime.now(UTC) - timedelta(hours=2))
+    session_id = uuid.UUID(session_of((await token_form(client, email)).json(), settings))
+    token = issue_access_token(settings, user_id, email, session_id, now=datetime.now(UTC) - timedelta(hours=2))
     assert_problem(await client.get("/me", headers=bearer(token)), 401, "unauthorized")
 
 
@@ -304,7 +349,7 @@ async def refresh(client, token: str) -> httpx.Response:
     return await client.post("/auth/refresh", json={"refresh_token": token})
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(client, person):
+async def test_refresh_rotates_and_reuse_ends_the_session(client, person):
     user_id, email = person
     first = (await token_form(client, email)).json()
     other_session = (await token_form(client, email)).json()
@@ -317,9 +362,10 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, person):
     me = await client.get("/me", headers=bearer(second["access_token"]))
     assert me.json()["user"]["id"] == str(user_id)
 
-    # The spent token is refused, and presenting it again signs out its whole family...
+    # The spent token is refused, and presenting it again ends its whole session...
     assert_problem(await refresh(client, first["refresh_token"]), 401, "unauthorized")
     assert_problem(await refresh(client, second["refresh_token"]), 401, "unauthorized")
+    assert_problem(await client.get("/me", headers=bearer(second["access_token"])), 401, "unauthorized")
     # ...but not another sign-in of the same person.
     assert (await refresh(client, other_session["refresh_token"])).status_code == 200
 
@@ -345,13 +391,13 @@ async def test_expired_refresh_token_is_refused(client, db, person):
     pair = (await token_form(client, email)).json()
     async with db.service() as session:
         await session.execute(
-            text("update refresh_tokens set expires_at = now() - interval '1 minute' where user_id = :id"),
+            text("update server.refresh_tokens set expires_at = now() - interval '1 minute' where user_id = :id"),
             {"id": user_id},
         )
     assert_problem(await refresh(client, pair["refresh_token"]), 401, "unauthorized")
 
 
-async def test_logout_revokes_the_refresh_token_and_its_family(client, person):
+async def test_logout_by_refresh_token_ends_its_session(client, person):
     _, email = person
     pair = (await token_form(client, email)).json()
     response = await client.post("/auth/logout", json={"refresh_token": pair["refresh_token"]})
@@ -391,9 +437,12 @@ BAD_REQUESTS = [
     ("/auth/refresh", {"json": {"refresh_token": 42}}),
     ("/auth/refresh", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
     ("/auth/refresh", {}),
-    ("/auth/logout", {"json": {}}),
     ("/auth/logout", {"json": {"refresh_token": ""}}),
-    ("/auth/logout", {}),
+    ("/auth/password-reset", {"json": {"email": "not-an-email"}}),
+    ("/auth/password-reset", {"json": {"email": "a@example.org", "username": "x", "organization": "y"}}),
+    ("/auth/password-reset/confirm", {"json": {"token": "x", "new_password": "short"}}),
+    ("/auth/invitations/accept", {"json": {"token": ""}}),
+    ("/auth/invitations/inspect", {"json": {}}),
 ]
 
 

@@ -12,10 +12,10 @@ from schoolbase.db.rls import ANONYMOUS, SERVICE, user_identity
 from tests.conftest import rolled_back, sqlstate
 
 CORE_TABLES = {
-    "organizations", "users", "credentials", "refresh_tokens", "login_failures",
+    "organizations", "organization_domains", "users", "invitations",
     "memberships", "classes", "enrollments", "guardianships",
 }
-SERVER_ROLES = ("authenticator", "anon", "authenticated", "service_role")
+SERVER_ROLES = ("authenticator", "service_authenticator", "anon", "authenticated", "service_role")
 
 
 async def _rows(db, sql: str) -> list:
@@ -89,7 +89,8 @@ async def test_the_server_connection_is_no_superuser_and_owns_no_table(db, world
         async with rolled_back(db, identity[who]) as session:
             row = (await session.execute(sql)).one()
     current, session_user, current_super, session_super, tables, owned = row
-    assert (current, session_user) == (who, "authenticator")
+    login = "service_authenticator" if who == "service_role" else "authenticator"
+    assert (current, session_user) == (who, login)
     assert (current_super, session_super) == (False, False)
     assert tables >= len(CORE_TABLES)
     assert owned is None
@@ -103,9 +104,24 @@ async def test_server_roles_are_set_up_as_designed(db):
     assert {name: tuple(flags) for name, *flags in rows} == {
         # name: (superuser, bypasses RLS, can log in)
         "authenticator": (False, False, True),
+        "service_authenticator": (False, False, True),
         "anon": (False, False, False),
         "authenticated": (False, False, False),
         "service_role": (False, True, False),
+    }
+
+
+async def test_each_login_role_may_become_only_its_own_roles(db):
+    rows = await _rows(db, """
+        select l.rolname::text, r.rolname::text, pg_has_role(l.oid, r.oid, 'member')
+        from pg_roles l cross join pg_roles r
+        where l.rolname in ('authenticator', 'service_authenticator')
+          and r.rolname in ('anon', 'authenticated', 'service_role')
+    """)
+    assert {(login, role) for login, role, member in rows if member} == {
+        ("authenticator", "anon"),
+        ("authenticator", "authenticated"),
+        ("service_authenticator", "service_role"),
     }
 
 

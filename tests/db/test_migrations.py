@@ -239,8 +239,8 @@ DRIFT = {
          "policies: not in the migrations: users.users_select SELECT {authenticated} using true"],
     ),
     "extra policy": (
-        "create policy sneaky on public.credentials for select to authenticated using (true)",
-        ["policies: not in the migrations: credentials.sneaky"],
+        "create policy sneaky on server.credentials for select to authenticated using (true)",
+        ["policies: not in the migrations: server.credentials.sneaky"],
     ),
     "add column": (
         "alter table public.classes add column room text",

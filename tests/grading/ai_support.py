@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from schoolbase.auth.tokens import issue_access_token
 from schoolbase.models import (
     Assignment,
     AssignmentCategory,
@@ -21,6 +20,7 @@ from schoolbase.models import (
     MembershipRole,
 )
 from schoolbase.tenancy.people import create_person
+from tests.conftest import signed_in
 
 CRITERIA = (("Thesis", Decimal(4)), ("Evidence", Decimal(6)))
 
@@ -43,7 +43,7 @@ async def add_student(db, settings, school, name: str) -> uuid.UUID:
         session.add(Enrollment(organization_id=school.org_id, class_id=school.class_id, user_id=user.id,
                                role=MembershipRole.student))
     school.people[name] = user.id
-    school.headers[name] = {"Authorization": f"Bearer {issue_access_token(settings, user.id, email)}"}
+    school.headers[name] = await signed_in(db, settings, user.id)
     return user.id
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from schoolbase.auth.tokens import issue_access_token
 from schoolbase.models import Enrollment, Membership, MembershipRole
 from schoolbase.tenancy.people import create_person
+from tests.conftest import signed_in
 
 
 async def enroll(db, school, who: str = "s2") -> None:
@@ -35,7 +35,7 @@ async def add_student(db, settings, school, name: str) -> None:
         session.add(Enrollment(organization_id=school.org_id, class_id=school.class_id, user_id=user.id,
                                role=MembershipRole.student))
     school.people[name] = user.id
-    school.headers[name] = {"Authorization": f"Bearer {issue_access_token(settings, user.id, email)}"}
+    school.headers[name] = await signed_in(db, settings, user.id)
 
 
 async def sql(db, statement: str, **params) -> list[dict[str, Any]]:

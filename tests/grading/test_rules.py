@@ -14,7 +14,6 @@ from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem, sqlstate
 from tests.grading.support import assignment, category, due_ago, grade, ok, ready, sql, turn_in
 
-
 # Category weights
 
 

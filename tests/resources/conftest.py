@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from schoolbase.auth.tokens import issue_access_token
 from schoolbase.models import Membership, MembershipRole
 from schoolbase.tenancy.people import create_person
 from tests.ai.conftest import School, make_school  # noqa: F401 - fixture
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, signed_in
 
 
 async def add_person(db, settings, school: School, name: str, role: str) -> None:
@@ -24,7 +23,7 @@ async def add_person(db, settings, school: School, name: str, role: str) -> None
         user = await create_person(session, email, f"{name} {tag}", "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole(role)))
     school.people[name] = user.id
-    school.headers[name] = {"Authorization": f"Bearer {issue_access_token(settings, user.id, email)}"}
+    school.headers[name] = await signed_in(db, settings, user.id)
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """The demo a new user meets first: a teacher lists their classes; another organization sees none."""
 
 from schoolbase.tenancy.demo import DEMO_PASSWORD, load_demo
-
 from tests.conftest import login
 
 

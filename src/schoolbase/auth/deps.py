@@ -4,20 +4,25 @@ Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a
 thread pool, a thread hop per dependency per request.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.auth.tokens import InvalidToken, decode_access_token
+from schoolbase.auth.tokens import (
+    PASSWORD_CHANGE_REQUIRED,
+    InvalidToken,
+    decode_access_token,
+)
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, DbIdentity, user_identity
 from schoolbase.errors import Problem
+from schoolbase.mail.jobs import kick as kick_mail
 
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/token")
 
@@ -32,6 +37,19 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_database(request: Request) -> Database:
     return request.app.state.db
+
+
+async def get_mail_kick(request: Request, background: BackgroundTasks) -> Callable[[], None]:
+    """Call it when the request queued mail: delivery starts once the response (and so the
+    commit of the transaction that queued it) is done; the periodic sweep is the safety net."""
+
+    def after_response() -> None:
+        background.add_task(kick_mail, request.app.state.jobs)
+
+    return after_response
+
+
+MailKick = Annotated[Callable[[], None], Depends(get_mail_kick)]
 
 
 async def get_identity(
@@ -50,16 +68,19 @@ async def get_identity(
     return identity
 
 
-_ACTIVE_USER = text("select exists (select from public.users where id = auth.uid() and disabled_at is null)")
+# One query checks both that the account is active and that the token's session has not
+# ended, so logout and disabling take effect at once without a second round trip.
+_SESSION_IS_ACTIVE = text("select private.session_is_active()")
 
 
 @asynccontextmanager
 async def transaction_as(db: Database, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
-    """A transaction as ``identity`` that first checks the account is still active. For handlers
-    that must not hold a connection for the whole request (e.g. around an AI call)."""
+    """A transaction as ``identity`` that first checks its account and session are still
+    active. For handlers that must not hold a connection for the whole request (e.g.
+    around an AI call)."""
     async with db.transaction(identity) as session:
-        if identity.user_id is not None and not await session.scalar(_ACTIVE_USER):
-            raise unauthorized("this account is disabled or no longer exists")
+        if identity.user_id is not None and not await session.scalar(_SESSION_IS_ACTIVE):
+            raise unauthorized("this session has ended or the account is disabled; sign in again")
         yield session
 
 
@@ -72,9 +93,21 @@ async def session_for(
         yield session
 
 
-async def require_user(identity: Annotated[DbIdentity, Depends(get_identity)]) -> DbIdentity:
+async def require_signed_in(identity: Annotated[DbIdentity, Depends(get_identity)]) -> DbIdentity:
+    """Signed in, even with a password still to change (the password and sign-out routes)."""
     if identity.user_id is None:
         raise unauthorized("sign in first: send 'Authorization: Bearer <access token>'")
+    return identity
+
+
+async def require_user(identity: Annotated[DbIdentity, Depends(require_signed_in)]) -> DbIdentity:
+    if identity.claims.get(PASSWORD_CHANGE_REQUIRED):
+        raise Problem(
+            403,
+            "password-change-required",
+            "Password change required",
+            "an administrator set your password: choose your own with POST /auth/password first",
+        )
     return identity
 
 
@@ -82,3 +115,5 @@ async def require_user(identity: Annotated[DbIdentity, Depends(get_identity)]) -
 # the response is sent, so a failed commit is reported, never hidden behind a 200.
 Session = Annotated[AsyncSession, Depends(session_for, scope="function")]
 CurrentUser = Annotated[DbIdentity, Depends(require_user)]
+OptionalIdentity = Annotated[DbIdentity, Depends(get_identity)]
+SignedIn = Annotated[DbIdentity, Depends(require_signed_in)]

@@ -1,14 +1,40 @@
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from schoolbase.auth import service
-from schoolbase.auth.deps import get_database, get_settings, unauthorized
-from schoolbase.auth.schemas import PasswordLogin, RefreshRequest, TokenPair
+from schoolbase.auth import flows, invitations, service
+from schoolbase.auth.deps import (
+    MailKick,
+    OptionalIdentity,
+    SignedIn,
+    get_database,
+    get_settings,
+    transaction_as,
+    unauthorized,
+)
+from schoolbase.auth.passwords import hash_password, verify_password
+from schoolbase.auth.schemas import (
+    Accepted,
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationToken,
+    InvitationView,
+    JoinedRole,
+    LoginName,
+    LogoutRequest,
+    PasswordChange,
+    PasswordLogin,
+    RefreshRequest,
+    ResetConfirm,
+    ResetRequest,
+    SessionOut,
+    TokenPair,
+)
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
-from schoolbase.errors import Problem
+from schoolbase.errors import Problem, not_found, validation_problem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -37,7 +63,7 @@ TOKEN_BODY = {
 
 
 async def read_login(request: Request) -> PasswordLogin:
-    """The OAuth2 password form (username = email) or a JSON body."""
+    """The OAuth2 password form (``username`` = email, or ``organization/username``) or a JSON body."""
     content_type = request.headers.get("content-type", "").lower()
     try:
         if content_type.startswith("application/json"):
@@ -46,10 +72,14 @@ async def read_login(request: Request) -> PasswordLogin:
         grant_type = form.get("grant_type")
         if grant_type not in (None, "", "password"):
             raise Problem(400, "unsupported-grant-type", "Unsupported grant type", "only grant_type=password")
-        return PasswordLogin(email=form.get("username") or "", password=form.get("password") or "")
+        name = LoginName.parse(str(form.get("username") or ""))
+        return PasswordLogin(**name.model_dump(), password=form.get("password") or "")
     except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Problem(422, "validation", "Invalid request", detail) from exc
+        raise validation_problem(exc.errors()) from exc
+
+
+def client_of(request: Request) -> service.Client:
+    return service.Client(request.client.host if request.client else "unknown", request.headers.get("user-agent"))
 
 
 def reject(outcome: service.Throttled | service.LoginRejected) -> Problem:
@@ -57,39 +87,144 @@ def reject(outcome: service.Throttled | service.LoginRejected) -> Problem:
         return Problem(
             429,
             "too-many-login-failures",
-            "Too many failed logins",
-            f"too many failed logins for this {outcome.scope}; try again in {outcome.retry_after} s",
+            "Too many failed sign-ins",
+            f"too many failed sign-ins for this {outcome.scope}; try again in {outcome.retry_after} s",
             headers={"Retry-After": str(outcome.retry_after)},
         )
     return unauthorized(outcome.reason)
 
 
-@router.post("/token", response_model=TokenPair, openapi_extra=TOKEN_BODY)
-async def token(request: Request, db: Db, settings: Config) -> TokenPair:
-    """Sign in with email and password; returns an access token and a refresh token."""
-    login = await read_login(request)
-    address = request.client.host if request.client else "unknown"
-    # The failure count must be committed even though the answer is an error.
-    async with db.service() as session:
-        outcome = await service.login(session, settings, login.email, login.password, address)
+def answer(outcome: TokenPair | service.Throttled | service.LoginRejected) -> TokenPair:
     if isinstance(outcome, TokenPair):
         return outcome
     raise reject(outcome)
+
+
+@router.post("/token", response_model=TokenPair, openapi_extra=TOKEN_BODY)
+async def token(request: Request, db: Db, settings: Config) -> TokenPair:
+    """Sign in with email (or organization and username) and password: an access token and a
+    refresh token for a new session. Failures are throttled per account and address."""
+    login = await read_login(request)
+    return answer(await flows.sign_in(db, settings, login, login.password, client_of(request)))
 
 
 @router.post("/refresh", response_model=TokenPair)
 async def refresh(body: RefreshRequest, db: Db, settings: Config) -> TokenPair:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair in the same session; the old refresh token stops working."""
+    # A reused token ends its session: that must be committed even though the answer is an error.
     async with db.service() as session:
         outcome = await service.refresh(session, settings, body.refresh_token)
-    if isinstance(outcome, TokenPair):
-        return outcome
-    raise reject(outcome)
+    return answer(outcome)
 
 
 @router.post("/logout", status_code=204)
-async def logout(body: RefreshRequest, db: Db) -> Response:
-    """Revoke the refresh token and every token rotated from the same sign-in."""
+async def logout(db: Db, identity: OptionalIdentity, body: LogoutRequest | None = None) -> Response:
+    """End this session: the one of the bearer access token, or of ``refresh_token``. Its access
+    and refresh tokens stop working at once."""
     async with db.service() as session:
-        await service.logout(session, body.refresh_token)
+        session_id = identity.session_id
+        if session_id is None and body is not None and body.refresh_token:
+            session_id = await service.session_of_refresh_token(session, body.refresh_token)
+        if session_id is not None:
+            await service.end_session(session, session_id)
+    return Response(status_code=204)
+
+
+@router.post("/logout-all", status_code=204)
+async def logout_all(db: Db, identity: SignedIn) -> Response:
+    """End every session of mine, this one included."""
+    async with db.service() as session:
+        await service.end_sessions(session, identity.user_id)
+    return Response(status_code=204)
+
+
+@router.post("/password", response_model=TokenPair)
+async def change_password(body: PasswordChange, db: Db, settings: Config, identity: SignedIn) -> TokenPair:
+    """Change my password. Every other session ends; this one goes on with new tokens."""
+    new_hash = await hash_password(body.new_password)
+    async with db.service() as session:
+        user, credential = await service.account_for_id(session, identity.user_id)
+        if not await verify_password(body.current_password, credential.password_hash if credential else None):
+            raise Problem(403, "wrong-password", "Wrong password", "the current password is not right")
+        await service.set_password(session, identity.user_id, new_hash)
+        await service.end_sessions(session, identity.user_id, keep=identity.session_id)
+        return await service.issue_tokens(session, settings, user, identity.session_id)
+
+
+@router.post("/password-reset", status_code=202, response_model=Accepted)
+async def request_password_reset(body: ResetRequest, db: Db, settings: Config, mail: MailKick) -> Accepted:
+    """Email a single-use reset link. Answered alike whether or not the account exists."""
+    async with db.service() as session:
+        await service.request_reset(session, settings, body)
+    mail()
+    return Accepted(status="if this account exists, a reset link is on its way")
+
+
+@router.post("/password-reset/confirm", status_code=204)
+async def confirm_password_reset(body: ResetConfirm, db: Db) -> Response:
+    """Set a new password with the emailed token. Every session of the account ends."""
+    new_hash = await hash_password(body.new_password)
+    async with db.service() as session:
+        if not await service.confirm_reset(session, body.token, new_hash):
+            raise Problem(
+                400, "invalid-token", "Invalid or expired link", "this reset link was used, replaced or has expired"
+            )
+    return Response(status_code=204)
+
+
+# Invitations, from the emailed link
+
+
+@router.post("/invitations/inspect", response_model=InvitationView)
+async def inspect_invitation(body: InvitationToken, db: Db) -> InvitationView:
+    """What an invitation link offers, and whether to sign in or choose a password to accept it."""
+    async with db.service() as session:
+        found = await invitations.open_invitation(session, body.token)
+    return InvitationView(
+        organization=found.organization.name,
+        email=found.invitation.email,
+        roles=[str(role) for role in found.invitation.roles],
+        expires_at=found.invitation.expires_at,
+        account_exists=found.account is not None,
+    )
+
+
+@router.post("/invitations/accept", response_model=InvitationAccepted)
+async def accept_invitation(
+    body: InvitationAccept, request: Request, db: Db, settings: Config, identity: OptionalIdentity
+) -> InvitationAccepted:
+    """Accept: signed in as the invited address, or with a password for a new account (which
+    then signs in). The memberships exist from now on."""
+    password_hash = await hash_password(body.password) if body.password else None
+    if identity.user_id is not None:
+        async with transaction_as(db, identity):
+            pass  # refuses a token whose session has ended
+    async with db.service() as session:
+        user, memberships, created = await invitations.accept(
+            session, body.token, identity.user_id, password_hash, body.display_name
+        )
+        tokens = await service.start_session(session, settings, user, client_of(request)) if created else None
+    return InvitationAccepted(
+        user_id=user.id, memberships=[JoinedRole.model_validate(m) for m in memberships], tokens=tokens
+    )
+
+
+# My sessions
+
+me_router = APIRouter(prefix="/me/sessions", tags=["auth"])
+
+
+@me_router.get("", response_model=list[SessionOut])
+async def my_sessions(db: Db, identity: SignedIn) -> list[SessionOut]:
+    """My active sessions: when each began, was last used, and from which client."""
+    async with db.service() as session:
+        return await service.active_sessions(session, identity.user_id, identity.session_id)
+
+
+@me_router.delete("/{session_id}", status_code=204)
+async def end_my_session(session_id: uuid.UUID, db: Db, identity: SignedIn) -> Response:
+    """End one of my sessions (sign out a lost phone)."""
+    async with db.service() as session:
+        if not await service.end_session(session, session_id, identity.user_id):
+            raise not_found("session")
     return Response(status_code=204)

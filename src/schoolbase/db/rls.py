@@ -27,6 +27,12 @@ class DbIdentity:
         sub = self.claims.get("sub")
         return UUID(sub) if sub else None
 
+    @property
+    def session_id(self) -> UUID | None:
+        """The sign-in session an access token belongs to (its ``sid``)."""
+        sid = self.claims.get("sid")
+        return UUID(sid) if sid else None
+
 
 SERVICE = DbIdentity(SERVICE_ROLE, {"role": SERVICE_ROLE})
 ANONYMOUS = DbIdentity(ANON, {"role": ANON})

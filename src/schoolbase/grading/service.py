@@ -137,7 +137,7 @@ async def get_grading_scale(session: AsyncSession, organization_id: uuid.UUID) -
             levels=[schemas.ScaleLevel(letter=letter, min_percent=Decimal(low)) for letter, low in DEFAULT_SCALE],
         )
     return schemas.GradingScaleOut(
-        organization_id=organization_id, is_default=False, levels=[schemas.ScaleLevel.model_validate(l) for l in levels]
+        organization_id=organization_id, is_default=False, levels=[schemas.ScaleLevel.model_validate(level) for level in levels]
     )
 
 

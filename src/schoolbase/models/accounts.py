@@ -5,7 +5,7 @@ Everything only the server may read lives in the schema ``server`` (see revision
 """
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     ARRAY,
@@ -130,6 +130,14 @@ class Invitation(TenantRow, Base):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_by: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "pending" if self.expires_at > datetime.now(UTC) else "expired"
 
 
 class InvitationToken(Base):

@@ -1,8 +1,10 @@
 """The demo data set: two organizations, so isolation can be seen as well as used."""
 
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import hash_password
@@ -13,6 +15,7 @@ from schoolbase.models import (
     Membership,
     MembershipRole,
     Organization,
+    OrganizationDomain,
 )
 from schoolbase.tenancy.people import create_person
 
@@ -62,8 +65,12 @@ class DemoSummary:
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (organization, email, roles)
 
 
+def demo_domain(slug: str) -> str:
+    return f"{slug}.example.org"
+
+
 def demo_email(slug: str, handle: str) -> str:
-    return f"{handle}@{slug}.example.org"
+    return f"{handle}@{demo_domain(slug)}"
 
 
 async def load_demo(session: AsyncSession) -> DemoSummary:
@@ -73,17 +80,26 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
     for spec in ORGS:
         for handle, (_, roles) in spec["people"].items():
             summary.logins.append((spec["name"], demo_email(spec["slug"], handle), ", ".join(roles)))
-        if await session.scalar(select(Organization.id).where(Organization.slug == spec["slug"])):
-            continue
-        summary.created = True
-        await _load_organization(session, spec, password_hash)
+        org_id = await session.scalar(select(Organization.id).where(Organization.slug == spec["slug"]))
+        if org_id is None:
+            summary.created = True
+            org_id = await _load_organization(session, spec, password_hash)
+        await _own_demo_domain(session, org_id, spec["slug"])
     return summary
 
 
-async def _load_organization(session: AsyncSession, spec: dict, password_hash: str) -> None:
+async def _own_demo_domain(session: AsyncSession, org_id: uuid.UUID, slug: str) -> None:
+    """Each demo school owns its demo domain, so its people are accounts it manages (also in
+    a database loaded before domains existed)."""
+    stmt = insert(OrganizationDomain).values(organization_id=org_id, domain=demo_domain(slug))
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["domain"]))
+
+
+async def _load_organization(session: AsyncSession, spec: dict, password_hash: str) -> uuid.UUID:
     org = Organization(name=spec["name"], slug=spec["slug"], time_zone=spec["time_zone"])
     session.add(org)
     await session.flush()
+    await _own_demo_domain(session, org.id, spec["slug"])
     people = {}
     for handle, (name, roles) in spec["people"].items():
         user = await create_person(session, demo_email(spec["slug"], handle), name, password_hash)
@@ -104,3 +120,4 @@ async def _load_organization(session: AsyncSession, spec: dict, password_hash: s
             Guardianship(organization_id=org.id, parent_id=people[parent], student_id=people[c]) for c in children
         )
     await session.flush()
+    return org.id

@@ -3,14 +3,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from schoolbase.auth.deps import CurrentUser, Session
+from schoolbase.auth.deps import CurrentUser, MailKick, Session, get_settings
+from schoolbase.auth.invitations import resend
+from schoolbase.config import Settings
 from schoolbase.db import crud
 from schoolbase.models import (
     Class,
     Enrollment,
     Guardianship,
+    Invitation,
     Membership,
     Organization,
+    OrganizationDomain,
     User,
 )
 from schoolbase.pagination import Page, PageParams, page_of, page_params, paginate
@@ -18,6 +22,7 @@ from schoolbase.tenancy import schemas, service
 
 router = APIRouter(tags=["tenancy"])
 Paging = Annotated[PageParams, Depends(page_params)]
+Config = Annotated[Settings, Depends(get_settings)]
 def no_content() -> Response:
     return Response(status_code=204)
 
@@ -90,12 +95,30 @@ async def list_members(organization_id: uuid.UUID, _: CurrentUser, session: Sess
     return Page(items=[service.member_out(row) for row in rows], next_cursor=cursor)
 
 
-@router.post("/organizations/{organization_id}/members", response_model=list[schemas.MembershipOut], status_code=201)
+@router.post(
+    "/organizations/{organization_id}/members",
+    response_model=schemas.MemberAdded,
+    status_code=201,
+    responses={202: {"model": schemas.MemberAdded, "description": "an invitation was sent"}},
+)
 async def add_member(
-    organization_id: uuid.UUID, body: schemas.MemberCreate, _: CurrentUser, session: Session
-) -> list[Membership]:
-    """Add a person by email with one or more roles; a new person may be given a first password."""
-    return await service.add_member(session, organization_id, body)
+    organization_id: uuid.UUID,
+    body: schemas.MemberCreate,
+    user: CurrentUser,
+    session: Session,
+    settings: Config,
+    response: Response,
+    mail: MailKick,
+) -> schemas.MemberAdded:
+    """Add a person with one or more roles. An address in one of the organization's own domains,
+    or a username for a person without email, is a managed account: made at once (201), with an
+    optional first password the person must change. Any other address is invited (202), alike
+    whether or not it has an account; the person becomes a member on accepting."""
+    added = await service.add_member(session, settings, organization_id, body, user.user_id)
+    if added.outcome == "invited":
+        response.status_code = 202
+        mail()
+    return added
 
 
 @router.post("/organizations/{organization_id}/memberships", response_model=schemas.MembershipOut, status_code=201)
@@ -111,6 +134,69 @@ async def remove_membership(
 ) -> Response:
     await crud.remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
     return no_content()
+
+
+@router.put("/users/{user_id}/password", status_code=204)
+async def set_managed_password(
+    user_id: uuid.UUID, body: schemas.ManagedPassword, _: CurrentUser, session: Session
+) -> Response:
+    """Org admins of the organization that manages the account: set its password (first or
+    reset). The person must change it at the next sign-in; their sessions end."""
+    await service.set_managed_password(session, user_id, body.password)
+    return no_content()
+
+
+# Domains
+
+
+@router.get("/organizations/{organization_id}/domains", response_model=Page[schemas.DomainOut])
+async def list_domains(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
+    """The email domains the organization owns: their accounts are managed by it (org admins see them)."""
+    return await page_of(session, service.domains_query(organization_id), OrganizationDomain, paging, schemas.DomainOut)
+
+
+@router.post("/organizations/{organization_id}/domains", response_model=schemas.DomainOut, status_code=201)
+async def add_domain(
+    organization_id: uuid.UUID, body: schemas.DomainCreate, _: CurrentUser, session: Session
+) -> OrganizationDomain:
+    """Super admins, once the organization has shown it controls the domain. Existing accounts
+    at addresses in it become managed by the organization."""
+    return await service.add_domain(session, organization_id, body)
+
+
+@router.delete("/organizations/{organization_id}/domains/{domain_id}", status_code=204)
+async def remove_domain(organization_id: uuid.UUID, domain_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+    """Super admins. Accounts at addresses in the domain are no longer managed by the organization."""
+    where = OrganizationDomain.organization_id == organization_id
+    await crud.remove(session, OrganizationDomain, domain_id, "domain", where)
+    return no_content()
+
+
+# Invitations
+
+
+@router.get("/organizations/{organization_id}/invitations", response_model=Page[schemas.InvitationOut])
+async def list_invitations(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
+    """Org admins: every invitation with the address as typed and its state."""
+    stmt = service.invitations_query(organization_id)
+    return await page_of(session, stmt, Invitation, paging, schemas.InvitationOut)
+
+
+@router.post("/invitations/{invitation_id}/resend", response_model=schemas.InvitationOut)
+async def resend_invitation(
+    invitation_id: uuid.UUID, _: CurrentUser, session: Session, settings: Config, mail: MailKick
+) -> Invitation:
+    """Send again with a new link (the old one stops working) and a new expiry."""
+    invitation = await crud.get_visible(session, Invitation, invitation_id, "invitation")
+    invitation = await resend(session, settings, invitation)
+    mail()
+    return invitation
+
+
+@router.post("/invitations/{invitation_id}/revoke", response_model=schemas.InvitationOut)
+async def revoke_invitation(invitation_id: uuid.UUID, _: CurrentUser, session: Session) -> Invitation:
+    """Withdraw a pending invitation: its link stops working."""
+    return await service.revoke_invitation(session, invitation_id)
 
 
 # Classes

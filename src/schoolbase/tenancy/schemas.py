@@ -3,14 +3,22 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from schoolbase.auth.passwords import MIN_PASSWORD_LENGTH
+from schoolbase.auth.schemas import SLUG_PATTERN, USERNAME_PATTERN
 from schoolbase.models import MembershipRole
 
 Name = Field(min_length=1, max_length=200)
 OptionalName = Field(default=None, min_length=1, max_length=200)
-SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 
 
 def _known_zone(value: str | None) -> str | None:
@@ -51,7 +59,11 @@ class OrganizationOut(Out):
 
 class UserOut(Out):
     id: uuid.UUID
-    email: str
+    email: str | None
+    username: str | None = Field(description="sign-in name within the managing organization, for people without email")
+    managed_by_organization_id: uuid.UUID | None = Field(
+        description="the organization whose admins may set this account's password or disable it"
+    )
     display_name: str
     avatar_url: str | None
     is_super_admin: bool
@@ -62,16 +74,82 @@ class UserUpdate(BaseModel):
     """End users change their display name and avatar; a super admin may change the rest."""
 
     display_name: str | None = OptionalName
-    avatar_url: str | None = Field(default=None, max_length=2000)
+    # Only http(s): an avatar is put in other people's pages, where javascript: or data: would run
+    # in their browser. The database's users_avatar_url_http check refuses the rest too.
+    avatar_url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://\S+$", description="an http(s) URL; null removes it"
+    )
     is_super_admin: bool | None = None
     disabled: bool | None = None
 
 
 class MemberCreate(BaseModel):
-    email: EmailStr
+    """A person to add. An address in one of the organization's own domains, or a username
+    (no address), gets an account managed by the organization at once; any other address
+    gets an invitation the person accepts."""
+
+    email: EmailStr | None = None
+    username: str | None = Field(default=None, pattern=USERNAME_PATTERN, description="for people without email")
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    roles: list[MembershipRole] = Field(min_length=1)
-    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    roles: list[MembershipRole] = Field(min_length=1, max_length=4)
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="a first password for a managed account; the person must change it at first sign-in",
+    )
+
+    @model_validator(mode="after")
+    def _email_or_username(self) -> "MemberCreate":
+        if (self.email is None) == (self.username is None):
+            raise ValueError("give either email or username")
+        if self.username is not None and self.display_name is None:
+            raise ValueError("display_name is required for a person without email")
+        self.roles = sorted(set(self.roles))
+        return self
+
+
+class InvitationOut(Out):
+    """What the inviting organization knows until the person accepts: the address it typed."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    roles: list[MembershipRole]
+    display_name: str | None
+    state: Literal["pending", "accepted", "revoked", "expired"]
+    sent_at: datetime
+    expires_at: datetime
+    created_at: datetime
+
+
+class MemberAdded(BaseModel):
+    outcome: Literal["added", "invited"] = Field(
+        description="added: an account of the organization's own, member at once; invited: an invitation "
+        "was sent (whether or not the address has an account)"
+    )
+    memberships: list["MembershipOut"] = Field(default_factory=list)
+    invitation: InvitationOut | None = None
+
+
+class DomainCreate(BaseModel):
+    domain: str = Field(min_length=3, max_length=253, pattern=DOMAIN_PATTERN, examples=["maple-grove.example.org"])
+
+    @field_validator("domain", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class DomainOut(Out):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    domain: str
+    created_at: datetime
+
+
+class ManagedPassword(BaseModel):
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 class MembershipCreate(BaseModel):

@@ -11,16 +11,20 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.auth.invitations import invite
 from schoolbase.auth.passwords import hash_password
+from schoolbase.config import Settings
 from schoolbase.db.crud import add, change, get_visible
 from schoolbase.errors import Problem
 from schoolbase.models import (
     Class,
     Enrollment,
     Guardianship,
+    Invitation,
     Membership,
     MembershipRole,
     Organization,
+    OrganizationDomain,
     User,
 )
 from schoolbase.tenancy import schemas
@@ -81,45 +85,113 @@ def member_out(row: Any) -> schemas.MemberOut:
 
 
 async def add_member(
-    session: AsyncSession, organization_id: uuid.UUID, body: schemas.MemberCreate
-) -> list[Membership]:
-    """Add a person (new or existing, found by email) with one or more roles."""
+    session: AsyncSession, settings: Settings, organization_id: uuid.UUID, body: schemas.MemberCreate, admin: uuid.UUID
+) -> schemas.MemberAdded:
+    """A person with no address, or with one in the organization's own domains, is the
+    organization's to manage: their account is made (or found) and they are members at once.
+    Anyone else is invited, and the answer is the same whether or not they have an account."""
     await get_visible(session, Organization, organization_id, "organization")
-    user_id = await session.scalar(select(func.private.user_id_for_email(body.email)))
-    if user_id is not None and body.password:
-        raise Problem(
-            409, "person-exists", "Person already exists",
-            f"{body.email} already has an account; add them without a password",
+    if body.username is None and not await owns_domain(session, organization_id, body.email):
+        # Inviting first answers a non-admin with row-level security's 403; a refusal after it
+        # rolls the invitation back with the rest of the request.
+        invitation = await invite(session, settings, organization_id, body.email, body.roles, body.display_name, admin)
+        if body.password:
+            raise Problem(
+                422, "validation", "Invalid request",
+                "password: only accounts in your organization's own email domains get a password from you; "
+                "this address gets an invitation instead",
+            )
+        return schemas.MemberAdded(outcome="invited", invitation=schemas.InvitationOut.model_validate(invitation))
+    user_id = await managed_account(session, organization_id, body)
+    memberships = await grant_roles(session, organization_id, user_id, body.roles)
+    if body.password:
+        await session.execute(select(func.private.set_managed_password(user_id, await hash_password(body.password))))
+    return schemas.MemberAdded(outcome="added", memberships=memberships)
+
+
+async def owns_domain(session: AsyncSession, organization_id: uuid.UUID, email: str) -> bool:
+    domain = email.rsplit("@", 1)[1].lower()
+    return bool(
+        await session.scalar(
+            select(OrganizationDomain.id).where(
+                OrganizationDomain.organization_id == organization_id, OrganizationDomain.domain == domain
+            )
         )
-    if user_id is None:
-        if not body.display_name:
-            raise Problem(422, "validation", "Invalid request", "display_name is required for a new person")
-        user_id = uuid.uuid4()
-        # No RETURNING: the new person becomes visible to the admin only once a membership exists.
-        await session.execute(insert(User).values(id=user_id, email=body.email, display_name=body.display_name))
-    for role in body.roles:
+    )
+
+
+async def managed_account(session: AsyncSession, organization_id: uuid.UUID, body: schemas.MemberCreate) -> uuid.UUID:
+    """The organization's own account for this address or username, made if it does not exist."""
+    if body.email is not None:
+        found = select(User.id).where(func.lower(User.email) == body.email.lower())
+    else:
+        found = select(User.id).where(User.managed_by_organization_id == organization_id, User.username == body.username)
+    if user_id := await session.scalar(found):
+        return user_id
+    if not body.display_name:
+        raise Problem(422, "validation", "Invalid request", "display_name: required for a new person")
+    user_id = uuid.uuid4()
+    # The database derives the managing organization from an address's domain; row-level
+    # security then admits the row only if that is the caller's organization.
+    await session.execute(
+        insert(User).values(
+            id=user_id, email=body.email, username=body.username, display_name=body.display_name,
+            managed_by_organization_id=organization_id,
+        )
+    )
+    return user_id
+
+
+async def grant_roles(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID, roles: list[MembershipRole]
+) -> list[Membership]:
+    for role in roles:
         await session.execute(
             insert(Membership)
             .values(organization_id=organization_id, user_id=user_id, role=role)
             .on_conflict_do_nothing(index_elements=["organization_id", "user_id", "role"])
         )
-    if body.password:
-        await session.execute(
-            select(func.private.set_initial_password(user_id, await hash_password(body.password)))
-        )
     return list(
-        (
-            await session.scalars(
-                select(Membership).where(Membership.organization_id == organization_id, Membership.user_id == user_id)
-            )
-        ).all()
+        await session.scalars(
+            select(Membership).where(Membership.organization_id == organization_id, Membership.user_id == user_id)
+        )
     )
 
 
 async def add_membership(
     session: AsyncSession, organization_id: uuid.UUID, body: schemas.MembershipCreate
 ) -> Membership:
+    """Another role for someone the organization already has (a member, or an account it manages)."""
+    await get_visible(session, User, body.user_id, "person")
     return await add(session, Membership(organization_id=organization_id, **body.model_dump()))
+
+
+async def set_managed_password(session: AsyncSession, user_id: uuid.UUID, password: str) -> None:
+    await get_visible(session, User, user_id, "person")
+    await session.execute(select(func.private.set_managed_password(user_id, await hash_password(password))))
+
+
+# Domains and invitations
+
+
+def domains_query(organization_id: uuid.UUID) -> Select:
+    return select(OrganizationDomain).where(OrganizationDomain.organization_id == organization_id)
+
+
+async def add_domain(session: AsyncSession, organization_id: uuid.UUID, body: schemas.DomainCreate) -> OrganizationDomain:
+    await get_visible(session, Organization, organization_id, "organization")
+    return await add(session, OrganizationDomain(organization_id=organization_id, domain=body.domain))
+
+
+def invitations_query(organization_id: uuid.UUID) -> Select:
+    return select(Invitation).where(Invitation.organization_id == organization_id)
+
+
+async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation:
+    invitation = await get_visible(session, Invitation, invitation_id, "invitation")
+    if invitation.state == "accepted":
+        raise Problem(409, "invitation-closed", "Invitation closed", "this invitation was already accepted")
+    return await change(session, Invitation, invitation_id, {"revoked_at": func.now()}, "invitation")
 
 
 # Classes, enrollments, guardianships

@@ -34,7 +34,18 @@ begin
   end if;
 end
 $$;
-grant anon, authenticated, service_role to authenticator;
+do $$
+begin
+  -- Requests' login role becomes only anon or authenticated (revision 20261129_170000
+  -- adds the login role for service_role); granted only where missing, as roles are shared.
+  if not pg_has_role('authenticator', 'anon', 'member') then
+    grant anon to authenticator;
+  end if;
+  if not pg_has_role('authenticator', 'authenticated', 'member') then
+    grant authenticated to authenticator;
+  end if;
+end
+$$;
 """
 
 # auth.uid()/jwt()/role() as Supabase defines them; on Supabase they already

@@ -24,22 +24,31 @@ Create Date: 2026-11-29 17:00:00
 
 from alembic import op
 
+from schoolbase.migrations.grants import explicit_grants
+
 revision = "20261129_170000"
 down_revision = "20261129_165000"
 branch_labels = None
 depends_on = None
 
-# Roles are cluster-wide: created where absent, never dropped (see the first revision).
+# Roles and their memberships are cluster-wide, shared by every database on the server
+# (a second database, the checks' scratch databases): changed only where they differ
+# from what this revision needs, and not undone by its downgrade. Running an older
+# release afterwards needs ``grant service_role to authenticator`` by hand.
 ROLES = """
 do $$
 begin
   if not exists (select from pg_roles where rolname = 'service_authenticator') then
     create role service_authenticator login noinherit;
   end if;
+  if not pg_has_role('service_authenticator', 'service_role', 'member') then
+    grant service_role to service_authenticator;
+  end if;
+  if pg_has_role('authenticator', 'service_role', 'member') then
+    revoke service_role from authenticator;
+  end if;
 end
 $$;
-grant service_role to service_authenticator;
-revoke service_role from authenticator;
 """
 
 SERVER_SCHEMA = """
@@ -428,6 +437,7 @@ create policy memberships_update on public.memberships for update to authenticat
 """
 
 
+@explicit_grants
 def upgrade() -> None:
     op.execute(ROLES)
     op.execute(SERVER_SCHEMA)
@@ -442,6 +452,7 @@ def upgrade() -> None:
     op.execute(POLICIES)
 
 
+@explicit_grants
 def downgrade() -> None:
     op.execute(
         """
@@ -480,6 +491,5 @@ def downgrade() -> None:
         alter table server.refresh_tokens set schema public;
         alter table server.login_failures set schema public;
         drop schema server;
-        grant service_role to authenticator;
         """
     )
