@@ -1,14 +1,17 @@
 """One structured log line per request, request ids, and Prometheus metrics."""
 
 import logging
+import secrets
 import sys
 import time
 import uuid
 
 import structlog
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schoolbase.errors import Problem
 
 REQUESTS = Counter("schoolbase_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("schoolbase_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -91,9 +94,30 @@ class RequestLogMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+def check_metrics_token(request: Request) -> None:
+    """Raise unless the request carries ``Authorization: Bearer <metrics_token>``."""
+    configured = request.app.state.settings.metrics_token
+    # An empty token would let anyone in who sends an empty bearer, so it counts as unset.
+    expected = configured.get_secret_value() if configured is not None else ""
+    if not expected:
+        raise Problem(404, "not-found", "Not found", "metrics are not served: no metrics token is configured")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    # Bytes, because compare_digest refuses str with non-ASCII characters and a header may carry them.
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected.encode()):
+        raise Problem(
+            401,
+            "unauthorized",
+            "Not authenticated",
+            "metrics need Authorization: Bearer <metrics token>",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 def install_observability(app: FastAPI) -> None:
     app.add_middleware(RequestLogMiddleware)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Read per request, not at install time, so the token in app.state.settings is the one in force.
+        check_metrics_token(request)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

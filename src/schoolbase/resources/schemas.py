@@ -32,6 +32,8 @@ Body = _text(200_000)
 CategoryDescription = _text(2000, 0)
 Description = _text(10000, 0)
 SEVERAL_ORGANIZATIONS = "required when you teach or administer in several organizations"
+# Only http(s): a link is opened by other people, where javascript: or data: would run in their
+# browser. The database's resources_url_check refuses the rest too.
 Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$", max_length=2000)]
 GradeLevels = Annotated[list[Label], Field(max_length=20, description='e.g. ["5"] or ["K", "1"]')]
 Tags = Annotated[list[Label], Field(max_length=50)]
