@@ -2,9 +2,13 @@
 
 Each probe runs one statement as one actor through the server's own login role
 (``authenticator``) in a transaction that is always rolled back, so the shared
-world never changes. A probe counts as refused when PostgreSQL answers 42501 (no
-privilege, a row-level security check or a guard trigger) or when the statement
-touches no row; any other error is raised, so a constraint never passes for a denial.
+world never changes. A probe with ``setup`` statements (rows the world lacks, written
+as ``service_role`` in the probe's own transaction) runs on a connection of the
+database's owner instead, which may take both ``service_role`` and the actor's role:
+since revision 20261129_170000 neither login role may take the other's. A probe counts
+as refused when PostgreSQL answers 42501 (no privilege, a row-level security check or a
+guard trigger) or when the statement touches no row; any other error is raised, so a
+constraint never passes for a denial.
 
 Actors are the people of ``tests.conftest.World``: ``sa`` super admin (no
 membership); in organization A ``oa`` org admin, teachers ``t1`` ``t2`` (co-teachers
@@ -18,16 +22,25 @@ Values in the probe tables name rows symbolically: ``@kind:key`` is a row of the
 ``guardianship``) or of a test module's seed (``Refs.rows``); ``@user:self`` is the
 actor (s1 for anon and service); ``@new`` a fresh uuid; ``@unique`` a fresh short
 lowercase string; a ``Sql`` value is inlined as an SQL expression.
+
+Tables are named as in the catalog: ``users`` is ``public.users``; a table of another
+schema is named with it (``server.sessions``). End users and anon are refused the
+schema ``server`` itself (42501), which counts as refused like any other 42501.
 """
 
+import os
 import uuid
+import weakref
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from schoolbase.db.rls import SERVICE, apply_identity
+from schoolbase.db.urls import sqlalchemy_url
 from tests.conftest import PEOPLE as WORLD_PEOPLE
 from tests.conftest import World, rolled_back, sqlstate
 
@@ -96,17 +109,63 @@ def _bind(refs: Refs, actor: str, prefix: str, values: dict) -> tuple[list[str],
     return exprs, params
 
 
+def qualified(table: str) -> str:
+    """``users`` -> ``public.users``; ``server.sessions`` stays as it is."""
+    return table if "." in table else f"public.{table}"
+
+
+_OWNER_ENGINES: "weakref.WeakKeyDictionary[object, AsyncEngine]" = weakref.WeakKeyDictionary()
+
+
+async def _owner_engine(db) -> AsyncEngine:
+    """An engine on ``db``'s database as its owner (the migration owner, which may take any
+    of the Supabase roles): the owner URL of the suite's server (SCHOOLBASE_DATABASE_URL)
+    with this database, or else the database's owner role without a password (the
+    embedded server trusts local connections). No pool: nothing stays open."""
+    engine = _OWNER_ENGINES.get(db)
+    if engine is None:
+        app_url = db.engine.url
+        configured = os.environ.get("SCHOOLBASE_DATABASE_URL")
+        if configured:
+            owner_url = make_url(configured).set(database=app_url.database)
+        else:
+            async with db.engine.connect() as conn:
+                owner = await conn.scalar(text(
+                    "select r.rolname from pg_database d join pg_roles r on r.oid = d.datdba"
+                    " where d.datname = current_database()"))
+            owner_url = app_url.set(username=owner, password=None)
+        engine = create_async_engine(
+            sqlalchemy_url(owner_url.render_as_string(hide_password=False), async_driver=True), poolclass=NullPool
+        )
+        _OWNER_ENGINES[db] = engine
+    return engine
+
+
 @asynccontextmanager
 async def as_actor(db, refs: Refs | World, actor: str, setup=()):
-    """A rolled-back transaction as ``actor``, after ``setup`` statements run as service."""
+    """A rolled-back transaction as ``actor``, after ``setup`` statements run as service.
+
+    Without setup the transaction runs on the server's own pool for the actor's role. With
+    setup it runs on an owner connection: the statements as ``service_role``, then the
+    probe as the actor (``set role``, the same privileges and policies as through the
+    login roles), and the actor sees the rows the setup wrote."""
     refs = as_refs(refs)
     identity = refs.world.identity(actor)
-    async with rolled_back(db, SERVICE if setup else identity) as session:
-        if setup:
+    if not setup:
+        async with rolled_back(db, identity) as session:
+            yield session
+        return
+    sessions = async_sessionmaker(await _owner_engine(db), expire_on_commit=False)
+    async with sessions() as session:
+        await session.begin()
+        try:
+            await apply_identity(session, SERVICE)
             for sql, params in setup:
                 await session.execute(text(sql), {k: refs.resolve(actor, v) for k, v in params.items()})
             await apply_identity(session, identity)
-        yield session
+            yield session
+        finally:
+            await session.rollback()
 
 
 async def _rowcount(db, refs: Refs, actor: str, sql: str, params: dict, setup=()) -> int:
@@ -131,13 +190,14 @@ def _where(refs: Refs, actor: str, where: dict) -> tuple[str, dict]:
 async def can_read(db, refs, actor, table, where: dict, setup=()) -> bool:
     refs = as_refs(refs)
     condition, params = _where(refs, actor, where)
-    return await _rowcount(db, refs, actor, f"select count(*) from public.{table} where {condition}", params, setup) > 0
+    sql = f"select count(*) from {qualified(table)} where {condition}"
+    return await _rowcount(db, refs, actor, sql, params, setup) > 0
 
 
 async def can_insert(db, refs, actor, table, values: dict, setup=()) -> bool:
     refs = as_refs(refs)
     exprs, params = _bind(refs, actor, "v_", values)
-    sql = f"insert into public.{table} ({', '.join(values)}) values ({', '.join(exprs)})"
+    sql = f"insert into {qualified(table)} ({', '.join(values)}) values ({', '.join(exprs)})"
     return await _rowcount(db, refs, actor, sql, params, setup) == 1
 
 
@@ -146,14 +206,14 @@ async def can_update(db, refs, actor, table, where: dict, changes: dict, setup=(
     exprs, params = _bind(refs, actor, "v_", changes)
     condition, where_params = _where(refs, actor, where)
     assignments = ", ".join(f"{c} = {e}" for c, e in zip(changes, exprs))
-    sql = f"update public.{table} set {assignments} where {condition}"
+    sql = f"update {qualified(table)} set {assignments} where {condition}"
     return await _rowcount(db, refs, actor, sql, {**params, **where_params}, setup) > 0
 
 
 async def can_delete(db, refs, actor, table, where: dict, setup=()) -> bool:
     refs = as_refs(refs)
     condition, params = _where(refs, actor, where)
-    return await _rowcount(db, refs, actor, f"delete from public.{table} where {condition}", params, setup) > 0
+    return await _rowcount(db, refs, actor, f"delete from {qualified(table)} where {condition}", params, setup) > 0
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Every cell of the "Core" section of ACCESS.md, proved against the real database.
+"""Every cell of the "Core" section of ACCESS.md (docs/access.md), proved against the real database.
 
 Each probe runs one statement as one actor through the server's own login role
 (``authenticator``) in a transaction that is always rolled back, so the shared
@@ -11,6 +11,12 @@ of c3), students ``s1`` (c1) ``s2`` (c2), parents ``p1`` (of s1) ``p2`` (of s2);
 organization B ``oaB`` ``tB`` ``sB`` ``pB`` (they are X for every org A row); ``anon``
 (no token); ``service`` (the server's own ``service_role``, which bypasses RLS and is
 therefore added to every allowed set below). The probe helpers are in ``tests/access.py``.
+
+Credentials, refresh tokens and login failures live in the schema ``server`` (revision
+20261129_170000), which only ``service_role`` may use: end users and anon are refused the
+schema itself (42501). The accounts tables of that revision (domains, invitations,
+managed accounts, the membership pair rule, sessions, resets, the outbox, invitation
+tokens) are proved in ``test_access_accounts.py``.
 """
 
 import uuid
@@ -28,9 +34,10 @@ from tests.access import (
     FOREIGN_KEY_VIOLATION,
     INSUFFICIENT_PRIVILEGE,
     NOW,
-    X,
     Sql,
     W,
+    X,
+    as_actor,
     can_insert,
     can_read,
     can_update,
@@ -47,13 +54,20 @@ from tests.conftest import PEOPLE as WORLD_PEOPLE
 PROBE_TOKEN = uuid.UUID("00000000-0000-4000-8000-00000000a001")
 PROBE_FAILURE_KEY = "probe-failure-key"
 PROBE_USER = uuid.UUID("00000000-0000-4000-8000-00000000a002")
+PROBE_SESSION = uuid.UUID("00000000-0000-4000-8000-00000000a003")
+# A refresh token belongs to a sign-in session: the session row comes first. Both are
+# the actor's own (s1's for anon and service), so "own" is refused too.
+SEED_SESSION = (
+    "insert into server.sessions (id, user_id, expires_at) values (:id, :user_id, now() + interval '1 day')",
+    {"id": PROBE_SESSION, "user_id": "@user:self"},
+)
 SEED_TOKEN = (
-    "insert into public.refresh_tokens (id, user_id, family_id, token_hash, expires_at) "
-    "values (:id, :user_id, gen_random_uuid(), 'probe-token-hash', now() + interval '1 day')",
-    {"id": PROBE_TOKEN, "user_id": "@user:t1"},
+    "insert into server.refresh_tokens (id, user_id, session_id, token_hash, expires_at) "
+    "values (:id, :user_id, :session_id, 'probe-token-hash', now() + interval '1 day')",
+    {"id": PROBE_TOKEN, "user_id": "@user:self", "session_id": PROBE_SESSION},
 )
 SEED_FAILURE = (
-    "insert into public.login_failures (scope, key, window_started_at, failures) "
+    "insert into server.login_failures (scope, key, window_started_at, failures) "
     "values ('account', :key, now(), 1)",
     {"key": PROBE_FAILURE_KEY},
 )
@@ -69,7 +83,7 @@ SEED_USER = (
 # enrollments "class:person"; guardianships the parent.
 
 KEY = {
-    "organizations": ("id", "org"), "users": ("id", "user"), "credentials": ("user_id", "user"),
+    "organizations": ("id", "org"), "users": ("id", "user"), "server.credentials": ("user_id", "user"),
     "memberships": ("id", "membership"), "classes": ("id", "class"), "enrollments": ("id", "enrollment"),
     "guardianships": ("id", "guardianship"),
 }
@@ -93,8 +107,8 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("users", "sB"): {"sa", "oaB", "sB", "tB", "pB"},
     ("users", "pB"): {"sa", "oaB", "pB", "tB"},
     # credentials: nobody but service (not even SA).
-    ("credentials", "t1"): set(),
-    ("credentials", "sa"): set(),
+    ("server.credentials", "t1"): set(),
+    ("server.credentials", "sa"): set(),
     # memberships: self; OA; M sees staff (org_admin, teacher) rows.
     ("memberships", "oa:org_admin"): members(A_PEOPLE),
     ("memberships", "t1:teacher"): members(A_PEOPLE),
@@ -128,8 +142,8 @@ READERS: dict[tuple[str, str], set[str]] = {
 }
 # The world's people all have a credential; the other service-only tables are seeded.
 SEEDED_READERS = {
-    "refresh_tokens": ({"id": PROBE_TOKEN}, [SEED_TOKEN]),
-    "login_failures": ({"key": PROBE_FAILURE_KEY}, [SEED_FAILURE]),
+    "server.refresh_tokens": ({"id": PROBE_TOKEN}, [SEED_SESSION, SEED_TOKEN]),
+    "server.login_failures": ({"key": PROBE_FAILURE_KEY}, [SEED_FAILURE]),
 }
 
 
@@ -174,8 +188,10 @@ WRITES = [
     W("org-A-change", "update", "organizations", {"sa", "oa"}, where={"id": "@org:A"}, values={"name": "Renamed"}),
     W("org-B-change", "update", "organizations", {"sa", "oaB"}, where={"id": "@org:B"}, values={"name": "Renamed"}),
     W("org-A-delete", "delete", "organizations", {"sa"}, where={"id": "@org:A"}),
-    # users: self changes display name and avatar; OA creates users; the rest is SA's.
-    W("user-create", "insert", "users", {"sa", "oa", "oaB"},
+    # users: self changes display name and avatar; the rest is SA's. An address in nobody's
+    # domain is nobody's to create but SA's: OA creates only accounts their organization
+    # manages (test_access_accounts.py), everyone else joins by invitation.
+    W("user-create", "insert", "users", {"sa"},
       values={"id": "@new", "email": Sql("gen_random_uuid() || '@example.org'"), "display_name": "New"}),
     W("user-create-super-admin", "insert", "users", {"sa"},
       values={"id": "@new", "email": Sql("gen_random_uuid() || '@example.org'"), "display_name": "New",
@@ -197,26 +213,29 @@ WRITES = [
       values={"display_name": "Renamed"}),
     W("s1-delete", "delete", "users", {"sa"}, where={"id": "@user:s1"}),
     # credentials, refresh tokens, login failures: service only.
-    W("credential-create", "insert", "credentials", set(), values={"user_id": PROBE_USER, "password_hash": "x"},
-      setup=[SEED_USER]),
-    W("credential-change", "update", "credentials", set(), where={"user_id": "@user:t1"},
+    W("credential-create", "insert", "server.credentials", set(),
+      values={"user_id": PROBE_USER, "password_hash": "x"}, setup=[SEED_USER]),
+    W("credential-change", "update", "server.credentials", set(), where={"user_id": "@user:t1"},
       values={"password_hash": "x"}),
-    W("credential-delete", "delete", "credentials", set(), where={"user_id": "@user:t1"}),
-    W("own-credential-change", "update", "credentials", set(), where={"user_id": "@user:self"},
+    W("credential-must-change", "update", "server.credentials", set(), where={"user_id": "@user:t1"},
+      values={"must_change": True}),
+    W("credential-delete", "delete", "server.credentials", set(), where={"user_id": "@user:t1"}),
+    W("own-credential-change", "update", "server.credentials", set(), where={"user_id": "@user:self"},
       values={"password_hash": "x"}),
-    W("refresh-token-create", "insert", "refresh_tokens", set(),
-      values={"user_id": "@user:self", "family_id": "@new", "token_hash": "@unique",
-              "expires_at": Sql("now() + interval '1 day'")}),
-    W("refresh-token-revoke", "update", "refresh_tokens", set(), where={"id": PROBE_TOKEN},
-      values={"revoked_at": NOW}, setup=[SEED_TOKEN]),
-    W("refresh-token-delete", "delete", "refresh_tokens", set(), where={"id": PROBE_TOKEN}, setup=[SEED_TOKEN]),
-    W("login-failure-create", "insert", "login_failures", set(),
+    W("refresh-token-create", "insert", "server.refresh_tokens", set(),
+      values={"user_id": "@user:self", "session_id": PROBE_SESSION, "token_hash": "@unique",
+              "expires_at": Sql("now() + interval '1 day'")}, setup=[SEED_SESSION]),
+    W("refresh-token-revoke", "update", "server.refresh_tokens", set(), where={"id": PROBE_TOKEN},
+      values={"revoked_at": NOW}, setup=[SEED_SESSION, SEED_TOKEN]),
+    W("refresh-token-delete", "delete", "server.refresh_tokens", set(), where={"id": PROBE_TOKEN},
+      setup=[SEED_SESSION, SEED_TOKEN]),
+    W("login-failure-create", "insert", "server.login_failures", set(),
       values={"scope": "address", "key": "@unique", "window_started_at": NOW, "failures": 1}),
-    W("login-failure-change", "update", "login_failures", set(), where={"key": PROBE_FAILURE_KEY},
+    W("login-failure-change", "update", "server.login_failures", set(), where={"key": PROBE_FAILURE_KEY},
       values={"failures": 0}, setup=[SEED_FAILURE]),
-    W("login-failure-delete", "delete", "login_failures", set(), where={"key": PROBE_FAILURE_KEY},
+    W("login-failure-delete", "delete", "server.login_failures", set(), where={"key": PROBE_FAILURE_KEY},
       setup=[SEED_FAILURE]),
-    # memberships: OA.
+    # memberships: OA, for people already in the org (the pair rule, test_access_accounts.py).
     W("membership-create", "insert", "memberships", {"sa", "oa"},
       values={"organization_id": "@org:A", "user_id": "@user:s2", "role": "parent"}),
     W("membership-create-self-admin", "insert", "memberships", {"sa"},  # nobody promotes themselves
@@ -278,7 +297,7 @@ async def test_user_guard_trigger_refuses_with_42501(db, world, actor, change):
         with pytest.raises(DBAPIError) as caught:
             await session.execute(text(f"update public.users set {change} where id = :id"), {"id": world.users[actor]})
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
-    assert "super admin" in str(caught.value.orig)
+    assert "you may change only your display name and avatar" in str(caught.value.orig)
 
 
 async def test_probes_leave_no_trace(db, world):
@@ -287,6 +306,21 @@ async def test_probes_leave_no_trace(db, world):
     assert await can_update(db, world, "oa", "classes", {"id": "@class:c1"}, {"name": marker})
     async with rolled_back(db, SERVICE) as session:
         assert await session.scalar(text("select count(*) from public.classes where name = :n"), {"n": marker}) == 0
+
+
+@pytest.mark.parametrize(("actor", "role"), [("t1", "authenticated"), ("sa", "authenticated"), ("anon", "anon"),
+                                             ("service", "service_role")])
+async def test_probes_with_setup_run_as_the_actor(db, world, actor, role):
+    """A probe that seeds rows first runs on an owner connection; its statement still runs
+    as the actor's role and claims, and sees what the setup wrote."""
+    async with as_actor(db, world, actor, setup=[SEED_FAILURE]) as session:
+        row = (await session.execute(text(
+            "select current_user, auth.uid(), current_setting('is_superuser')"))).one()
+        assert (row[0], row[2]) == (role, "off")
+        assert row[1] == (world.users[actor] if actor in world.users else None)
+        if actor == "service":
+            assert await session.scalar(text("select count(*) from server.login_failures where key = :k"),
+                                        {"k": PROBE_FAILURE_KEY}) == 1
 
 
 async def _public_tables(db) -> list[str]:
@@ -311,6 +345,51 @@ async def test_anon_sees_nothing_in_any_table(db, world):
         if count:
             seen[table] = count
     assert seen == {}
+
+
+SERVER_TABLES = {
+    "credentials", "refresh_tokens", "login_failures", "sessions", "password_resets", "mail_outbox",
+    "invitation_tokens",
+}
+
+
+async def _server_tables(db) -> set[str]:
+    async with rolled_back(db, SERVICE) as session:
+        return set(await session.scalars(text(
+            "select c.relname from pg_class c where c.relnamespace = 'server'::regnamespace and c.relkind in ('r', 'p')"
+        )))
+
+
+async def test_only_service_role_may_use_the_server_schema(db):
+    """Schema privilege, not row-level security, keeps the server's tables from end users."""
+    assert await _server_tables(db) == SERVER_TABLES  # a new server table is added here, and to docs/access.md
+    async with rolled_back(db, SERVICE) as session:
+        usage = dict((await session.execute(text(
+            "select r, has_schema_privilege(r, 'server', 'USAGE') from unnest(array"
+            "['anon', 'authenticated', 'authenticator', 'service_authenticator', 'service_role']) r"
+        ))).all())
+        public_usage = await session.scalar(text(
+            "select coalesce(bool_or(a.grantee = 0), false) from pg_namespace n, aclexplode(n.nspacl) a"
+            " where n.nspname = 'server' and a.privilege_type = 'USAGE'"))
+    assert usage == {"anon": False, "authenticated": False, "authenticator": False,
+                     "service_authenticator": False, "service_role": True}
+    assert public_usage is False
+
+
+@pytest.mark.parametrize("actor", [a for a in ACTORS if a != "service"])
+async def test_end_users_and_anon_are_refused_the_server_schema(db, world, actor):
+    for table in sorted(SERVER_TABLES):
+        async with rolled_back(db, world.identity(actor)) as session:
+            with pytest.raises(DBAPIError) as caught:
+                await session.execute(text(f"select count(*) from server.{table}"))
+        assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE, table
+        assert "permission denied for schema server" in str(caught.value.orig), table
+
+
+async def test_service_reads_every_server_table(db):
+    for table in sorted(SERVER_TABLES):
+        async with rolled_back(db, SERVICE) as session:
+            assert await session.scalar(text(f"select count(*) from server.{table}")) >= 0
 
 
 # What "everything of org A" means per table, for X.
@@ -346,15 +425,20 @@ async def test_x_sees_nothing_of_org_a(db, world, actor):
 
 FK_CASES = {
     "enroll-parent-as-student": (
-        "enrollments", {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:p1", "role": "student"}),
+        "enrollments",
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:p1", "role": "student"}),
     "enroll-student-as-teacher": (
-        "enrollments", {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "teacher"}),
+        "enrollments",
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "teacher"}),
     "enroll-other-org-student": (
-        "enrollments", {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
+        "enrollments",
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
     "enroll-into-other-org-class": (
-        "enrollments", {"organization_id": "@org:A", "class_id": "@class:cB", "user_id": "@user:s2", "role": "student"}),
+        "enrollments",
+        {"organization_id": "@org:A", "class_id": "@class:cB", "user_id": "@user:s2", "role": "student"}),
     "enroll-as-org-B-into-org-A-class": (
-        "enrollments", {"organization_id": "@org:B", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
+        "enrollments",
+        {"organization_id": "@org:B", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
     "guardian-teacher-as-parent": (
         "guardianships", {"organization_id": "@org:A", "parent_id": "@user:t1", "student_id": "@user:s2"}),
     "guardian-of-a-parent": (
@@ -377,7 +461,8 @@ async def test_composite_foreign_keys_refuse_mismatched_rows_even_for_service(db
 @pytest.mark.parametrize(
     ("table", "values"),
     [
-        ("enrollments", {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"}),
+        ("enrollments",
+         {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"}),
         ("guardianships", {"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:s2"}),
     ],
 )
