@@ -278,3 +278,24 @@ async def test_server_tables_are_out_of_reach_of_end_users(db, world, table):
             assert sqlstate(caught.value) == "42501", who
     async with rolled_back(db, world.identity("service")) as session:
         await session.execute(text(f"select count(*) from server.{table}"))
+
+
+async def test_an_invitation_is_sent_again_at_most_once_a_minute(client, db, a):
+    invited = await add(client, a, {"email": f"again-{tag()}@example.net", "roles": ["parent"]}, 202)
+    path = f"/invitations/{invited['invitation']['id']}"
+    response = await client.post(f"{path}/resend", headers=a.as_("oa"))
+    assert_problem(response, 429, "too-soon")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    # Adding the address again changes the roles but queues no second message within the minute.
+    again = await add(client, a, {"email": invited["invitation"]["email"], "roles": ["parent", "teacher"]}, 202)
+    assert again["invitation"]["id"] == invited["invitation"]["id"]
+    assert sorted(again["invitation"]["roles"]) == ["parent", "teacher"]
+    async with db.service() as session:
+        queued = await session.scalar(
+            text("select count(*) from server.mail_outbox where reference_id = :id"), {"id": invited["invitation"]["id"]}
+        )
+    assert queued == 1
+    # Closed invitations are not sent again; nobody else may touch them.
+    assert_problem(await client.post(f"{path}/resend", headers=a.as_("t")), 404, "not-found")
+    ok(await client.post(f"{path}/revoke", headers=a.as_("oa")))
+    assert_problem(await client.post(f"{path}/resend", headers=a.as_("oa")), 409, "invitation-closed")

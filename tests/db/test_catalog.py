@@ -136,7 +136,7 @@ STATE = text("""
 
 @pytest.fixture
 async def single(urls):
-    database = Database(urls.app, pool_size=1, max_overflow=0)
+    database = Database(urls, pool_size=1, max_overflow=0)
     yield database
     await database.dispose()
 

@@ -496,9 +496,9 @@ async def test_the_owner_column_follows_the_address(db, refs, actor):
 
 
 # ---------------------------------------------------------------------------
-# Gaps found while writing this matrix, reported rather than fixed (revision 20261129_170000
-# is not this module's to change). Strict xfails: the day a revision closes one, its test
-# passes, the run fails on XPASS, and the marker goes.
+# Gaps found while writing this matrix and closed in revision 20261129_170000: a super admin
+# is nobody's managed account, acceptance is the server's to record, and releasing a domain
+# releases accounts that also have a username.
 
 SUPER_ADMIN_IN_A = uuid.UUID("00000000-0000-4000-8000-00000000c001")
 SEED_SUPER_ADMIN_IN_A_DOMAIN = (
@@ -507,32 +507,20 @@ SEED_SUPER_ADMIN_IN_A_DOMAIN = (
 )
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "set_managed_password checks only managed_by_organization_id: a super admin whose address "
-    "is in an organization's domain gets their password set by that organization's admins"))
 async def test_oa_cannot_set_the_password_of_a_super_admin_in_their_domain(db, refs):
     assert not await set_managed_password(db, refs, "oa", SUPER_ADMIN_IN_A, setup=[SEED_SUPER_ADMIN_IN_A_DOMAIN])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "users_update and guard_user_columns let the managing organization's admins disable any "
-    "managed account, a super admin's included"))
 async def test_oa_cannot_disable_a_super_admin_in_their_domain(db, refs):
     assert not await can_update(db, refs, "oa", "users", {"id": SUPER_ADMIN_IN_A}, {"disabled_at": NOW},
                                 setup=[SEED_SUPER_ADMIN_IN_A_DOMAIN])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "insert on invitations is granted on every column: an org admin may create an invitation "
-    "already accepted (accepted_at, accepted_by any person), which only the server should record"))
 async def test_oa_cannot_create_an_invitation_already_accepted(db, refs):
     values = {**new_invitation("A", "@user:self"), "accepted_at": NOW, "accepted_by": "@user:s1"}
     assert not await can_insert(db, refs, "oa", "invitations", values)
 
 
-@pytest.mark.xfail(strict=True, raises=DBAPIError, reason=(
-    "releasing a domain sets managed_by_organization_id to null for its addresses, which "
-    "users_username_is_managed refuses (23514) for an account with both an address and a username"))
 async def test_sa_releases_a_domain_with_a_username_account_in_it(db, refs):
     both = ("insert into public.users (email, username, display_name) values (:email, :username, 'Both')",
             {"email": "@address:A-new", "username": "@unique"})

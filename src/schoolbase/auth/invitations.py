@@ -62,9 +62,20 @@ async def invite(
     return await session.scalar(stmt.returning(Invitation))
 
 
+RESEND_AFTER = timedelta(minutes=1)
+
+
 async def resend(session: AsyncSession, settings: Settings, invitation: Invitation) -> Invitation:
     if invitation.state in ("accepted", "revoked"):
         raise Problem(409, "invitation-closed", "Invitation closed", f"this invitation was {invitation.state}")
+    # The database sends at most one message a minute per invitation; say so instead of pretending.
+    wait = invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
+    if wait > timedelta(0):
+        seconds = int(wait.total_seconds()) + 1
+        raise Problem(
+            429, "too-soon", "Sent a moment ago", f"this invitation was just sent; send it again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     invitation.sent_at = datetime.now(UTC)
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.invitation_days)
     await session.flush()

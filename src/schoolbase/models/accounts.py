@@ -157,6 +157,7 @@ class MailMessage(Timestamps, Base):
     __tablename__ = "mail_outbox"
     __table_args__ = (
         Index("mail_outbox_pending_idx", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+        Index("mail_outbox_reference_idx", "reference_id"),
         SERVER,
     )
 

@@ -124,6 +124,7 @@ create table server.mail_outbox (
   updated_at timestamptz not null default now()
 );
 create index mail_outbox_pending_idx on server.mail_outbox (next_attempt_at) where state = 'pending';
+create index mail_outbox_reference_idx on server.mail_outbox (reference_id);
 """
 
 ACCOUNTS = """
@@ -171,7 +172,9 @@ create function private.claim_domain_accounts() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   begin
-    update public.users u set managed_by_organization_id = null
+    -- A released account with an address signs in by it; its username went with the domain.
+    update public.users u set managed_by_organization_id = null,
+                              username = case when tg_op = 'DELETE' then null else u.username end
     where lower(split_part(u.email, '@', 2)) = coalesce(new.domain, old.domain);
     return null;
   end $$;
@@ -212,7 +215,10 @@ create function private.queue_invitation_mail() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
   begin
-    if new.accepted_at is null and new.revoked_at is null then
+    -- At most one message a minute per invitation, however often it is sent again.
+    if new.accepted_at is null and new.revoked_at is null and not exists (
+        select from server.mail_outbox o where o.kind = 'invitation' and o.reference_id = new.id
+          and o.created_at > now() - interval '1 minute') then
       insert into server.mail_outbox (organization_id, kind, reference_id, to_address)
       values (new.organization_id, 'invitation', new.id, new.email);
     end if;
@@ -255,12 +261,13 @@ create function private.admin_org_people() returns table (organization_id uuid, 
 
 -- An org admin sets the password of an account their organization manages (or a super
 -- admin of any); it must be changed at the next sign-in, and every session ends.
+-- A super admin's account is nobody's to manage, whatever its address.
 create function private.set_managed_password(p_user_id uuid, p_password_hash text) returns void
   language plpgsql volatile security definer set search_path = ''
   as $$
   begin
     if not (private.is_super_admin() or exists (
-        select from public.users u where u.id = p_user_id
+        select from public.users u where u.id = p_user_id and not u.is_super_admin
           and u.managed_by_organization_id in (select private.admin_org_ids()))) then
       raise exception 'only an org admin of the organization that manages this account may set its password'
         using errcode = '42501';
@@ -319,7 +326,10 @@ alter table server.invitation_tokens enable row level security;
 
 grant select, insert, delete on public.organization_domains to authenticated;
 grant select, insert, update, delete on public.organization_domains, public.invitations to service_role;
-grant select, insert, delete on public.invitations to authenticated;
+grant select, delete on public.invitations to authenticated;
+-- Acceptance is the server's to record, never an admin's.
+grant insert (organization_id, email, roles, display_name, invited_by, sent_at, expires_at)
+  on public.invitations to authenticated;
 grant update (roles, display_name, sent_at, expires_at, revoked_at) on public.invitations to authenticated;
 alter table public.organization_domains enable row level security;
 alter table public.invitations enable row level security;
@@ -336,8 +346,10 @@ create policy invitations_select on public.invitations for select to authenticat
 create policy invitations_insert on public.invitations for insert to authenticated
   with check ((select private.is_super_admin())
               or (organization_id in (select private.admin_org_ids()) and invited_by = (select auth.uid())));
+-- Only an open invitation changes: an accepted or revoked one stays as it is.
 create policy invitations_update on public.invitations for update to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.admin_org_ids()))
+  using (((select private.is_super_admin()) or organization_id in (select private.admin_org_ids()))
+         and accepted_at is null and revoked_at is null)
   with check ((select private.is_super_admin()) or organization_id in (select private.admin_org_ids()));
 create policy invitations_delete on public.invitations for delete to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.admin_org_ids()));
@@ -353,9 +365,9 @@ create policy users_insert on public.users for insert to authenticated
 drop policy users_update on public.users;
 create policy users_update on public.users for update to authenticated
   using (id = (select auth.uid()) or (select private.is_super_admin())
-         or managed_by_organization_id in (select private.admin_org_ids()))
+         or (managed_by_organization_id in (select private.admin_org_ids()) and not is_super_admin))
   with check (id = (select auth.uid()) or (select private.is_super_admin())
-              or managed_by_organization_id in (select private.admin_org_ids()));
+              or (managed_by_organization_id in (select private.admin_org_ids()) and not is_super_admin));
 
 drop policy memberships_insert on public.memberships;
 create policy memberships_insert on public.memberships for insert to authenticated
