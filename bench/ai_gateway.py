@@ -22,12 +22,12 @@ from pathlib import Path
 import httpx
 
 from schoolbase.ai.providers.local_upstream import free_port
-from schoolbase.auth.tokens import issue_access_token
+from schoolbase.auth.service import Client, start_session
 from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
-from schoolbase.db.urls import app_url_for
+from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.models import AiOrganizationSettings, Membership, MembershipRole, Organization
 from schoolbase.tenancy.people import create_person
 
@@ -52,8 +52,9 @@ def wait_until_up(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-async def make_school(app_url: str) -> tuple[str, str]:
-    db = Database(app_url, pool_size=1, max_overflow=0)
+async def make_school(urls: DatabaseUrls) -> str:
+    """A school with one student whose AI limits never bind; returns the student's access token."""
+    db = Database(urls, pool_size=1, max_overflow=0)
     tag = uuid.uuid4().hex[:8]
     async with db.service() as session:
         org = Organization(name=f"Bench {tag}", slug=f"bench-{tag}")
@@ -68,8 +69,10 @@ async def make_school(app_url: str) -> tuple[str, str]:
             .values(rate_limit_per_minute=10**6, rate_limit_per_hour=10**7, rate_limit_per_day=10**8,
                     monthly_budget_usd=None)
         )
+        pair = await start_session(session, Settings(jwt_secret=SECRET, access_token_minutes=120), user,
+                                   Client("127.0.0.1", "bench"))
     await db.dispose()
-    return str(user.id), f"bench-{tag}@example.org"
+    return pair.access_token
 
 
 async def run_load(send, calls: int, concurrency: int) -> tuple[list[float], float]:
@@ -128,9 +131,7 @@ def main() -> None:
     )
     with migrate.scratch_database(server_url) as owner_url:
         migrate.upgrade(owner_url)
-        app_url = app_url_for(owner_url, Settings())
-        user_id, email = asyncio.run(make_school(app_url))
-        token = issue_access_token(Settings(jwt_secret=SECRET, access_token_minutes=120), uuid.UUID(user_id), email)
+        token = asyncio.run(make_school(database_urls(owner_url, Settings())))
         up_port, app_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
         env.update(SCHOOLBASE_DATABASE_URL=owner_url, SCHOOLBASE_JWT_SECRET=SECRET, SCHOOLBASE_AI_PROVIDER="anthropic",

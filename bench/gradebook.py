@@ -40,7 +40,7 @@ from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.rls import SERVICE, user_identity
-from schoolbase.db.urls import app_url_for
+from schoolbase.db.urls import DatabaseUrls, database_urls
 
 TARGET_STUDENTS = 30
 TARGET_ASSIGNMENTS = 40
@@ -228,25 +228,29 @@ def report(title: str, times: dict[str, list[float]]) -> float:
 TEACHER, SERVICE_ROLE = "teacher (RLS)", "service_role"
 
 
-def measure(app_url: str, target: uuid.UUID, teacher: uuid.UUID, repeat: int, warmup: int, show_plans: bool) -> None:
+def measure(urls: DatabaseUrls, target: uuid.UUID, teacher: uuid.UUID, repeat: int, warmup: int,
+            show_plans: bool) -> None:
     identities = {TEACHER: user_identity(teacher), SERVICE_ROLE: SERVICE}
     client: dict[str, list[float]] = {name: [] for name in identities}
     server: dict[str, list[float]] = {name: [] for name in identities}
-    with psycopg.connect(app_url, autocommit=True) as conn:
-        answers = {name: run(conn, identity, target)[1] for name, identity in identities.items()}
+    # Each role through the login role the server uses for it.
+    with psycopg.connect(urls.app, autocommit=True) as as_teacher, \
+            psycopg.connect(urls.service, autocommit=True) as as_service:
+        conns = {TEACHER: as_teacher, SERVICE_ROLE: as_service}
+        answers = {name: run(conns[name], identity, target)[1] for name, identity in identities.items()}
         assert answers[TEACHER] == answers[SERVICE_ROLE], "the teacher sees a different gradebook"
         cells = len(answers[SERVICE_ROLE])
         assert cells == TARGET_STUDENTS * TARGET_ASSIGNMENTS, cells
         for i in range(warmup + repeat):
             for name, identity in (identities.items() if i % 2 else reversed(identities.items())):
-                elapsed, _ = run(conn, identity, target)
-                executed = server_time(conn, identity, target)
+                elapsed, _ = run(conns[name], identity, target)
+                executed = server_time(conns[name], identity, target)
                 if i >= warmup:
                     client[name].append(elapsed)
                     server[name].append(executed)
         if show_plans:
             for name, identity in identities.items():
-                plan = explain_plan(conn, identity, target)
+                plan = explain_plan(conns[name], identity, target)
                 print(f"\n--- EXPLAIN ANALYZE of the function's query as {name}\n{plan}")
     print(f"\ngradebook of the target class: {TARGET_STUDENTS} students x {TARGET_ASSIGNMENTS} assignments = "
           f"{cells} rows; {repeat} runs per role, alternating")
@@ -272,7 +276,7 @@ def main() -> None:
     with migrate.scratch_database(server_url) as owner_url:
         migrate.upgrade(owner_url)
         target, teacher = generate(owner_url, args)
-        measure(app_url_for(owner_url, Settings()), target, teacher, args.repeat, args.warmup, args.explain)
+        measure(database_urls(owner_url, Settings()), target, teacher, args.repeat, args.warmup, args.explain)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
-from schoolbase.db.rls import SERVICE, apply_identity, user_identity
-from schoolbase.db.urls import app_url_for
+from schoolbase.db.rls import SERVICE, user_identity
+from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.resources.service import search
 
 WORDS = (
@@ -68,8 +68,7 @@ QUERIES = ["photosynthesis", "algebra fractions", "volcano", "poetry -novel", "r
 
 
 async def timed(db: Database, identity, org: uuid.UUID, query: str) -> float:
-    async with db.sessions() as session, session.begin():
-        await apply_identity(session, identity)
+    async with db.transaction(identity) as session:
         started = time.perf_counter()
         found = search(query, organization_id=org)
         rows = (await session.execute(found.stmt.order_by(*(k.desc() for k in found.keys)).limit(20))).all()
@@ -78,8 +77,8 @@ async def timed(db: Database, identity, org: uuid.UUID, query: str) -> float:
     return elapsed
 
 
-async def measure(app_url: str, org: uuid.UUID, student: uuid.UUID, repeat: int) -> None:
-    db = Database(app_url, pool_size=2, max_overflow=0)
+async def measure(urls: DatabaseUrls, org: uuid.UUID, student: uuid.UUID, repeat: int) -> None:
+    db = Database(urls, pool_size=2, max_overflow=0)
     as_student = user_identity(student)
     results: dict[str, list[float]] = {"student (RLS)": [], "service_role": []}
     for i in range(repeat):
@@ -114,7 +113,7 @@ def main() -> None:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("vacuum analyze"))
             total = conn.execute(text("select count(*) from resources")).scalar()
         print(f"generated {total} resources in {time.perf_counter() - started:.1f} s")
-        asyncio.run(measure(app_url_for(owner_url, Settings()), org, student, args.repeat))
+        asyncio.run(measure(database_urls(owner_url, Settings()), org, student, args.repeat))
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ def reference(example: Example, assignment_ids: list[uuid.UUID]) -> list[tuple[l
 
 @pytest.fixture(scope="module")
 def conn(urls):
-    with psycopg.connect(urls.app, autocommit=False) as connection:
+    with psycopg.connect(urls.service, autocommit=False) as connection:
         yield connection
 
 

@@ -33,7 +33,7 @@ from schoolbase.ai.schemas import ChatMessage, MessageRequest
 from schoolbase.auth.deps import transaction_as
 from schoolbase.db.crud import add, get_visible, remove
 from schoolbase.db.engine import Database
-from schoolbase.db.rls import SERVICE, DbIdentity, apply_identity
+from schoolbase.db.rls import DbIdentity
 from schoolbase.errors import Problem, forbidden, not_found
 from schoolbase.models import (
     AiFeature,
@@ -538,11 +538,10 @@ async def generate(
     2. The gateway call (admit → provider → settle). A denial is the gateway's own problem (402,
        403, 429, 5xx) and nothing is stored.
     3. As the caller again, the real insert — RLS still decides that this person may create this
-       resource — and then, in the same transaction, ``SET LOCAL ROLE service_role`` for one
-       statement that stamps ``ai_generated`` and ``ai_usage_log_id``. Those two columns belong to
-       the server (the ``resources_guard_columns`` trigger refuses them from a non-admin author),
-       so the elevated statement touches only them and only this new row; the insert and the
-       stamp commit together, so no unflagged AI resource can ever be seen.
+       resource — stamped ``ai_generated`` with its ``ai_usage_log_id`` in the same statement, so
+       no unflagged AI resource can ever be seen. The ``resources_guard_columns`` trigger admits
+       the stamp from an author only with a successful generation call of their own that no
+       other resource carries.
 
     Only an org admin approves it; until then students cannot see it (RLS).
     """
@@ -570,14 +569,6 @@ async def generate(
     usage_log_id = uuid.UUID(message["schoolbase"]["usage_log_id"])
 
     async with transaction_as(db, identity) as session:
-        resource = await add(session, _generated(body, organization_id, user_id, content[:200_000]))
-        await apply_identity(session, SERVICE)
-        await session.execute(
-            update(Resource)
-            .where(Resource.id == resource.id)
-            .values(ai_generated=True, ai_usage_log_id=usage_log_id)
-            .execution_options(synchronize_session=False)
-        )
-        await apply_identity(session, identity)
-        await session.refresh(resource)
-    return resource
+        resource = _generated(body, organization_id, user_id, content[:200_000])
+        resource.ai_generated, resource.ai_usage_log_id = True, usage_log_id
+        return await add(session, resource)

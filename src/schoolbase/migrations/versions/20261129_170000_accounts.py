@@ -307,6 +307,42 @@ create or replace function private.guard_user_columns() returns trigger
     return new;
   end $$;
 
+-- A request's role may not become service_role any more, so an author stamps their own
+-- AI-made resource: only with a successful resource-generation call of their own that no
+-- other resource carries (the AI generation flow inserts it so, in one statement).
+create or replace function private.guard_resource_columns() returns trigger
+  language plpgsql set search_path = ''
+  as $$
+  begin
+    if current_user <> 'authenticated' or private.is_super_admin()
+       or new.organization_id in (select private.org_ids_with_role('org_admin')) then
+      return new;
+    end if;
+    if tg_op = 'INSERT' then
+      if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
+         or new.ai_generated <> (new.ai_usage_log_id is not null)
+         or new.rating_average is not null or new.rating_count <> 0 then
+        raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
+      end if;
+      if new.ai_usage_log_id is not null and not (
+          exists (select from public.ai_usage_logs l where l.id = new.ai_usage_log_id and l.user_id = auth.uid()
+                    and l.organization_id = new.organization_id and l.feature = 'resource_generation'
+                    and l.status = 'succeeded')
+          and not exists (select from public.resources r where r.ai_usage_log_id = new.ai_usage_log_id)) then
+        raise exception 'an AI-made resource carries a generation call of its author''s own, once'
+          using errcode = '42501';
+      end if;
+    elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
+           new.rating_average, new.rating_count, new.author_id, new.organization_id)
+          is distinct from
+          (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
+           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
+      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
+        using errcode = '42501';
+    end if;
+    return new;
+  end $$;
+
 revoke all on function private.session_is_active(), private.admin_org_ids(), private.admin_org_people(),
   private.set_managed_password(uuid, text), private.manage_by_email_domain(),
   private.claim_domain_accounts(), private.queue_invitation_mail() from public;
@@ -421,6 +457,31 @@ create or replace function private.guard_user_columns() returns trigger
     elsif (to_jsonb(new) - 'display_name' - 'avatar_url' - 'updated_at') is distinct from
           (to_jsonb(old) - 'display_name' - 'avatar_url' - 'updated_at') then
       raise exception 'only a super admin may change email, super admin or disabled status, or anything but display name and avatar'
+        using errcode = '42501';
+    end if;
+    return new;
+  end $$;
+
+create or replace function private.guard_resource_columns() returns trigger
+  language plpgsql set search_path = ''
+  as $$
+  begin
+    if current_user <> 'authenticated' or private.is_super_admin()
+       or new.organization_id in (select private.org_ids_with_role('org_admin')) then
+      return new;
+    end if;
+    if tg_op = 'INSERT' then
+      if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
+         or new.ai_generated or new.ai_usage_log_id is not null
+         or new.rating_average is not null or new.rating_count <> 0 then
+        raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
+      end if;
+    elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
+           new.rating_average, new.rating_count, new.author_id, new.organization_id)
+          is distinct from
+          (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
+           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
+      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
         using errcode = '42501';
     end if;
     return new;
