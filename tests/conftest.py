@@ -261,6 +261,22 @@ def sqlstate(exc: DBAPIError) -> str | None:
 
 
 
+# Values an http(s)-only URL field refuses (API and database): other schemes, none, and
+# whitespace inside.
+NOT_HTTP_URLS = [
+    "javascript:alert(document.cookie)",
+    "JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "file:///etc/passwd",
+    "ftp://example.org/worksheet.pdf",
+    "example.org/worksheet",
+    "//example.org/worksheet",
+    "",
+]
+BROKEN_HTTP_URLS = ["https://example.org/a b", "https://example.org/\nhttps://x"]
+
+
 PROBLEM_TYPE = "https://schoolbase.dev/problems/"
 
 

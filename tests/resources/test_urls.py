@@ -5,21 +5,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import sqlstate
+from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, sqlstate
 from tests.resources.conftest import Portal
 
 # Refused by both the API and the database's check, which looks at the scheme only.
-BAD_SCHEMES = [
-    "javascript:alert(document.cookie)",
-    "JavaScript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "file:///etc/passwd",
-    "ftp://example.org/worksheet.pdf",
-    "example.org/worksheet",
-    "//example.org/worksheet",
-    "",
-]
-BAD_URLS = [*BAD_SCHEMES, "https://example.org/a b", "https://example.org/\nhttps://x"]
+BAD_SCHEMES = NOT_HTTP_URLS
+BAD_URLS = [*BAD_SCHEMES, *BROKEN_HTTP_URLS]
 
 
 async def stored_url(db, resource_id) -> str | None:
