@@ -91,6 +91,10 @@ def serve(
     from schoolbase.observability import configure_logging  # noqa: PLC0415
 
     settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Links in messages should reach this server when nothing else was said.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     configure_logging(settings.log_level)
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         err.print("[yellow]warning:[/yellow] SCHOOLBASE_JWT_SECRET is not set; using the development secret")
