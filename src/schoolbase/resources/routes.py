@@ -1,18 +1,17 @@
 import mimetypes
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from sqlalchemy import text
 
 from schoolbase.auth.deps import CurrentUser, Session, transaction_as
 from schoolbase.db.crud import get_visible
-from schoolbase.errors import Problem
+from schoolbase.errors import Problem, forbidden
 from schoolbase.models import (
     Resource,
     ResourceCategory,
@@ -22,14 +21,11 @@ from schoolbase.models import (
 )
 from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
 from schoolbase.resources import schemas, service
-from schoolbase.resources.storage import CHUNK_BYTES, FileMissing, Storage, new_key
+from schoolbase.resources.storage import FileMissing, Storage, new_key
+from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, checked, too_large
 
 router = APIRouter(tags=["resources"])
 Paging = Annotated[PageParams, Depends(page_params)]
-
-# Room for the multipart framing and the form fields around the file.
-FORM_OVERHEAD_BYTES = 256 * 1024
-
 
 def no_content() -> Response:
     return Response(status_code=204)
@@ -156,79 +152,87 @@ UPLOAD_FORM = {
 }
 
 
-def _form_values(form: Any) -> dict[str, Any]:
+def _form_values(fields: list[tuple[str, str]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in schemas.FileResourceCreate.model_fields:
+        given = [value for key, value in fields if key == name and value.strip()]
         if name in ("grade_levels", "tags"):
-            items = [v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
-            if items:
-                values[name] = items
-        elif isinstance(form.get(name), str) and form.get(name).strip():
-            values[name] = form.get(name)
+            if given:
+                values[name] = given
+        elif given:
+            values[name] = given[-1]
     return values
 
 
-def _content_type(upload: UploadFile) -> str:
-    return (upload.content_type or "").split(";")[0].strip().lower()
-
-
-def too_large(limit: int) -> Problem:
-    return Problem(413, "file-too-large", "File too large", f"files may be at most {limit} bytes", max_bytes=limit)
-
-
-async def _limited(upload: UploadFile, limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    while chunk := await upload.read(CHUNK_BYTES):
-        total += len(chunk)
-        if total > limit:
-            raise too_large(limit)
-        yield chunk
+_MAY_UPLOAD = text(
+    "select private.is_super_admin()"
+    " or exists (select from private.org_ids_with_role('teacher'))"
+    " or exists (select from private.org_ids_with_role('org_admin'))"
+)
 
 
 @router.post(
     "/resources/upload",
     response_model=schemas.ResourceOut,
     status_code=201,
-    responses={413: {"description": "file too large"}, 415: {"description": "file type not allowed"}},
+    responses={
+        400: {"description": "malformed multipart body, a second file, or a field after the file"},
+        413: {"description": "file (or the fields before it) too large"},
+        415: {"description": "file type not allowed, or its content is not of the declared type"},
+    },
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD_FORM}}}},
 )
 async def upload_resource(
     request: Request, user: CurrentUser, storage: Annotated[Storage, Depends(get_storage)]
 ) -> Resource:
     """Teachers and org admins: a file with its resource's fields, as ``multipart/form-data``.
-    Size and type limits: ``SCHOOLBASE_UPLOAD_MAX_BYTES`` and ``SCHOOLBASE_UPLOAD_CONTENT_TYPES``.
+    **The fields come first and the file is the last part** (as browsers and common clients
+    send a form): the server decides from the fields whether you may create this resource before
+    it reads a byte of the file. Size and type limits: ``SCHOOLBASE_UPLOAD_MAX_BYTES`` and
+    ``SCHOOLBASE_UPLOAD_CONTENT_TYPES``.
 
-    The file is stored before the database transaction starts (no connection is held while a
-    client uploads) under an opaque key; if the resource cannot be created it is removed again."""
+    In order, without spooling anything:
+    1. a declared ``Content-Length`` over the limit is a 413, before the body is read;
+    2. someone who is neither a teacher nor an org admin anywhere gets a 403, before the body is read;
+    3. the fields are read up to the file part's headers; a disallowed declared type is a 415; a dry
+       run of the insert as the caller, rolled back, lets row-level security, the foreign keys and
+       the checks refuse (403, 422) before any byte of the file is read;
+    4. the file is streamed to storage (no connection is held meanwhile) under an opaque key,
+       counted (413 at the limit, the rest of the body is not read) and compared with its declared
+       type: the real type is detected from the content (415 ``content-type-mismatch`` naming both;
+       text types must be UTF-8 without NUL);
+    5. the resource is inserted; if that fails the file is removed again."""
     settings = request.app.state.settings
     limit = settings.upload_max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
         raise too_large(limit)
-    async with request.form(max_files=1, max_fields=100) as form:
-        try:
-            body = schemas.FileResourceCreate.model_validate(_form_values(form))
-        except ValidationError as exc:
-            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Problem(422, "validation", "Invalid request", "file: send the file as a multipart part named 'file'")
-        content_type = _content_type(upload)
-        if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
-            raise Problem(
-                415, "unsupported-media-type", "File type not allowed",
-                f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
-                + ", ".join(settings.upload_content_types),
-                allowed=list(settings.upload_content_types),
-            )
-        if upload.size is not None and upload.size > limit:
-            raise too_large(limit)
-        if upload.size == 0:
-            raise Problem(422, "validation", "Invalid request", "file: the file is empty")
-        key = new_key()
-        size = await storage.save(key, _limited(upload, limit))
+    form = UploadForm(request.headers.get("content-type"), request.stream())
+    db = request.app.state.db
+    async with transaction_as(db, user) as session:
+        if not await session.scalar(_MAY_UPLOAD):
+            raise forbidden("only teachers and organization admins upload resources")
+    part = await form.read_fields()
     try:
-        async with transaction_as(request.app.state.db, user) as session:
+        body = schemas.FileResourceCreate.model_validate(_form_values(form.fields))
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    content_type = part.content_type
+    if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
+        raise Problem(
+            415, "unsupported-media-type", "File type not allowed",
+            f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
+            + ", ".join(settings.upload_content_types),
+            allowed=list(settings.upload_content_types),
+        )
+    key = new_key()
+    async with transaction_as(db, user) as session:
+        savepoint = await session.begin_nested()
+        await service.create_file_resource(session, user.user_id, body, key, content_type, 0)
+        await savepoint.rollback()
+    size = await storage.save(key, checked(form.file_chunks(), content_type, limit))
+    try:
+        async with transaction_as(db, user) as session:
             return await service.create_file_resource(session, user.user_id, body, key, content_type, size)
     except BaseException:
         await storage.delete(key)
