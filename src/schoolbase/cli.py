@@ -1,6 +1,7 @@
 """`schoolbase serve | db … | demo | users … | ai … | mail …`. The CLI acts as ``service_role``."""
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -109,7 +110,16 @@ def serve(
             "Mail: no SCHOOLBASE_SMTP_URL, so invitation and password-reset messages are not sent: each is "
             "logged with its link, and `schoolbase mail outbox` lists them."
         )
-    uvicorn.run(create_app(settings, urls), host=host, port=port, log_config=None, access_log=False)
+    api = create_app(settings, urls)
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then restores the handlers it found and
+    # raises the signal again. SIGINT's handler makes that a KeyboardInterrupt, which uvicorn.run
+    # absorbs; SIGTERM's would end the process before the atexit hooks stop the embedded PostgreSQL.
+    # So SIGTERM gets SIGINT's handler while serving: both end `serve` normally, with exit code 0.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
