@@ -25,6 +25,7 @@ from schoolbase.jobs import JobQueue
 from schoolbase.mail import jobs as mail_jobs
 from schoolbase.meetings.routes import router as meetings_router
 from schoolbase.observability import install_observability
+from schoolbase.openapi import install_problem_responses
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
 from schoolbase.tenancy.routes import router as tenancy_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.state.settings = settings
     app.state.storage = LocalStorage(settings.files_dir)
     install_error_handlers(app)
+    install_problem_responses(app)
     install_observability(app)
     app.include_router(auth_router)
     app.include_router(sessions_router)
