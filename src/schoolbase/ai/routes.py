@@ -1,13 +1,18 @@
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy import Select
 
 from schoolbase.ai import schemas, service
 from schoolbase.ai.gateway import Gateway
-from schoolbase.auth.deps import CurrentUser, Session
+from schoolbase.auth.deps import CurrentUser, Session, transaction_as
+from schoolbase.csvexport import csv_response
+from schoolbase.db.engine import Database
+from schoolbase.db.rls import DbIdentity
 from schoolbase.models.ai import (
     AiBudgetAlert,
     AiCallStatus,
@@ -77,7 +82,8 @@ async def list_alerts(organization_id: uuid.UUID, _: CurrentUser, session: Sessi
 
 @router.get("/ai/usage", response_model=Page[schemas.UsageLogOut], responses={200: {"content": {"text/csv": {}}}})
 async def list_usage(
-    _: CurrentUser,
+    request: Request,
+    user: CurrentUser,
     session: Session,
     paging: Paging,
     organization_id: uuid.UUID | None = None,
@@ -89,17 +95,23 @@ async def list_usage(
     format: Annotated[Literal["json", "csv"], Query(description="csv: every matching row, no paging")] = "json",
 ):
     """AI calls you may see: your own; as org admin all of the organization's; as teacher your
-    students'; as parent your children's."""
+    students'; as parent your children's. ``format=csv`` streams every matching row (at most
+    100,000, else 422 ``export-too-large``) through the formula-safe CSV writer."""
     stmt = service.usage_query(
         organization_id=organization_id, user_id=user_id, feature=feature, status=status, since=since, until=until
     )
     if format == "csv":
-        return Response(
-            await service.usage_csv(session, stmt),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="ai-usage.csv"'},
-        )
+        await service.check_usage_export(session, stmt)
+        return csv_response("ai-usage.csv", service.USAGE_CSV_COLUMNS, _usage_rows(request.app.state.db, user, stmt))
     return await page_of(session, stmt, AiUsageLog, paging, schemas.UsageLogOut)
+
+
+async def _usage_rows(db: Database, user: DbIdentity, stmt: Select) -> AsyncIterator[list[Any]]:
+    """The export's rows, read in a transaction of its own as the caller that lasts while the
+    response streams (the request's transaction has ended by then)."""
+    async with transaction_as(db, user) as session:
+        async for row in service.usage_csv_rows(session, stmt):
+            yield row
 
 
 @router.post("/ai/usage/{log_id}/feedback", response_model=schemas.UsageLogOut)

@@ -1,9 +1,9 @@
 """AI services and prices, organization settings, usage reports and feedback, as the caller (RLS)."""
 
-import csv
-import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,19 +105,25 @@ def usage_query(
     return stmt
 
 
-async def usage_csv(session: AsyncSession, stmt: Select) -> str:
-    rows = (await session.scalars(stmt.order_by(AiUsageLog.created_at, AiUsageLog.id).limit(CSV_ROW_LIMIT + 1))).all()
-    if len(rows) > CSV_ROW_LIMIT:
+USAGE_CSV_COLUMNS = list(schemas.UsageLogOut.model_fields)
+
+
+async def check_usage_export(session: AsyncSession, stmt: Select) -> None:
+    """422 when more rows match than one export may carry (counted up to the limit only)."""
+    matching = await session.scalar(select(func.count()).select_from(stmt.limit(CSV_ROW_LIMIT + 1).subquery()))
+    if matching > CSV_ROW_LIMIT:
         raise Problem(422, "export-too-large", "Export too large",
                       f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until")
-    columns = list(schemas.UsageLogOut.model_fields)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
+
+
+async def usage_csv_rows(session: AsyncSession, stmt: Select) -> AsyncIterator[list[Any]]:
+    """The rows of the usage export (``USAGE_CSV_COLUMNS``), oldest first, read from the
+    database as they are written out (a server-side cursor)."""
+    ordered = stmt.order_by(AiUsageLog.created_at, AiUsageLog.id).limit(CSV_ROW_LIMIT)
+    result = await session.stream_scalars(ordered.execution_options(yield_per=500))
+    async for row in result:
         data = schemas.UsageLogOut.model_validate(row).model_dump(mode="json")
-        writer.writerow(["" if data[c] is None else data[c] for c in columns])
-    return out.getvalue()
+        yield [data[column] for column in USAGE_CSV_COLUMNS]
 
 
 async def give_feedback(session: AsyncSession, log_id: uuid.UUID, body: schemas.Feedback) -> AiUsageLog:

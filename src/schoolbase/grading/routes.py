@@ -6,8 +6,10 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
 
 from schoolbase.auth.deps import CurrentUser, Session
+from schoolbase.csvexport import csv_response
 from schoolbase.db.crud import get_visible, remove
 from schoolbase.grading import schemas, service
 from schoolbase.models import (
@@ -317,12 +319,9 @@ async def grade_history(grade_id: uuid.UUID, _: CurrentUser, session: Session) -
 # Gradebook
 
 
-def _csv_response(class_id: uuid.UUID, body: str) -> Response:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="gradebook-{class_id}.csv"'},
-    )
+def _csv_response(class_id: uuid.UUID, book: schemas.Gradebook) -> StreamingResponse:
+    header, rows = service.gradebook_table(book)
+    return csv_response(f"gradebook-{class_id}.csv", header, rows)
 
 
 @router.get(
@@ -342,16 +341,19 @@ async def gradebook(
     staff see current grades, a student or parent only posted ones."""
     book = await service.gradebook(session, class_id)
     if format == "csv":
-        return _csv_response(class_id, service.gradebook_csv(book))
+        return _csv_response(class_id, book)
     return book
 
 
 @router.get(
-    "/classes/{class_id}/gradebook.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
+    "/classes/{class_id}/gradebook.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
 )
-async def gradebook_csv(class_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
-    """The gradebook as CSV: one row per student, a column per assignment, then the course percentage and letter."""
-    return _csv_response(class_id, service.gradebook_csv(await service.gradebook(session, class_id)))
+async def gradebook_csv(class_id: uuid.UUID, _: CurrentUser, session: Session) -> StreamingResponse:
+    """The gradebook as CSV: one row per student, a column per assignment, then the course percentage and letter.
+    Text that a spreadsheet would run as a formula is prefixed with ``'``."""
+    return _csv_response(class_id, await service.gradebook(session, class_id))
 
 
 # Student and parent views

@@ -24,10 +24,8 @@ Functions other packages may call (each takes the caller's session first):
 ``delete_grade``, ``post_grades``, ``grade_out``.
 """
 
-import csv
-import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -955,45 +953,38 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
     )
 
 
-def _csv_text(value: str | None) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_cell(cell: schemas.GradebookCell | None) -> str:
+def _csv_cell(cell: schemas.GradebookCell | None) -> Any:
     if cell is None:
-        return ""
+        return None
     if cell.status == SubmissionStatus.excused:
         return "EX"
     if cell.grade_id is not None and cell.grade_state != GradeState.ai_suggested and cell.final_points is not None:
-        return str(cell.final_points)
+        return cell.final_points
     if cell.status == SubmissionStatus.missing:
-        return "0"
-    return ""
+        return 0
+    return None
 
 
-def gradebook_csv(book: schemas.Gradebook) -> str:
-    """One row per student, a column per assignment (final points; ``EX`` excused, ``0``
-    missing, empty when ungraded), then the course percentage and letter."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
+def gradebook_table(book: schemas.Gradebook) -> tuple[list[Any], Iterator[list[Any]]]:
+    """The gradebook as a table for ``schoolbase.csvexport`` (which makes text formula-safe):
+    one row per student, a column per assignment (final points; ``EX`` excused, ``0`` missing,
+    empty when ungraded), then the course percentage and letter."""
+    header = (
         ["student_id", "student"]
-        + [_csv_text(f"{a.title} ({a.points_possible})") for a in book.assignments]
+        + [f"{a.title} ({a.points_possible})" for a in book.assignments]
         + ["course_percentage", "course_letter"]
     )
-    for student in book.students:
-        by_assignment = {cell.assignment_id: cell for cell in student.cells}
-        writer.writerow(
-            [str(student.student_id), _csv_text(student.display_name)]
-            + [_csv_cell(by_assignment.get(a.assignment_id)) for a in book.assignments]
-            + [
-                "" if student.course_percentage is None else str(student.course_percentage),
-                _csv_text(student.course_letter),
-            ]
-        )
-    return out.getvalue()
+
+    def rows() -> Iterator[list[Any]]:
+        for student in book.students:
+            by_assignment = {cell.assignment_id: cell for cell in student.cells}
+            yield (
+                [student.student_id, student.display_name]
+                + [_csv_cell(by_assignment.get(a.assignment_id)) for a in book.assignments]
+                + [student.course_percentage, student.course_letter]
+            )
+
+    return header, rows()
 
 
 # Student and parent views
