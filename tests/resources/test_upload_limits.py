@@ -226,3 +226,31 @@ async def test_the_file_must_be_the_last_part(portal, settings):
     response = await portal.call("POST", "/resources/upload", "t", data={"title": "ok"}, files=files)
     assert response.status_code == 201, response.text
     assert len(stored_files(settings) - before) == 1
+
+
+async def test_a_client_that_goes_away_mid_file_leaves_nothing_behind(portal, settings, app):
+    """Raw ASGI: the body's first chunk, then the client disconnects."""
+    before = stored_files(settings)
+    body = CountingBody(0)
+    messages = [
+        {"type": "http.request", "body": body.head() + b"x" * 5000, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in {**portal.h("t"), **body.headers}.items()]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/resources/upload", "raw_path": b"/resources/upload", "query_string": b"", "root_path": "",
+        "headers": headers, "client": ("127.0.0.1", 1234), "server": ("test", 80), "state": {},
+    }
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    assert stored_files(settings) == before

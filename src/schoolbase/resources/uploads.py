@@ -25,6 +25,7 @@ from typing import Any
 import puremagic
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from schoolbase.errors import Problem
 
@@ -198,6 +199,8 @@ class UploadForm:
             chunk = await anext(self._body)
         except StopAsyncIteration:
             chunk = b""
+        except ClientDisconnect as exc:
+            raise bad_form("the client went away before the body was complete") from exc
         try:
             if not chunk:
                 self._parser.finalize()
