@@ -46,6 +46,12 @@ def pdf() -> bytes:
     return bytes(out)
 
 
+def mp4(brand: bytes) -> bytes:
+    """The leading boxes of an MP4 file: ``ftyp`` with ``brand``, then an empty ``mdat``."""
+    ftyp = b"ftyp" + brand + b"\0\0\0\0" + brand + b"isom"
+    return struct.pack(">I", 4 + len(ftyp)) + ftyp + struct.pack(">I", 8) + b"mdat"
+
+
 def ooxml(main: str) -> bytes:
     """A minimal OOXML package whose main part lives under ``main`` (word/, xl/, ppt/)."""
     buffer = io.BytesIO()
@@ -164,6 +170,8 @@ async def test_real_files_of_each_kind_are_accepted(portal):
     for content, content_type in (
         (pdf(), "application/pdf"),
         (png(), "image/png"),
+        (mp4(b"mp41"), "video/mp4"),  # a brand puremagic does not know by itself
+        (mp4(b"isom"), "video/mp4"),
         (ooxml("word/"), DOCX),
         (ooxml("xl/"), XLSX),
         ("Name,Score\nÅsa,9\n".encode(), "text/csv"),
@@ -193,6 +201,7 @@ async def test_content_that_is_not_of_the_declared_type_is_415_naming_both(porta
         (b"caf\xe9 au lait", "text/csv", None),
         ("ok".encode() + b"\xc3", "text/plain", "application/octet-stream"),  # cut in the middle of a character
         (png(), "text/plain", "image/png"),
+        (mp4(b"qt  ").replace(b"isom", b"qt  "), "video/mp4", "video/quicktime"),
     )
     for content, declared, detected in cases:
         problem = assert_problem(await upload(portal, content=content, content_type=declared), 415,

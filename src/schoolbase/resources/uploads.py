@@ -295,13 +295,28 @@ def _text_like(head: bytes) -> bool:
     return True
 
 
+# ISO base media brands of MP4 files; puremagic knows only some (isom, mp42, M4V).
+MP4_BRANDS = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42", b"avc1",
+                        b"M4V ", b"dash", b"mmp4", b"MSNV", b"f4v "})
+
+
+def _mp4_brands(head: bytes) -> set[bytes]:
+    """The major and compatible brands of an ISO base media file's leading ``ftyp`` box."""
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return set()
+    size = min(struct.unpack_from(">I", head)[0], len(head), 256)
+    return {head[8:12]} | {head[at:at + 4] for at in range(16, size - 3, 4)}
+
+
 def detect(head: bytes) -> list[str]:
     """The MIME types ``puremagic`` sees in the start of a file, most likely first."""
     try:
-        matches = puremagic.magic_string(head)
+        found = [m.mime_type for m in puremagic.magic_string(head) if m.mime_type]
     except (puremagic.PureError, ValueError):
-        return []
-    return [m.mime_type for m in matches if m.mime_type]
+        found = []
+    if "video/mp4" not in found and _mp4_brands(head) & MP4_BRANDS:
+        found.append("video/mp4")
+    return found
 
 
 def _describe(head: bytes) -> str:
