@@ -65,6 +65,7 @@ EXECUTABLE = {
     "private.grade_derived_fields()": TRIGGER,
     "private.grade_moves_submission()": TRIGGER,
     "private.record_grade_history()": TRIGGER,
+    "private.points_fixed_once_graded()": TRIGGER,
     "private.rubric_points_within_max()": TRIGGER,
     "private.rubric_sum_to_grade()": TRIGGER,
     "private.keep_ai_suggestion()": TRIGGER,

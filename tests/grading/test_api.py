@@ -217,8 +217,9 @@ async def test_grades_show_to_students_and_parents_once_posted(client, make_scho
         assert_problem(await client.get(f"/submissions/{work['id']}/grade", headers=who), 404, "not-found")
         assert ok(await client.get(f"/submissions/{work['id']}", headers=who))["grade"] is None
     mine = ok(await client.get("/me/assignments", headers=s))["items"]
-    assert [(m["title"], m["status"], m["grade"]) for m in mine] == [("Visible", "graded", None),
-                                                                    ("Hidden from parents", "graded", None)]
+    # "graded" only once the grade is posted: until then the work shows as turned in.
+    assert [(m["title"], m["status"], m["grade"]) for m in mine] == [("Visible", "submitted", None),
+                                                                    ("Hidden from parents", "submitted", None)]
     # Students cannot grade or post.
     assert_problem(await client.put(f"/submissions/{work['id']}/grade", json={"points": "100"}, headers=s), 403,
                    "forbidden")

@@ -286,9 +286,12 @@ WRITES = [
     W("approved-edit", "update", "resources", OA, where={"id": "@resource:org"}, values={"title": "Edited"}),
     W("approved-c1-edit", "update", "resources", OA, where={"id": "@resource:c1"}, values={"title": "Edited"}),
     W("approved-back-to-draft", "update", "resources", OA, where={"id": "@resource:org"}, values={"state": "draft"}),
-    W("rejected-edit", "update", "resources", OA, where={"id": "@resource:rejected"}, values={"title": "Edited"}),
-    W("rejected-resubmit", "update", "resources", OA, where={"id": "@resource:rejected"},
+    # A rejected one: the author revises it and submits it again (the review stays until the next decision).
+    W("rejected-edit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:rejected"},
+      values={"title": "Edited"}),
+    W("rejected-resubmit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:rejected"},
       values={"state": "pending_review"}),
+    W("rejected-to-draft", "update", "resources", OA, where={"id": "@resource:rejected"}, values={"state": "draft"}),
     W("archived-edit", "update", "resources", OA, where={"id": "@resource:archived"}, values={"title": "Edited"}),
     W("archived-restore", "update", "resources", OA, where={"id": "@resource:archived"}, values={"state": "approved"}),
     # resources: only OA approves, rejects or archives.
@@ -431,13 +434,15 @@ async def test_a_teacher_may_not_create_an_approved_resource(db, refs, actor):
 
 @pytest.mark.parametrize("state", ["approved", "rejected", "archived"])
 async def test_the_author_setting_an_oa_state_is_refused(db, refs, state):
-    """The author sees and may change the draft, but the new row fails the policy's check (42501)."""
+    """The author sees and may change the draft, but the new row fails the policy's check (42501); a
+    rejected row passes it (the author revises rejected resources), and the guard trigger refuses it."""
     async with as_actor(db, refs, "t1") as session:
         with pytest.raises(DBAPIError) as caught:
             await session.execute(text("update public.resources set state = :s where id = :id"),
                                   {"s": state, "id": refs.rows["resource"]["draft"]})
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
-    assert "row-level security" in str(caught.value.orig)
+    expected = "only an org admin rejects" if state == "rejected" else "row-level security"
+    assert expected in str(caught.value.orig)
 
 
 async def test_oa_approval_is_stored(db, refs):

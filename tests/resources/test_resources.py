@@ -84,7 +84,8 @@ async def test_approval_workflow(portal):
     pending = await portal.ok("POST", f"{url}/submit", "t")
     assert pending["state"] == "pending_review"
     body = await portal.problem("POST", f"{url}/submit", "t", 409, "invalid-state")
-    assert "only a draft can be submitted" in body["detail"] and body["state"] == "pending_review"
+    assert "only a draft or a rejected resource can be submitted" in body["detail"]
+    assert body["state"] == "pending_review"
     # Pending is still invisible to students.
     await portal.problem("GET", url, "s", 404)
     # Only org admins decide.
@@ -117,8 +118,8 @@ async def test_rejection_keeps_the_note_for_the_author(portal):
     mine = await portal.ok("GET", url, "t")
     assert mine["review_note"] == "Answers are missing."
     await portal.problem("GET", url, "s", 404)
-    # A rejected resource is no longer the author's to change.
-    await portal.problem("PATCH", url, "t", 403, json={"title": "Fixed"})
+    # The author may revise a rejected resource (tests/resources/test_resubmit.py); nobody else may.
+    await portal.problem("PATCH", url, "t2", 404, json={"title": "Fixed"})
 
 
 async def test_class_scoped_resources_reach_only_that_class(portal):

@@ -258,7 +258,27 @@ async def update_assignment(
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
     if "category_id" in values:
         await _check_category(session, assignment.class_id, values["category_id"])
+    if values.get("points_possible", assignment.points_possible) != assignment.points_possible:
+        await _check_points_unlocked(session, assignment)
     return await change(session, Assignment, assignment_id, values, "assignment")
+
+
+async def _check_points_unlocked(session: AsyncSession, assignment: Assignment) -> None:
+    """Points possible are fixed once the assignment has a grade (the trigger
+    ``assignments_points_fixed_once_graded`` refuses it from every writer): each grade was given
+    out of them, and rescaling behind the teacher's back would change what students were told."""
+    if not await manages_class(session, assignment.organization_id, assignment.class_id):
+        return  # the update itself is refused (403)
+    graded = await session.scalar(
+        select(func.count()).select_from(AssignmentGrade).where(AssignmentGrade.assignment_id == assignment.id)
+    )
+    if graded:
+        raise conflict(
+            "points-locked",
+            "Points possible are fixed once graded",
+            f"{graded} grade(s) were given out of {assignment.points_possible} points; remove them (or create a new"
+            " assignment) before changing the points possible",
+        )
 
 
 async def _transition(
@@ -492,15 +512,44 @@ def submissions_query(assignment_id: uuid.UUID | None = None, student_id: uuid.U
     return stmt
 
 
+def _turned_in_status(submitted_at: datetime | None, due_at: datetime | None) -> SubmissionStatus:
+    """What a graded submission was before its grade: missing, late or submitted."""
+    if submitted_at is None:
+        return SubmissionStatus.missing
+    if due_at is not None and submitted_at > due_at:
+        return SubmissionStatus.late
+    return SubmissionStatus.submitted
+
+
+async def _statuses_shown(
+    session: AsyncSession, rows: Sequence[tuple[AssignmentSubmission, bool]]
+) -> dict[uuid.UUID, SubmissionStatus]:
+    """Each submission's status as the caller may see it: ``graded`` only with a grade the caller
+    can see, so a student or parent (who see a grade once it is posted) sees the work as turned
+    in (submitted, late or missing) until then. Given (submission, grade visible) pairs."""
+    hidden = [s for s, grade_seen in rows if s.status == SubmissionStatus.graded and not grade_seen]
+    due: dict[uuid.UUID, datetime | None] = {}
+    if hidden:
+        stmt = select(Assignment.id, Assignment.due_at).where(Assignment.id.in_({s.assignment_id for s in hidden}))
+        due = {assignment_id: due_at for assignment_id, due_at in await session.execute(stmt)}
+    shown = {s.id: s.status for s, _ in rows}
+    shown |= {s.id: _turned_in_status(s.submitted_at, due.get(s.assignment_id)) for s in hidden}
+    return shown
+
+
 async def list_submissions(
     session: AsyncSession, stmt: Select, params: PageParams
 ) -> tuple[list[schemas.SubmissionOut], str | None]:
     rows, cursor = await paginate(session, stmt, AssignmentSubmission, params)
     grades = [grade for _, grade in rows if grade is not None]
     scores = await _scores_of(session, [grade.id for grade in grades])
+    shown = await _statuses_shown(session, [(submission, grade is not None) for submission, grade in rows])
     return [
         schemas.SubmissionOut.model_validate(submission).model_copy(
-            update={"grade": _grade_schema(grade, scores.get(grade.id, [])) if grade is not None else None}
+            update={
+                "grade": _grade_schema(grade, scores.get(grade.id, [])) if grade is not None else None,
+                "status": shown[submission.id],
+            }
         )
         for submission, grade in rows
     ], cursor
@@ -509,7 +558,10 @@ async def list_submissions(
 async def submission_out(session: AsyncSession, submission: AssignmentSubmission) -> schemas.SubmissionOut:
     out = schemas.SubmissionOut.model_validate(submission)
     grade = await _grade_of(session, submission.id)
-    return out.model_copy(update={"grade": await grade_out(session, grade) if grade is not None else None})
+    shown = await _statuses_shown(session, [(submission, grade is not None)])
+    return out.model_copy(
+        update={"grade": await grade_out(session, grade) if grade is not None else None, "status": shown[submission.id]}
+    )
 
 
 async def _set_status(
@@ -918,6 +970,16 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
         cells.setdefault(row.student_id, {})[row.assignment_id] = row
         course[row.student_id] = (row.course_percentage, row.course_letter)
     order = [column.id for column in columns]
+    # "graded" only with a grade the caller sees: until it is posted, a student or parent sees the work as turned in.
+    shown: dict[tuple[uuid.UUID, uuid.UUID], SubmissionStatus] = {}
+    if any(c.status == SubmissionStatus.graded and c.grade_id is None for row in cells.values() for c in row.values()):
+        due = {a.id: a.due_at for a in columns}
+        for student_id, assignment_id, submitted_at in await session.execute(
+            select(AssignmentSubmission.student_id, AssignmentSubmission.assignment_id, AssignmentSubmission.submitted_at)
+            .where(AssignmentSubmission.class_id == class_id, AssignmentSubmission.status == SubmissionStatus.graded)
+            .order_by(AssignmentSubmission.attempt)
+        ):
+            shown[(student_id, assignment_id)] = _turned_in_status(submitted_at, due.get(assignment_id))
     return schemas.Gradebook(
         class_id=class_id,
         categories=[
@@ -939,7 +1001,11 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
                 course_letter=course.get(student_id, (None, None))[1],
                 cells=[
                     schemas.GradebookCell(
-                        assignment_id=cell.assignment_id, status=cell.status, grade_id=cell.grade_id,
+                        assignment_id=cell.assignment_id,
+                        status=shown.get((student_id, assignment_id), cell.status)
+                        if cell.status == SubmissionStatus.graded and cell.grade_id is None
+                        else cell.status,
+                        grade_id=cell.grade_id,
                         points=cell.points, final_points=cell.final_points, points_possible=cell.points_possible,
                         percentage=cell.percentage, letter_grade=cell.letter_grade, grade_state=cell.grade_state,
                         posted_at=cell.posted_at, counted=cell.counted,
@@ -1044,10 +1110,11 @@ async def my_assignments(
     items = []
     for row in rows:
         assignment, grade = row[0], row.AssignmentGrade
+        status = row.submission_status
+        if status == SubmissionStatus.graded and grade is None:
+            status = _turned_in_status(row.submitted_at, assignment.due_at)  # "graded" only once posted
         submission = (
-            schemas.MySubmission(
-                id=row.submission_id, attempt=row.attempt, status=row.submission_status, submitted_at=row.submitted_at
-            )
+            schemas.MySubmission(id=row.submission_id, attempt=row.attempt, status=status, submitted_at=row.submitted_at)
             if row.submission_id is not None
             else None
         )

@@ -349,11 +349,22 @@ async def _own_row_update(
 
 async def join(session: AsyncSession, caller_id: uuid.UUID, session_id: uuid.UUID) -> MeetingParticipant:
     """Record that I joined: the first join time stays; joining again after leaving clears the leave time
-    (one interval per person: first join to last leave). The host joins without an invitation."""
+    and records the time away (from that leave to now) in ``away``, which attendance does not count.
+    The host joins without an invitation."""
     row = await get_visible(session, MeetingSession, session_id, "meeting session")
     if row.state in CLOSED:
         raise conflict("session-closed", "Session closed", f"cannot join a {row.state.value} session")
-    values = {"joined_at": func.coalesce(MeetingParticipant.joined_at, func.now()), "left_at": None}
+    gap = func.tstzmultirange(
+        func.tstzrange(MeetingParticipant.left_at, func.greatest(MeetingParticipant.left_at, func.now()))
+    )
+    values = {
+        "joined_at": func.coalesce(MeetingParticipant.joined_at, func.now()),
+        "left_at": None,
+        "away": case(
+            (MeetingParticipant.left_at.is_(None), MeetingParticipant.away),
+            else_=MeetingParticipant.away.op("+")(gap),
+        ),
+    }
     joined = await _own_row_update(session, caller_id, session_id, values)
     if joined is not None:
         return joined
@@ -386,14 +397,17 @@ async def leave(session: AsyncSession, caller_id: uuid.UUID, session_id: uuid.UU
 
 
 def seconds_present(p: Any = MeetingParticipant, s: Any = MeetingSession) -> ColumnElement:
-    """Seconds of [joined_at, left_at or (still there) now, capped at the end] inside [starts_at, ends_at]."""
+    """Seconds of [joined_at, left_at or (still there) now, capped at the end] inside [starts_at, ends_at],
+    less the time away between a leave and the next join (``away``)."""
     until = func.least(func.coalesce(p.left_at, func.least(func.now(), s.ends_at)), s.ends_at)
     since = func.greatest(p.joined_at, s.starts_at)
+    present = func.tstzmultirange(func.tstzrange(since, func.greatest(since, until))).op("-")(p.away)
+    piece = func.unnest(present).column_valued("piece")
+    seconds = select(
+        func.coalesce(func.sum(extract("epoch", func.upper(piece) - func.lower(piece))), literal(0))
+    ).scalar_subquery()
     # greatest/least skip nulls, so someone who never joined is handled before them.
-    return case(
-        (p.joined_at.is_(None), literal(0)),
-        else_=func.greatest(literal(0), extract("epoch", until - since)),
-    )
+    return case((p.joined_at.is_(None), literal(0)), else_=seconds)
 
 
 def minutes(seconds: Any) -> ColumnElement:

@@ -14,7 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSTZMULTIRANGE, UUID, Range
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
@@ -93,6 +93,8 @@ class MeetingParticipant(TenantRow, Base):
     user_id: Mapped[uuid.UUID] = user_fk("CASCADE")
     joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The gaps between a leave and the next join: attendance is [joined_at, left_at] minus these.
+    away: Mapped[list[Range[datetime]]] = mapped_column(TSTZMULTIRANGE, server_default=text("'{}'"))
 
 
 class MeetingActionItem(TenantRow, Base):

@@ -264,16 +264,24 @@ async def update_resource(session: AsyncSession, resource_id: uuid.UUID, body: s
     row = await session.scalar(_returning(update(Resource).where(Resource.id == resource_id).values(**values)))
     if row is None:
         await get_visible(session, Resource, resource_id, "resource")
-        raise forbidden("only its author (while it is a draft or pending review) or an org admin changes a resource")
+        raise forbidden(
+            "only its author (while it is a draft or pending review, or rejected to revise it) or an org admin"
+            " changes a resource"
+        )
     return row
 
 
 async def submit(session: AsyncSession, user_id: uuid.UUID, resource_id: uuid.UUID) -> Resource:
-    """draft → pending_review, by the author."""
+    """draft → pending_review, by the author; also rejected → pending_review, after revising it: the
+    review (note, reviewer, time) stays, shown to the author, until the next decision replaces it."""
     row = await session.scalar(
         _returning(
             update(Resource)
-            .where(Resource.id == resource_id, Resource.author_id == user_id, Resource.state == ResourceState.draft)
+            .where(
+                Resource.id == resource_id,
+                Resource.author_id == user_id,
+                Resource.state.in_((ResourceState.draft, ResourceState.rejected)),
+            )
             .values(state=ResourceState.pending_review)
         )
     )
@@ -284,7 +292,7 @@ async def submit(session: AsyncSession, user_id: uuid.UUID, resource_id: uuid.UU
         raise forbidden("only the author submits a resource for review")
     raise Problem(
         409, "invalid-state", "Not possible in this state",
-        f"only a draft can be submitted for review; this resource is {current.state.value}",
+        f"only a draft or a rejected resource can be submitted for review; this resource is {current.state.value}",
         state=current.state.value,
     )
 
