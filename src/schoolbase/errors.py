@@ -61,41 +61,90 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 
-# SQLSTATE → (status, type, title). Triggers raise with these codes too, so a
-# rule enforced in the database surfaces as the same 4xx as one checked in Python.
-SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str]] = {
-    "23505": (409, "conflict", "Already exists"),
-    "23503": (422, "invalid-reference", "Refers to something that does not exist"),
-    "23502": (422, "missing-value", "A required value is missing"),
-    "23514": (422, "constraint-violation", "A value breaks a rule"),
-    "23P01": (409, "conflict", "Conflicts with an existing row"),
-    "22P02": (422, "invalid-value", "A value has the wrong format"),
-    "22023": (422, "invalid-value", "A value is not valid"),
-    "22001": (422, "invalid-value", "A value is too long"),
-    "22007": (422, "invalid-value", "A date or time is not valid"),
-    "22008": (422, "invalid-value", "A date or time is out of range"),
-    "42501": (403, "forbidden", "Not allowed"),
-    "P0001": (422, "rule-violation", "A rule was broken"),
-    "40001": (409, "retry", "Concurrent update, please retry"),
-    "40P01": (409, "retry", "Concurrent update, please retry"),
+# One mapping from database errors to problems. PostgreSQL's own messages (constraint text,
+# "new row violates row-level security policy for table ...") name tables, columns and policies
+# and are not written for the people using the API, so they are never shown: each SQLSTATE has a
+# title and a detail of its own here, found by exact code first, then by class (the first two
+# characters). Messages our own triggers and functions raise (``raise exception '...' using
+# errcode = ...``, see the migrations) are written for people and are shown as they are.
+# Anything not listed is a real fault: a 500 showing only the request id.
+# SQLSTATE or class → (status, type, title, detail).
+SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
+    # Class 22: data exceptions: a value the column cannot hold.
+    "22": (422, "invalid-value", "A value is not valid", "A value is not valid for {field}"),
+    "22001": (422, "invalid-value", "A value is too long", "A value is too long for {field}"),
+    "22003": (422, "invalid-value", "A number is out of range", "A number is too large for {field}"),
+    "22007": (422, "invalid-value", "A date or time is not valid", "A date or time is not valid for {field}"),
+    "22008": (422, "invalid-value", "A date or time is out of range", "A date or time is out of range for {field}"),
+    "22P02": (422, "invalid-value", "A value has the wrong format", "A value has the wrong format for {field}"),
+    "22P05": (422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters"),
+    "22021": (422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters"),
+    # Class 23: integrity: the change conflicts with what is stored or breaks a rule.
+    "23": (422, "constraint-violation", "A value breaks a rule", "A value breaks a rule of {field}"),
+    "23505": (409, "conflict", "Already exists", "Something with the same {field} already exists"),
+    "23503": (
+        422, "invalid-reference", "Refers to something that does not exist",
+        "{field} refers to something that does not exist or is not visible to you",
+    ),
+    "23502": (422, "missing-value", "A required value is missing", "{field} is required"),
+    "23514": (422, "constraint-violation", "A value breaks a rule", "A value breaks a rule of {field}"),
+    "23P01": (409, "conflict", "Conflicts with an existing row", "It overlaps with an existing one ({field})"),
+    # Insufficient privilege, and row-level security refusing a row.
+    "42501": (403, "forbidden", "Not allowed", "You are not allowed to make this change"),
+    # Class 54: program limits (a value nested too deep, a query too complex).
+    "54": (422, "too-complex", "Request too complex", "The request is too large or too complex to handle"),
+    # Concurrent transactions: the client may retry.
+    "40001": (409, "retry", "Concurrent update, please retry", "Another change got there first; please retry"),
+    "40P01": (409, "retry", "Concurrent update, please retry", "Another change got there first; please retry"),
+    # Our own rules, raised by triggers with ``raise exception`` (message shown, see below).
+    "P0001": (422, "rule-violation", "A rule was broken", "A rule was broken"),
 }
 
 
+def _raised_by_us(diag: Any) -> bool:
+    """Whether the error comes from a ``raise exception`` of our own PL/pgSQL: its innermost
+    context line ends "at RAISE". PostgreSQL's own errors (even inside our functions) do not."""
+    context = getattr(diag, "context", None) or ""
+    return context.splitlines()[0].rstrip().endswith("at RAISE") if context else False
+
+
+def _field(diag: Any) -> str:
+    """The column (or else the constraint) the database names, for a message people can act on."""
+    return getattr(diag, "column_name", None) or getattr(diag, "constraint_name", None) or "a field"
+
+
 def problem_from_db_error(exc: DBAPIError) -> Problem | None:
+    """The problem for a database error by SQLSTATE (exact, else class), or None for a real fault."""
     orig = getattr(exc, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate is None and "cannot contain NUL" in str(orig):
         # Refused by the driver before the text reaches PostgreSQL, so there is no SQLSTATE.
-        return Problem(422, "invalid-value", "A value is not valid", "text may not contain NUL (0x00) characters")
-    if sqlstate not in SQLSTATE_PROBLEMS:
+        return Problem(422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters")
+    if not sqlstate:
         return None
-    status, kind, title = SQLSTATE_PROBLEMS[sqlstate]
+    entry = SQLSTATE_PROBLEMS.get(sqlstate) or SQLSTATE_PROBLEMS.get(sqlstate[:2])
+    if entry is None:
+        return None
+    status, kind, title, detail = entry
     diag = getattr(orig, "diag", None)
-    detail = getattr(diag, "message_primary", None) or str(orig)
-    if sqlstate == "42501" and "row-level security" in detail:
-        detail = "You are not allowed to make this change: " + detail
+    if _raised_by_us(diag) and getattr(diag, "message_primary", None):
+        detail = diag.message_primary
+    else:
+        detail = detail.replace("{field}", _field(diag))
+        detail = detail[0].upper() + detail[1:]
     constraint = getattr(diag, "constraint_name", None)
-    return Problem(status, kind, title, detail, **({"constraint": constraint} if constraint else {}))
+    column = getattr(diag, "column_name", None)
+    extra = {**({"constraint": constraint} if constraint else {}), **({"field": column} if column else {})}
+    return Problem(status, kind, title, detail, **extra)
+
+
+def internal_problem(request: Request) -> Problem:
+    """A real fault: nothing about it is shown but the request id to quote when reporting it."""
+    request_id = getattr(request.state, "request_id", None)
+    detail = "The server could not complete the request"
+    if request_id:
+        return Problem(500, "internal", "Internal error", f"{detail}; request id {request_id}", request_id=request_id)
+    return Problem(500, "internal", "Internal error", detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -120,12 +169,10 @@ def install_error_handlers(app: FastAPI) -> None:
         problem = problem_from_db_error(exc)
         if problem is None:
             log.exception("database error", exc_info=exc)
-            problem = Problem(500, "internal", "Internal error", "The server could not complete the request")
+            problem = internal_problem(request)
         return problem_response(request, problem)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(
-            request, Problem(500, "internal", "Internal error", "The server could not complete the request")
-        )
+        return problem_response(request, internal_problem(request))

@@ -3,6 +3,7 @@
 
 import base64
 import json
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.errors import Problem
+from schoolbase.validation import INT64_MAX, check_text, check_timestamp
 
 T = TypeVar("T")
 
@@ -43,16 +45,31 @@ def _encode(value: Any) -> Any:
     return value
 
 
+MAX_CURSOR_LENGTH = 1024  # a cursor holds a few sort-key values; anything longer is forged
+MAX_CURSOR_TEXT = 500
+
+
 def _decode(value: Any, kind: type) -> Any:
-    if kind is datetime:
-        return datetime.fromisoformat(value)
-    if kind is uuid.UUID:
+    """One sort-key value of a cursor, of exactly the JSON type ``encode_cursor`` writes for
+    ``kind`` and within what the database column can hold."""
+    if kind is datetime and isinstance(value, str) and len(value) <= 40:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("timestamp without a time zone")
+        return check_timestamp(moment)
+    if kind is uuid.UUID and isinstance(value, str) and len(value) <= 36:
         return uuid.UUID(value)
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind is str and isinstance(value, str):
+    if kind is float and isinstance(value, float) and math.isfinite(value):
         return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and -INT64_MAX <= value <= INT64_MAX:
+        return value
+    if kind is str and isinstance(value, str) and len(value) <= MAX_CURSOR_TEXT:
+        return check_text(value)
     raise TypeError(f"expected {kind.__name__}")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a sort key")
 
 
 def encode_cursor(*values: Any) -> str:
@@ -65,11 +82,13 @@ def decode_cursor(cursor: str, kinds: Sequence[type] = (datetime, uuid.UUID)) ->
     """The values of ``encode_cursor``, checked against the expected Python types of the sort keys,
     so a cursor from another list (or a forged one) is a 400, never a database error."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("cursor too long")
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), parse_constant=_no_constant)
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError("wrong number of values")
         return tuple(_decode(v, k) for v, k in zip(values, kinds, strict=True))
-    except (ValueError, TypeError, AttributeError) as exc:  # uuid.UUID(<non-str>) raises AttributeError
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from exc
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schoolbase.models import MembershipRole
 from schoolbase.models.ai import AiCallStatus, AiFeature
+from schoolbase.validation import PositiveInt32, PositiveInt64, Timestamp
 
 
 class Out(BaseModel):
@@ -49,7 +50,7 @@ class PriceOut(Out):
 
 
 class PriceCreate(BaseModel):
-    effective_from: datetime
+    effective_from: Timestamp
     input_usd_per_mtok: Decimal = Field(ge=0, max_digits=12, decimal_places=6)
     output_usd_per_mtok: Decimal = Field(ge=0, max_digits=12, decimal_places=6)
     cache_write_usd_per_mtok: Decimal = Field(ge=0, max_digits=12, decimal_places=6)
@@ -97,14 +98,14 @@ class AiSettingsUpdate(BaseModel):
     resource_generation_roles: list[MembershipRole] | None = None
     allowed_service_ids: list[uuid.UUID] | None = None
     monthly_budget_usd: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    daily_token_quota_per_user: int | None = Field(default=None, gt=0)
-    daily_request_quota_per_user: int | None = Field(default=None, gt=0)
-    rate_limit_per_minute: int | None = Field(default=None, gt=0)
-    rate_limit_per_hour: int | None = Field(default=None, gt=0)
-    rate_limit_per_day: int | None = Field(default=None, gt=0)
+    daily_token_quota_per_user: PositiveInt64 | None = None
+    daily_request_quota_per_user: PositiveInt32 | None = None
+    rate_limit_per_minute: PositiveInt32 | None = None
+    rate_limit_per_hour: PositiveInt32 | None = None
+    rate_limit_per_day: PositiveInt32 | None = None
     store_prompts: bool | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)
-    alert_thresholds_percent: list[int] | None = Field(default=None, max_length=10)
+    alert_thresholds_percent: list[PositiveInt32] | None = Field(default=None, max_length=10)
 
 
 class UsageLogOut(Out):

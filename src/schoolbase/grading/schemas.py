@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from schoolbase.models import (
     GradeState,
     SubmissionStatus,
 )
+from schoolbase.validation import AwareTimestamp
 
 # The column types: numeric(8, 2) points, numeric(5, 2) percentages.
 Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
@@ -30,6 +30,7 @@ PositivePoints = Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 Title = Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
 CENT = Decimal("0.01")
+MAX_POINTS = Decimal("999999.99")  # numeric(8, 2), the type of every points column
 
 
 class Out(BaseModel):
@@ -107,9 +108,9 @@ class CategoryOut(Out):
 
 class _AssignmentFields(BaseModel):
     instructions: str | None = Field(default=None, max_length=50000)
-    available_from: AwareDatetime | None = None
-    due_at: AwareDatetime | None = None
-    close_at: AwareDatetime | None = Field(default=None, description="no submissions after this time")
+    available_from: AwareTimestamp | None = None
+    due_at: AwareTimestamp | None = None
+    close_at: AwareTimestamp | None = Field(default=None, description="no submissions after this time")
 
 
 class AssignmentCreate(_AssignmentFields):
@@ -215,6 +216,14 @@ class CriterionIn(BaseModel):
 class RubricIn(BaseModel):
     title: Title
     criteria: list[CriterionIn] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _total_fits_the_points_column(self) -> "RubricIn":
+        # A rubric grade's points are the sum of its criteria's scores, stored as numeric(8, 2).
+        total = sum((c.max_points for c in self.criteria), Decimal(0))
+        if total > MAX_POINTS:
+            raise ValueError(f"the criteria's max_points add up to {total}, more than {MAX_POINTS}")
+        return self
 
 
 class CriterionOut(Out):

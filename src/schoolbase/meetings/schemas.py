@@ -3,7 +3,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -12,6 +11,7 @@ from pydantic import (
 )
 
 from schoolbase.models import ActionItemState, MeetingState
+from schoolbase.validation import AwareTimestamp, JsonObject
 
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -52,7 +52,7 @@ class RoomCreate(BaseModel):
     name: RoomName
     capacity: Capacity | None = None
     join_url: JoinUrl | None = None
-    provider_settings: dict[str, Any] = Field(default_factory=dict)
+    provider_settings: JsonObject = Field(default_factory=dict)
     active: bool = True
 
 
@@ -62,7 +62,7 @@ class RoomUpdate(Patch):
     name: RoomName | None = None
     capacity: Capacity | None = None
     join_url: JoinUrl | None = None
-    provider_settings: dict[str, Any] | None = None
+    provider_settings: JsonObject | None = None
     active: bool | None = None
 
 
@@ -85,8 +85,8 @@ class RoomOut(Out):
 class SessionCreate(BaseModel):
     title: Title
     class_id: uuid.UUID | None = None
-    starts_at: AwareDatetime = Field(description="with a time zone, e.g. 2026-03-02T10:00:00+01:00")
-    ends_at: AwareDatetime = Field(description="after starts_at; sessions in a room occupy [starts_at, ends_at)")
+    starts_at: AwareTimestamp = Field(description="with a time zone, e.g. 2026-03-02T10:00:00+01:00")
+    ends_at: AwareTimestamp = Field(description="after starts_at; sessions in a room occupy [starts_at, ends_at)")
 
     @model_validator(mode="after")
     def _window(self) -> "SessionCreate":
@@ -103,8 +103,8 @@ class SessionUpdate(Patch):
     title: Title | None = None
     class_id: uuid.UUID | None = None
     room_id: uuid.UUID | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareTimestamp | None = None
+    ends_at: AwareTimestamp | None = None
     state: MeetingState | None = None
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ classes). The service adds what the database cannot say well: which of several
 reasons a refusal had (404 / 403 / 409), and messages a person can act on.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -364,6 +365,16 @@ class Search:
     ranked: bool
 
 
+# A run of negations ("--x", "- - x", "-.-x"): PostgreSQL's tsquery parser keeps each on a stack
+# of 32 and fails past it (XX000 "tsquery stack too small"), so a run becomes the one it means.
+_NEGATIONS = re.compile(r"-(?:[^\w\"]*-)+")
+
+
+def search_text(q: str) -> str:
+    """``q`` for ``websearch_to_tsquery``: a run of negations becomes one "-" (odd) or none (even)."""
+    return _NEGATIONS.sub(lambda run: "-" if run.group().count("-") % 2 else " ", q.strip())
+
+
 def search(
     q: str | None = None,
     *,
@@ -400,7 +411,7 @@ def search(
     if q and q.strip():
         # The indexed match runs in private.resource_matches (see the migration for why);
         # joining back to resources applies row-level security to every row returned.
-        matches = func.private.resource_matches(websearch_to_tsquery("english", q.strip())).table_valued(
+        matches = func.private.resource_matches(websearch_to_tsquery("english", search_text(q))).table_valued(
             "id", "rank", name="matches"
         )
         rank = cast(matches.c.rank, Float)

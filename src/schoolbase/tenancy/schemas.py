@@ -15,6 +15,7 @@ from pydantic import (
 from schoolbase.auth.passwords import MIN_PASSWORD_LENGTH
 from schoolbase.auth.schemas import SLUG_PATTERN, USERNAME_PATTERN
 from schoolbase.models import MembershipRole
+from schoolbase.validation import JsonObject
 
 Name = Field(min_length=1, max_length=200)
 OptionalName = Field(default=None, min_length=1, max_length=200)
@@ -35,7 +36,7 @@ class OrganizationCreate(BaseModel):
     name: str = Name
     slug: str = Field(pattern=SLUG_PATTERN, description="lowercase letters, digits and dashes")
     time_zone: str = "UTC"
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
     _zone = field_validator("time_zone")(_known_zone)
 
@@ -43,7 +44,7 @@ class OrganizationCreate(BaseModel):
 class OrganizationUpdate(BaseModel):
     name: str | None = OptionalName
     time_zone: str | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
     _zone = field_validator("time_zone")(_known_zone)
 
