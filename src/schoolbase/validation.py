@@ -8,12 +8,12 @@ naming the field, before it reaches a query."""
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
-# PostgreSQL's integer and bigint.
+# PostgreSQL's integer and bigint. (Decimals carry max_digits/decimal_places of their numeric
+# column in each schema; text with a NUL is refused by the driver and mapped to a 422.)
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
@@ -75,19 +75,9 @@ Timestamp = Annotated[datetime, AfterValidator(check_timestamp)]
 AwareTimestamp = Annotated[AwareDatetime, AfterValidator(check_timestamp)]
 
 # Integers by column type.
-Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
 PositiveInt32 = Annotated[int, Field(gt=0, le=INT32_MAX)]
 PositiveInt64 = Annotated[int, Field(gt=0, le=INT64_MAX)]
 
-# Text without NUL (PostgreSQL text cannot hold one).
-Text = Annotated[str, AfterValidator(check_text)]
-
-# A JSON object or any JSON value stored as jsonb.
+# A JSON object stored as jsonb (settings documents).
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
-JsonValue = Annotated[Any, AfterValidator(check_json)]
 
-
-def numeric(precision: int, scale: int, *, ge: Decimal | int | None = 0, gt: Decimal | int | None = None) -> Any:
-    """A ``Decimal`` that fits PostgreSQL's ``numeric(precision, scale)``."""
-    bounds = {"gt": gt} if gt is not None else {"ge": ge} if ge is not None else {}
-    return Annotated[Decimal, Field(max_digits=precision, decimal_places=scale, allow_inf_nan=False, **bounds)]
