@@ -66,11 +66,16 @@ async def make_school(urls: DatabaseUrls) -> str:
         await session.execute(
             AiOrganizationSettings.__table__.update()
             .where(AiOrganizationSettings.organization_id == org.id)
-            .values(rate_limit_per_minute=10**6, rate_limit_per_hour=10**7, rate_limit_per_day=10**8,
-                    monthly_budget_usd=None)
+            .values(
+                rate_limit_per_minute=10**6,
+                rate_limit_per_hour=10**7,
+                rate_limit_per_day=10**8,
+                monthly_budget_usd=None,
+            )
         )
-        pair = await start_session(session, Settings(jwt_secret=SECRET, access_token_minutes=120), user,
-                                   Client("127.0.0.1", "bench"))
+        pair = await start_session(
+            session, Settings(jwt_secret=SECRET, access_token_minutes=120), user, Client("127.0.0.1", "bench")
+        )
     await db.dispose()
     return pair.access_token
 
@@ -98,14 +103,22 @@ def pct(values: list[float], q: float) -> float:
 
 async def measure(upstream: str, server: str, token: str, calls: int, concurrency: int) -> None:
     direct_body = {"model": "claude-haiku-4-5", "max_tokens": 200, "messages": [{"role": "user", "content": PROMPT}]}
-    gateway_body = {"feature": "homework_help", "model": "claude-haiku", "max_tokens": 200,
-                    "messages": [{"role": "user", "content": PROMPT}]}
+    gateway_body = {
+        "feature": "homework_help",
+        "model": "claude-haiku",
+        "max_tokens": 200,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        direct = lambda: http.post(f"{upstream}/v1/messages", json=direct_body,  # noqa: E731
-                                   headers={"x-api-key": "bench", "anthropic-version": "2023-06-01"})
-        gateway = lambda: http.post(f"{server}/ai/messages", json=gateway_body,  # noqa: E731
-                                    headers={"Authorization": f"Bearer {token}"})
+
+        def direct():
+            headers = {"x-api-key": "bench", "anthropic-version": "2023-06-01"}
+            return http.post(f"{upstream}/v1/messages", json=direct_body, headers=headers)
+
+        def gateway():
+            return http.post(f"{server}/ai/messages", json=gateway_body, headers={"Authorization": f"Bearer {token}"})
+
         await run_load(direct, 200, concurrency)  # warm up both paths
         await run_load(gateway, 200, concurrency)
         direct_lat, direct_rate = await run_load(direct, calls, concurrency)
@@ -114,10 +127,14 @@ async def measure(upstream: str, server: str, token: str, calls: int, concurrenc
     print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>9}")
     print(f"{'direct':10} {pct(direct_lat, 50):8.2f} {pct(direct_lat, 99):8.2f} {direct_rate:9.1f}")
     print(f"{'gateway':10} {pct(gateway_lat, 50):8.2f} {pct(gateway_lat, 99):8.2f} {gateway_rate:9.1f}")
-    print(f"added latency: p50 {pct(gateway_lat, 50) - pct(direct_lat, 50):.2f} ms, "
-          f"p99 {pct(gateway_lat, 99) - pct(direct_lat, 99):.2f} ms")
-    print(f"ratio gateway/direct: p50 latency {pct(gateway_lat, 50) / pct(direct_lat, 50):.2f}x, "
-          f"throughput {gateway_rate / direct_rate:.2f}x")
+    print(
+        f"added latency: p50 {pct(gateway_lat, 50) - pct(direct_lat, 50):.2f} ms, "
+        f"p99 {pct(gateway_lat, 99) - pct(direct_lat, 99):.2f} ms"
+    )
+    print(
+        f"ratio gateway/direct: p50 latency {pct(gateway_lat, 50) / pct(direct_lat, 50):.2f}x, "
+        f"throughput {gateway_rate / direct_rate:.2f}x"
+    )
 
 
 def main() -> None:
@@ -134,17 +151,27 @@ def main() -> None:
         token = asyncio.run(make_school(database_urls(owner_url, Settings())))
         up_port, app_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
-        env.update(SCHOOLBASE_DATABASE_URL=owner_url, SCHOOLBASE_JWT_SECRET=SECRET, SCHOOLBASE_AI_PROVIDER="anthropic",
-                   SCHOOLBASE_ANTHROPIC_API_KEY="bench", SCHOOLBASE_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{up_port}",
-                   SCHOOLBASE_AI_MAX_RETRIES="0", SCHOOLBASE_LOG_LEVEL="WARNING",
-                   SCHOOLBASE_POOL_SIZE=str(args.concurrency), SCHOOLBASE_POOL_MAX_OVERFLOW="0")
+        env.update(
+            SCHOOLBASE_DATABASE_URL=owner_url,
+            SCHOOLBASE_JWT_SECRET=SECRET,
+            SCHOOLBASE_AI_PROVIDER="anthropic",
+            SCHOOLBASE_ANTHROPIC_API_KEY="bench",
+            SCHOOLBASE_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{up_port}",
+            SCHOOLBASE_AI_MAX_RETRIES="0",
+            SCHOOLBASE_LOG_LEVEL="WARNING",
+            SCHOOLBASE_POOL_SIZE=str(args.concurrency),
+            SCHOOLBASE_POOL_MAX_OVERFLOW="0",
+        )
         upstream = start(["-m", "schoolbase.ai.providers.local_upstream", "--port", str(up_port)], env)
         server = start(["-c", "from schoolbase.cli import app; app()", "serve", "--port", str(app_port)], env)
         try:
             wait_until_up(f"http://127.0.0.1:{up_port}/", upstream)
             wait_until_up(f"http://127.0.0.1:{app_port}/healthz", server)
-            asyncio.run(measure(f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{app_port}", token,
-                                args.calls, args.concurrency))
+            asyncio.run(
+                measure(
+                    f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{app_port}", token, args.calls, args.concurrency
+                )
+            )
         finally:
             for proc in (server, upstream):
                 proc.terminate()

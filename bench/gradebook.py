@@ -139,20 +139,33 @@ APPLY = "select set_config('role', %s, true), set_config('request.jwt.claims', %
 
 def generate(owner_url: str, args) -> tuple[uuid.UUID, uuid.UUID]:
     org, target = uuid.uuid4(), uuid.uuid4()
-    params = {"org": org, "slug": f"bench-{org.hex[:8]}", "target": target, "students": args.students,
-              "classes": args.classes, "teachers": max(1, args.classes // 4), "assignments": args.assignments}
+    params = {
+        "org": org,
+        "slug": f"bench-{org.hex[:8]}",
+        "target": target,
+        "students": args.students,
+        "classes": args.classes,
+        "teachers": max(1, args.classes // 4),
+        "assignments": args.assignments,
+    }
     started = time.perf_counter()
     with psycopg.connect(owner_url) as conn:
         # The loaded tables' plain indexes are built once after the load, not row by row.
         indexes = conn.execute(
             "select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename = any(%s)"
-            " and indexdef not like 'CREATE UNIQUE %%'", (list(LOADED),)).fetchall()
+            " and indexdef not like 'CREATE UNIQUE %%'",
+            (list(LOADED),),
+        ).fetchall()
         # A superuser also skips the foreign-key checks of the load (the rows are consistent by construction).
         superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
-        steps = [*GENERATE, *(f"drop index public.{name}" for name, _ in indexes),
-                 *(["set local session_replication_role = replica"] if superuser else []), *LOAD,
-                 *(["set local session_replication_role = origin"] if superuser else []),
-                 *(definition for _, definition in indexes)]
+        steps = [
+            *GENERATE,
+            *(f"drop index public.{name}" for name, _ in indexes),
+            *(["set local session_replication_role = replica"] if superuser else []),
+            *LOAD,
+            *(["set local session_replication_role = origin"] if superuser else []),
+            *(definition for _, definition in indexes),
+        ]
         for statement in steps:
             step = time.perf_counter()
             conn.execute(statement, params if "%(" in statement else None)
@@ -166,9 +179,11 @@ def generate(owner_url: str, args) -> tuple[uuid.UUID, uuid.UUID]:
         conn.autocommit = True
         conn.execute("vacuum analyze")
         students, classes, assignments, submissions, grades = conn.execute(COUNTS).fetchone()
-    print(f"generated {students:,} students, {classes:,} classes, {assignments:,} assignments, "
-          f"{submissions:,} submissions, {grades:,} grades in {generated:.1f} s "
-          f"(+ vacuum analyze {time.perf_counter() - started - generated:.1f} s)")
+    print(
+        f"generated {students:,} students, {classes:,} classes, {assignments:,} assignments, "
+        f"{submissions:,} submissions, {grades:,} grades in {generated:.1f} s "
+        f"(+ vacuum analyze {time.perf_counter() - started - generated:.1f} s)"
+    )
     return target, teacher
 
 
@@ -199,7 +214,8 @@ def explain_plan(conn: psycopg.Connection, identity, target: uuid.UUID) -> str:
     """EXPLAIN ANALYZE of the function's query (its body, with the class id inlined and the
     function's settings applied), rolled back."""
     body, config = conn.execute(
-        "select prosrc, proconfig from pg_proc where oid = 'public.class_gradebook(uuid)'::regprocedure").fetchone()
+        "select prosrc, proconfig from pg_proc where oid = 'public.class_gradebook(uuid)'::regprocedure"
+    ).fetchone()
     with conn.transaction(force_rollback=True):
         for setting in config or []:
             name, value = setting.split("=", 1)
@@ -228,21 +244,24 @@ def report(title: str, times: dict[str, list[float]]) -> float:
 TEACHER, SERVICE_ROLE = "teacher (RLS)", "service_role"
 
 
-def measure(urls: DatabaseUrls, target: uuid.UUID, teacher: uuid.UUID, repeat: int, warmup: int,
-            show_plans: bool) -> None:
+def measure(
+    urls: DatabaseUrls, target: uuid.UUID, teacher: uuid.UUID, repeat: int, warmup: int, show_plans: bool
+) -> None:
     identities = {TEACHER: user_identity(teacher), SERVICE_ROLE: SERVICE}
     client: dict[str, list[float]] = {name: [] for name in identities}
     server: dict[str, list[float]] = {name: [] for name in identities}
     # Each role through the login role the server uses for it.
-    with psycopg.connect(urls.app, autocommit=True) as as_teacher, \
-            psycopg.connect(urls.service, autocommit=True) as as_service:
+    with (
+        psycopg.connect(urls.app, autocommit=True) as as_teacher,
+        psycopg.connect(urls.service, autocommit=True) as as_service,
+    ):
         conns = {TEACHER: as_teacher, SERVICE_ROLE: as_service}
         answers = {name: run(conns[name], identity, target)[1] for name, identity in identities.items()}
         assert answers[TEACHER] == answers[SERVICE_ROLE], "the teacher sees a different gradebook"
         cells = len(answers[SERVICE_ROLE])
         assert cells == TARGET_STUDENTS * TARGET_ASSIGNMENTS, cells
         for i in range(warmup + repeat):
-            for name, identity in (identities.items() if i % 2 else reversed(identities.items())):
+            for name, identity in identities.items() if i % 2 else reversed(identities.items()):
                 elapsed, _ = run(conns[name], identity, target)
                 executed = server_time(conns[name], identity, target)
                 if i >= warmup:
@@ -252,8 +271,10 @@ def measure(urls: DatabaseUrls, target: uuid.UUID, teacher: uuid.UUID, repeat: i
             for name, identity in identities.items():
                 plan = explain_plan(conns[name], identity, target)
                 print(f"\n--- EXPLAIN ANALYZE of the function's query as {name}\n{plan}")
-    print(f"\ngradebook of the target class: {TARGET_STUDENTS} students x {TARGET_ASSIGNMENTS} assignments = "
-          f"{cells} rows; {repeat} runs per role, alternating")
+    print(
+        f"\ngradebook of the target class: {TARGET_STUDENTS} students x {TARGET_ASSIGNMENTS} assignments = "
+        f"{cells} rows; {repeat} runs per role, alternating"
+    )
     ratio = report("statement time at the client (execute and fetch all rows):", client)
     report("execution time in the server (EXPLAIN ANALYZE, timing off):", server)
     met = ratio <= 1.3 and pct(client[TEACHER], 50) < 20

@@ -86,7 +86,7 @@ async def measure(urls: DatabaseUrls, org: uuid.UUID, student: uuid.UUID, repeat
         results["student (RLS)"].append(await timed(db, as_student, org, query))
         results["service_role"].append(await timed(db, SERVICE, org, query))
     await db.dispose()
-    warm = {k: v[len(QUERIES):] for k, v in results.items()}
+    warm = {k: v[len(QUERIES) :] for k, v in results.items()}
     p50 = {k: statistics.median(v) for k, v in warm.items()}
     for name, values in warm.items():
         print(f"{name:14} p50 {p50[name]:7.2f} ms   p99 {statistics.quantiles(values, n=100)[98]:7.2f} ms")
@@ -107,8 +107,7 @@ def main() -> None:
         started = time.perf_counter()
         with migrate.owner_connection(owner_url) as conn:
             for statement in GENERATE.strip().split(";\n"):
-                conn.execute(text(statement), {"org": org, "student": student, "n": args.resources,
-                                               "words": WORDS})
+                conn.execute(text(statement), {"org": org, "student": student, "n": args.resources, "words": WORDS})
             conn.commit()
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("vacuum analyze"))
             total = conn.execute(text("select count(*) from resources")).scalar()

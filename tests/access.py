@@ -88,8 +88,13 @@ class Refs:
             key = actor if actor in self.world.users else "s1"
         world = self.world
         table = {
-            "org": world.orgs, "user": world.users, "email": world.emails, "class": world.classes,
-            "membership": world.memberships, "enrollment": world.enrollments, "guardianship": world.guardianships,
+            "org": world.orgs,
+            "user": world.users,
+            "email": world.emails,
+            "class": world.classes,
+            "membership": world.memberships,
+            "enrollment": world.enrollments,
+            "guardianship": world.guardianships,
         }.get(kind)
         return (table if table is not None else self.rows[kind])[key]
 
@@ -130,9 +135,12 @@ async def _owner_engine(db) -> AsyncEngine:
             owner_url = make_url(configured).set(database=app_url.database)
         else:
             async with db.engine.connect() as conn:
-                owner = await conn.scalar(text(
-                    "select r.rolname from pg_database d join pg_roles r on r.oid = d.datdba"
-                    " where d.datname = current_database()"))
+                owner = await conn.scalar(
+                    text(
+                        "select r.rolname from pg_database d join pg_roles r on r.oid = d.datdba"
+                        " where d.datname = current_database()"
+                    )
+                )
             owner_url = app_url.set(username=owner, password=None)
         engine = create_async_engine(
             sqlalchemy_url(owner_url.render_as_string(hide_password=False), async_driver=True), poolclass=NullPool
@@ -219,6 +227,7 @@ async def can_delete(db, refs, actor, table, where: dict, setup=()) -> bool:
 # ---------------------------------------------------------------------------
 # Probe tables: a row and who may see it; a statement and who may run it.
 
+
 @dataclass(frozen=True)
 class Read:
     table: str
@@ -283,7 +292,12 @@ def assert_writes_cover(writes, tables) -> None:
 async def public_tables_like(db, pattern: str) -> set[str]:
     """The tables in ``public`` whose name matches a LIKE pattern: a new one fails its matrix until added."""
     async with rolled_back(db, SERVICE) as session:
-        return set(await session.scalars(text(
-            "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-            "and c.relkind in ('r', 'p') and c.relname like :pattern"
-        ), {"pattern": pattern}))
+        return set(
+            await session.scalars(
+                text(
+                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
+                    "and c.relkind in ('r', 'p') and c.relname like :pattern"
+                ),
+                {"pattern": pattern},
+            )
+        )

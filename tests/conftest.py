@@ -184,7 +184,9 @@ async def build_world(session, tag: str) -> World:
         for role, people in (("teacher", teachers), ("student", students)):
             for who in people:
                 enrollment = Enrollment(
-                    organization_id=world.orgs[org_key], class_id=cls.id, user_id=world.users[who],
+                    organization_id=world.orgs[org_key],
+                    class_id=cls.id,
+                    user_id=world.users[who],
                     role=MembershipRole(role),
                 )
                 session.add(enrollment)
@@ -258,7 +260,6 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 
 def sqlstate(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
-
 
 
 # Values an http(s)-only URL field refuses (API and database): other schemes, none, and

@@ -166,8 +166,9 @@ def test_db_downgrade_needs_a_target(fresh_db):
 
 def test_users_create_super_admin(cli_db):
     email = unique_email("admin")
-    result = cli("users", "create", "--email", email, "--name", "Ada Admin", "--password", "long enough pw",
-                 "--super-admin")
+    result = cli(
+        "users", "create", "--email", email, "--name", "Ada Admin", "--password", "long enough pw", "--super-admin"
+    )
     assert result.exit_code == 0, result.output
     assert flat(result.stdout).startswith(f"created {email} (")
     assert flat(result.stdout).endswith("as super admin")
@@ -199,7 +200,8 @@ def test_users_create_prompts_for_the_password_twice(cli_db):
     result = cli("users", "create", "--email", email, "--name", "Prompted", input="prompted pw 1\nprompted pw 1\n")
     assert result.exit_code == 0, result.output
     [(password_hash,)] = query(
-        cli_db, "select c.password_hash from server.credentials c join users u on u.id = c.user_id where u.email = :e",
+        cli_db,
+        "select c.password_hash from server.credentials c join users u on u.id = c.user_id where u.email = :e",
         e=email,
     )
     assert hasher.verify("prompted pw 1", password_hash)
@@ -244,15 +246,29 @@ def test_users_create_name_the_database_rejects_exits_1_cleanly(cli_db, bad_name
 
 def test_users_create_org_and_role_go_together(cli_db):
     email = unique_email()
-    result = cli("users", "create", "--email", email, "--name", "X", "--password", "long enough pw",
-                 "--org", "maple-grove")
+    result = cli(
+        "users", "create", "--email", email, "--name", "X", "--password", "long enough pw", "--org", "maple-grove"
+    )
     assert result.exit_code == 2
     assert "--org and --role go together" in flat(result.stderr)
-    result = cli("users", "create", "--email", email, "--name", "X", "--password", "long enough pw",
-                 "--role", "teacher")
+    result = cli(
+        "users", "create", "--email", email, "--name", "X", "--password", "long enough pw", "--role", "teacher"
+    )
     assert result.exit_code == 2
-    result = cli("users", "create", "--email", email, "--name", "X", "--password", "long enough pw",
-                 "--org", "maple-grove", "--role", "janitor")
+    result = cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "X",
+        "--password",
+        "long enough pw",
+        "--org",
+        "maple-grove",
+        "--role",
+        "janitor",
+    )
     assert result.exit_code == 2
     assert "janitor" in result.stderr
     assert query(cli_db, "select count(*) from users where email = :e", e=email) == [(0,)]
@@ -272,8 +288,22 @@ def test_demo_twice_is_idempotent_then_join_a_demo_org(cli_db):
     assert query(cli_db, "select count(*) from users where email like '%@maple-grove.example.org'") == [(12,)]
 
     email = unique_email("teacher")
-    result = cli("users", "create", "--email", email, "--name", "New Teacher", "--password", "long enough pw",
-                 "--org", "maple-grove", "--role", "teacher", "--role", "parent")
+    result = cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "New Teacher",
+        "--password",
+        "long enough pw",
+        "--org",
+        "maple-grove",
+        "--role",
+        "teacher",
+        "--role",
+        "parent",
+    )
     assert result.exit_code == 0, result.output
     rows = query(
         cli_db,
@@ -298,8 +328,20 @@ def test_demo_first_run_says_nothing_about_already_loaded(fresh_db):
 
 def test_users_create_unknown_org_exits_1_and_creates_nobody(cli_db):
     email = unique_email()
-    result = cli("users", "create", "--email", email, "--name", "Lost", "--password", "long enough pw",
-                 "--org", "no-such-school", "--role", "teacher")
+    result = cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "Lost",
+        "--password",
+        "long enough pw",
+        "--org",
+        "no-such-school",
+        "--role",
+        "teacher",
+    )
     assert result.exit_code == 1
     assert "no organization with slug 'no-such-school'" in flat(result.stderr)
     # The person was created in the same transaction, which was rolled back.

@@ -33,16 +33,32 @@ async def db_error(db, identity, statement: str) -> DBAPIError:
         ("select (10^9)::numeric(8, 2)", 422, "invalid-value", "A number is too large for a field"),
         ("select 'nope'::uuid", 422, "invalid-value", "A value has the wrong format for a field"),
         ("select 1 / 0", 422, "invalid-value", "A value is not valid for a field"),
-        ("select '{\"a\": \"\\u0000\"}'::jsonb", 422, "invalid-value", "Text may not contain NUL (0x00) characters"),
-        ("select '99999-01-01'::timestamptz + interval '300000 years'", 422, "invalid-value",
-         "A date or time is out of range for a field"),
-        ("insert into organizations (name, slug) values ('', 'x-' || gen_random_uuid())", 422,
-         "constraint-violation", "A value breaks a rule of organizations_name_check"),
-        ("insert into organizations (name, slug) values (null, 'x-' || gen_random_uuid())", 422,
-         "missing-value", "Name is required"),
+        ('select \'{"a": "\\u0000"}\'::jsonb', 422, "invalid-value", "Text may not contain NUL (0x00) characters"),
+        (
+            "select '99999-01-01'::timestamptz + interval '300000 years'",
+            422,
+            "invalid-value",
+            "A date or time is out of range for a field",
+        ),
+        (
+            "insert into organizations (name, slug) values ('', 'x-' || gen_random_uuid())",
+            422,
+            "constraint-violation",
+            "A value breaks a rule of organizations_name_check",
+        ),
+        (
+            "insert into organizations (name, slug) values (null, 'x-' || gen_random_uuid())",
+            422,
+            "missing-value",
+            "Name is required",
+        ),
         ("select websearch_to_tsquery('english', repeat('-', 40) || 'x')", None, None, None),  # XX000: a fault
-        ("do $$ begin perform repeat('[', 100000)::jsonb; end $$", 422, "too-complex",
-         "The request is too large or too complex to handle"),
+        (
+            "do $$ begin perform repeat('[', 100000)::jsonb; end $$",
+            422,
+            "too-complex",
+            "The request is too large or too complex to handle",
+        ),
     ],
 )
 async def test_postgresql_errors_map_by_sqlstate_without_its_text(db, statement, status, kind, detail):
@@ -57,25 +73,40 @@ async def test_postgresql_errors_map_by_sqlstate_without_its_text(db, statement,
 
 async def test_row_level_security_text_is_not_shown(db, world):
     exc = await db_error(
-        db, world.identity("s1"),
+        db,
+        world.identity("s1"),
         f"insert into classes (organization_id, name) values ('{world.orgs['A']}', 'Mine')",
     )
     assert "row-level security" in str(exc.orig)
     problem = problem_from_db_error(exc)
-    assert (problem.status, problem.kind, problem.detail) == (403, "forbidden", "You are not allowed to make this change")
+    assert (problem.status, problem.kind, problem.detail) == (
+        403,
+        "forbidden",
+        "You are not allowed to make this change",
+    )
 
 
 async def test_our_own_raise_exception_messages_are_shown(db):
     # A category cycle is refused by our trigger with a message written for people.
     async with db.service() as session:
-        org = (await session.execute(text(
-            "insert into organizations (name, slug) values ('Cycle school', :s) returning id"
-        ), {"s": f"cycle-{uuid.uuid4().hex[:8]}"})).scalar_one()
-        ids = [(await session.execute(text(
-            "insert into resource_categories (organization_id, name) values (:o, :n) returning id"
-        ), {"o": org, "n": name})).scalar_one() for name in ("Top", "Below")]
-        await session.execute(text("update resource_categories set parent_id = :p where id = :c"),
-                              {"p": ids[0], "c": ids[1]})
+        org = (
+            await session.execute(
+                text("insert into organizations (name, slug) values ('Cycle school', :s) returning id"),
+                {"s": f"cycle-{uuid.uuid4().hex[:8]}"},
+            )
+        ).scalar_one()
+        ids = [
+            (
+                await session.execute(
+                    text("insert into resource_categories (organization_id, name) values (:o, :n) returning id"),
+                    {"o": org, "n": name},
+                )
+            ).scalar_one()
+            for name in ("Top", "Below")
+        ]
+        await session.execute(
+            text("update resource_categories set parent_id = :p where id = :c"), {"p": ids[0], "c": ids[1]}
+        )
     exc = await db_error(db, None, f"update resource_categories set parent_id = '{ids[1]}' where id = '{ids[0]}'")
     problem = problem_from_db_error(exc)
     assert (problem.status, problem.kind) == (422, "constraint-violation")
@@ -87,8 +118,9 @@ async def test_our_own_raise_exception_messages_are_shown(db):
 
 async def test_unique_violation_is_a_409_naming_the_constraint(db, world):
     async with db.service() as session:
-        slug = (await session.execute(text("select slug from organizations where id = :o"),
-                                      {"o": world.orgs["A"]})).scalar_one()
+        slug = (
+            await session.execute(text("select slug from organizations where id = :o"), {"o": world.orgs["A"]})
+        ).scalar_one()
     exc = await db_error(db, None, f"insert into organizations (name, slug) values ('Again', '{slug}')")
     problem = problem_from_db_error(exc)
     assert (problem.status, problem.kind) == (409, "conflict")

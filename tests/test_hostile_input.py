@@ -48,8 +48,14 @@ async def test_session_outside_the_representable_years_is_refused(client, make_s
 
 async def test_assignment_due_after_9999_is_refused(client, make_school):
     school = await make_school()
-    cats = ok(await client.post(f"/classes/{school.class_id}/assignment-categories",
-                                json={"name": "Homework", "weight_percent": "10"}, headers=school.headers["t"]), 201)
+    cats = ok(
+        await client.post(
+            f"/classes/{school.class_id}/assignment-categories",
+            json={"name": "Homework", "weight_percent": "10"},
+            headers=school.headers["t"],
+        ),
+        201,
+    )
     body = {"category_id": cats["id"], "title": "Essay", "points_possible": "10", "due_at": "9999-12-31T23:30:00-01:00"}
     response = await client.post(f"/classes/{school.class_id}/assignments", json=body, headers=school.headers["t"])
     assert_problem(response, 422, "validation")
@@ -61,8 +67,11 @@ async def test_assignment_due_after_9999_is_refused(client, make_school):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("rate_limit_per_minute", 2**31), ("rate_limit_per_hour", 2**31), ("rate_limit_per_day", 2**40),
-        ("daily_request_quota_per_user", 2**31), ("daily_token_quota_per_user", 2**63),
+        ("rate_limit_per_minute", 2**31),
+        ("rate_limit_per_hour", 2**31),
+        ("rate_limit_per_day", 2**40),
+        ("daily_request_quota_per_user", 2**31),
+        ("daily_token_quota_per_user", 2**63),
         ("alert_thresholds_percent", [2**31]),
     ],
 )
@@ -118,7 +127,7 @@ async def test_runs_of_negations_in_search_text_are_answered(portal, q):
         forged(0.5, 12),
         forged(0.5, "not-a-uuid"),
         forged([0.5], "00000000-0000-0000-0000-000000000000"),
-        base64.urlsafe_b64encode(b"[NaN, \"00000000-0000-0000-0000-000000000000\"]").decode(),
+        base64.urlsafe_b64encode(b'[NaN, "00000000-0000-0000-0000-000000000000"]').decode(),
         "A" * 5000,
         "%%%",
     ],
@@ -159,25 +168,30 @@ HOSTILE_JSON = [
 ]
 
 
-@pytest.mark.parametrize("document", HOSTILE_JSON, ids=["nul-value", "nul-key", "nul-nested", "depth-33", "depth-600",
-                                                         "too-big"])
+@pytest.mark.parametrize(
+    "document", HOSTILE_JSON, ids=["nul-value", "nul-key", "nul-nested", "depth-33", "depth-600", "too-big"]
+)
 async def test_hostile_organization_settings_are_refused(client, make_school, document):
     school = await make_school()
     url = f"/organizations/{school.org_id}"
-    assert_problem(await client.patch(url, json={"settings": document}, headers=school.headers["oa"]), 422, "validation")
+    assert_problem(
+        await client.patch(url, json={"settings": document}, headers=school.headers["oa"]), 422, "validation"
+    )
     ok(await client.get(url, headers=school.headers["oa"]))
 
 
-@pytest.mark.parametrize("document", HOSTILE_JSON, ids=["nul-value", "nul-key", "nul-nested", "depth-33", "depth-600",
-                                                         "too-big"])
+@pytest.mark.parametrize(
+    "document", HOSTILE_JSON, ids=["nul-value", "nul-key", "nul-nested", "depth-33", "depth-600", "too-big"]
+)
 async def test_hostile_room_provider_settings_are_refused(client, make_school, document):
     school = await make_school()
     url = f"/organizations/{school.org_id}/meeting-rooms"
     body = {"name": "Room", "provider_settings": document}
     assert_problem(await client.post(url, json=body, headers=school.headers["t"]), 422, "validation")
     room = await make_room(client, school)
-    response = await client.patch(f"/meeting-rooms/{room['id']}", json={"provider_settings": document},
-                                  headers=school.headers["t"])
+    response = await client.patch(
+        f"/meeting-rooms/{room['id']}", json={"provider_settings": document}, headers=school.headers["t"]
+    )
     assert_problem(response, 422, "validation")
 
 
@@ -190,7 +204,8 @@ async def test_json_at_the_depth_limit_is_stored(client, make_school):
 
 async def test_nul_in_plain_text_is_a_422(client, make_school):
     school = await make_school()
-    response = await client.patch(f"/organizations/{school.org_id}", json={"name": "A\u0000B"},
-                                  headers=school.headers["oa"])
+    response = await client.patch(
+        f"/organizations/{school.org_id}", json={"name": "A\u0000B"}, headers=school.headers["oa"]
+    )
     body = assert_problem(response, 422)
     assert "NUL" in body["detail"]

@@ -224,4 +224,3 @@ def users_disable(email: Annotated[str, typer.Argument()]) -> None:
         err.print(f"[red]error:[/red] no person with email {email}")
         raise typer.Exit(1)
     console.print(f"disabled {email}")
-

@@ -83,7 +83,9 @@ SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
     "23": (422, "constraint-violation", "A value breaks a rule", "A value breaks a rule of {field}"),
     "23505": (409, "conflict", "Already exists", "Something with the same {field} already exists"),
     "23503": (
-        422, "invalid-reference", "Refers to something that does not exist",
+        422,
+        "invalid-reference",
+        "Refers to something that does not exist",
         "{field} refers to something that does not exist or is not visible to you",
     ),
     "23502": (422, "missing-value", "A required value is missing", "{field} is required"),

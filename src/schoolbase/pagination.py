@@ -123,7 +123,11 @@ async def paginate(
     """Run ``stmt`` (selecting ``model`` first) one page at a time, oldest first (or newest first
     with ``descending``); returns rows and the next cursor."""
     return await paginate_by(
-        session, stmt, params, (model.created_at, model.id), lambda row: (row[0].created_at, row[0].id),
+        session,
+        stmt,
+        params,
+        (model.created_at, model.id),
+        lambda row: (row[0].created_at, row[0].id),
         descending=descending,
     )
 

@@ -80,4 +80,3 @@ PositiveInt64 = Annotated[int, Field(gt=0, le=INT64_MAX)]
 
 # A JSON object stored as jsonb (settings documents).
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
-

@@ -46,17 +46,23 @@ def make_school(db, settings):
                 email = f"{name}-{tag}@example.org"
                 user = await create_person(session, email, f"{name} {tag}", "unused-hash")
                 school.people[name] = user.id
-                session.add_all(Membership(organization_id=org.id, user_id=user.id, role=MembershipRole(r)) for r in roles)
+                session.add_all(
+                    Membership(organization_id=org.id, user_id=user.id, role=MembershipRole(r)) for r in roles
+                )
             await session.flush()
             cls = Class(organization_id=org.id, name="AI class")
             session.add(cls)
             await session.flush()
             school.class_id = cls.id
             session.add_all(
-                Enrollment(organization_id=org.id, class_id=cls.id, user_id=school.people[who], role=MembershipRole(role))
+                Enrollment(
+                    organization_id=org.id, class_id=cls.id, user_id=school.people[who], role=MembershipRole(role)
+                )
                 for who, role in (("t", "teacher"), ("s", "student"))
             )
-            session.add(Guardianship(organization_id=org.id, parent_id=school.people["p"], student_id=school.people["s"]))
+            session.add(
+                Guardianship(organization_id=org.id, parent_id=school.people["p"], student_id=school.people["s"])
+            )
             if ai_settings:
                 await session.execute(
                     update(AiOrganizationSettings)

@@ -119,8 +119,10 @@ async def ai_service(db):
     yield OwnService(sid, alias, 1000)
     async with db.service() as session:
         await session.execute(
-            text("delete from public.organizations where id in "
-                 "(select organization_id from public.ai_usage_logs where service_id = :sid)"),
+            text(
+                "delete from public.organizations where id in "
+                "(select organization_id from public.ai_usage_logs where service_id = :sid)"
+            ),
             {"sid": sid},
         )
         await session.execute(text("delete from public.ai_services where id = :sid"), {"sid": sid})

@@ -61,8 +61,15 @@ from tests.conftest import rolled_back, sqlstate
 
 # The AI tables and the rows the seed gives them.
 AI_TABLES = (
-    "ai_services", "ai_service_prices", "ai_organization_settings", "ai_usage_logs", "ai_daily_user_usage",
-    "ai_monthly_org_usage", "ai_rate_limits", "ai_budget_alerts", "ai_budget_reservations",
+    "ai_services",
+    "ai_service_prices",
+    "ai_organization_settings",
+    "ai_usage_logs",
+    "ai_daily_user_usage",
+    "ai_monthly_org_usage",
+    "ai_rate_limits",
+    "ai_budget_alerts",
+    "ai_budget_reservations",
 )
 PER_PERSON = ("s1", "s2", "t1", "sB")  # usage logs, daily roll-ups, rate limits
 PER_ORG = ("A", "B")  # settings, monthly roll-ups, alerts, reservations
@@ -125,8 +132,10 @@ S1_IN_B_READS = {
     # Membership in org B is not enough: t1 does not teach her there, p1 is not her guardian there.
     "s1-in-B-t1-p1-members-of-B": ({"sa", "oaB", "s1"}, (SEED_S1_IN_B, SEED_T1_P1_IN_B)),
     # Her teacher and guardian in org B do see her org B rows (and still not p1 and t1).
-    "s1-in-B-class-cB-guardian-pB": ({"sa", "oaB", "s1", "tB", "pB"},
-                                     (SEED_S1_IN_B, SEED_T1_P1_IN_B, SEED_S1_IN_CB, SEED_PB_GUARDS_S1)),
+    "s1-in-B-class-cB-guardian-pB": (
+        {"sa", "oaB", "s1", "tB", "pB"},
+        (SEED_S1_IN_B, SEED_T1_P1_IN_B, SEED_S1_IN_CB, SEED_PB_GUARDS_S1),
+    ),
 }
 
 
@@ -136,8 +145,12 @@ def delete_settings(org: str):
 
 # Seeded kinds in the order their rows are deleted again (reservations before their month).
 CLEANUP = {
-    "log": "ai_usage_logs", "daily": "ai_daily_user_usage", "rate": "ai_rate_limits", "alert": "ai_budget_alerts",
-    "reservation": "ai_budget_reservations", "monthly": "ai_monthly_org_usage",
+    "log": "ai_usage_logs",
+    "daily": "ai_daily_user_usage",
+    "rate": "ai_rate_limits",
+    "alert": "ai_budget_alerts",
+    "reservation": "ai_budget_reservations",
+    "monthly": "ai_monthly_org_usage",
 }
 
 
@@ -154,47 +167,81 @@ async def refs(db, world) -> AsyncIterator[Refs]:
             return {key: id_ for key, id_ in (await session.execute(text(sql), params)).all()}
 
         rows["service"] = await ids(
-            "select alias, id from public.ai_services where alias = any(:aliases)", aliases=list(SERVICES))
+            "select alias, id from public.ai_services where alias = any(:aliases)", aliases=list(SERVICES)
+        )
         rows["price"] = await ids(
             "select s.alias, p.id from public.ai_service_prices p join public.ai_services s on s.id = p.service_id "
             "where s.alias = any(:aliases) and p.effective_from = cast(:since as timestamptz)",
-            aliases=list(SERVICES), since=SEEDED_PRICE_FROM)
+            aliases=list(SERVICES),
+            since=SEEDED_PRICE_FROM,
+        )
         assert set(rows["service"]) == set(rows["price"]) == set(SERVICES)
         for kind in ("settings", "monthly", "alert", "reservation", "log", "daily", "rate"):
             rows[kind] = {}
         for org in PER_ORG:
             params = {"org": world.orgs[org], "month": PAST_MONTH}
-            rows["settings"][org] = (await session.execute(
-                text("select id from public.ai_organization_settings where organization_id = :org"), params
-            )).scalar_one()
-            rows["monthly"][org] = await session.scalar(text(
-                "insert into public.ai_monthly_org_usage (organization_id, month, requests, cost_usd, budget_usd,"
-                " reserved_usd) values (:org, :month, 3, 0.5, 100, 1) returning id"), params)
-            rows["alert"][org] = await session.scalar(text(
-                "insert into public.ai_budget_alerts (organization_id, month, threshold_percent, spent_usd,"
-                " budget_usd) values (:org, :month, 50, 50, 100) returning id"), params)
-            rows["reservation"][org] = await session.scalar(text(
-                "insert into public.ai_budget_reservations (organization_id, month, amount_usd, expires_at)"
-                " values (:org, :month, 1, now() + interval '100 years') returning id"), params)
+            rows["settings"][org] = (
+                await session.execute(
+                    text("select id from public.ai_organization_settings where organization_id = :org"), params
+                )
+            ).scalar_one()
+            rows["monthly"][org] = await session.scalar(
+                text(
+                    "insert into public.ai_monthly_org_usage (organization_id, month, requests, cost_usd, budget_usd,"
+                    " reserved_usd) values (:org, :month, 3, 0.5, 100, 1) returning id"
+                ),
+                params,
+            )
+            rows["alert"][org] = await session.scalar(
+                text(
+                    "insert into public.ai_budget_alerts (organization_id, month, threshold_percent, spent_usd,"
+                    " budget_usd) values (:org, :month, 50, 50, 100) returning id"
+                ),
+                params,
+            )
+            rows["reservation"][org] = await session.scalar(
+                text(
+                    "insert into public.ai_budget_reservations (organization_id, month, amount_usd, expires_at)"
+                    " values (:org, :month, 1, now() + interval '100 years') returning id"
+                ),
+                params,
+            )
         for who in PER_PERSON:
-            params = {"org": world.orgs[ORG_OF[who]], "user": world.users[who], "day": PAST_MONTH,
-                      "service": rows["service"]["claude-haiku"]}
-            rows["log"][who] = await session.scalar(text(
-                "insert into public.ai_usage_logs (organization_id, user_id, service_id, feature, status, input_tokens,"
-                " output_tokens, cost_usd) values (:org, :user, :service, 'homework_help', 'succeeded', 1000, 500,"
-                " 0.0035) returning id"), params)
-            rows["daily"][who] = await session.scalar(text(
-                "insert into public.ai_daily_user_usage (organization_id, user_id, day, requests, succeeded,"
-                " cost_usd) values (:org, :user, :day, 1, 1, 0.0035) returning id"), params)
+            params = {
+                "org": world.orgs[ORG_OF[who]],
+                "user": world.users[who],
+                "day": PAST_MONTH,
+                "service": rows["service"]["claude-haiku"],
+            }
+            rows["log"][who] = await session.scalar(
+                text(
+                    "insert into public.ai_usage_logs (organization_id, user_id, service_id, feature, status, input_tokens,"
+                    " output_tokens, cost_usd) values (:org, :user, :service, 'homework_help', 'succeeded', 1000, 500,"
+                    " 0.0035) returning id"
+                ),
+                params,
+            )
+            rows["daily"][who] = await session.scalar(
+                text(
+                    "insert into public.ai_daily_user_usage (organization_id, user_id, day, requests, succeeded,"
+                    " cost_usd) values (:org, :user, :day, 1, 1, 0.0035) returning id"
+                ),
+                params,
+            )
             # A window that ended long ago: the gateway's next call as this person starts afresh.
-            rows["rate"][who] = await session.scalar(text(
-                "insert into public.ai_rate_limits (organization_id, user_id, window_kind, window_start, used)"
-                " values (:org, :user, 'minute', '2000-01-01T00:00:00Z', 1) returning id"), params)
+            rows["rate"][who] = await session.scalar(
+                text(
+                    "insert into public.ai_rate_limits (organization_id, user_id, window_kind, window_start, used)"
+                    " values (:org, :user, 'minute', '2000-01-01T00:00:00Z', 1) returning id"
+                ),
+                params,
+            )
     yield refs
     async with db.service() as session:
         for kind, table in CLEANUP.items():
-            await session.execute(text(f"delete from public.{table} where id = any(:ids)"),
-                                  {"ids": list(rows[kind].values())})
+            await session.execute(
+                text(f"delete from public.{table} where id = any(:ids)"), {"ids": list(rows[kind].values())}
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -232,8 +279,13 @@ READS = [
     *(R("ai_services", alias, EVERY_PERSON) for alias in SERVICES),
     *(R("ai_service_prices", alias, EVERY_PERSON) for alias in SERVICES),
     Read("ai_services", "disabled", frozenset({"sa"}), {"id": PROBE_DISABLED}, (SEED_DISABLED_SERVICE,)),
-    Read("ai_service_prices", "disabled", frozenset({"sa"}), {"id": PROBE_DISABLED_PRICE},
-         (SEED_DISABLED_SERVICE, SEED_DISABLED_PRICE)),
+    Read(
+        "ai_service_prices",
+        "disabled",
+        frozenset({"sa"}),
+        {"id": PROBE_DISABLED_PRICE},
+        (SEED_DISABLED_SERVICE, SEED_DISABLED_PRICE),
+    ),
     # ai_organization_settings: M.
     R("ai_organization_settings", "A", members(A_PEOPLE)),
     R("ai_organization_settings", "B", members(B_PEOPLE)),
@@ -241,11 +293,20 @@ READS = [
     *(R("ai_usage_logs", who, readers) for who, readers in OWN_OA_T_P.items()),
     *(R("ai_daily_user_usage", who, readers) for who, readers in OWN_OA_T_P.items()),
     # s1's rows in org B, where she is a student too: T and P are of the row's organization.
-    *(Read("ai_usage_logs", row, frozenset(readers), {"id": PROBE_S1_IN_B_LOG}, (*setup, SEED_S1_IN_B_LOG))
-      for row, (readers, setup) in S1_IN_B_READS.items()),
-    *(Read("ai_daily_user_usage", row, frozenset(readers), {"organization_id": "@org:B", "user_id": "@user:s1"},
-           (*setup, SEED_S1_IN_B_DAILY))
-      for row, (readers, setup) in S1_IN_B_READS.items()),
+    *(
+        Read("ai_usage_logs", row, frozenset(readers), {"id": PROBE_S1_IN_B_LOG}, (*setup, SEED_S1_IN_B_LOG))
+        for row, (readers, setup) in S1_IN_B_READS.items()
+    ),
+    *(
+        Read(
+            "ai_daily_user_usage",
+            row,
+            frozenset(readers),
+            {"organization_id": "@org:B", "user_id": "@user:s1"},
+            (*setup, SEED_S1_IN_B_DAILY),
+        )
+        for row, (readers, setup) in S1_IN_B_READS.items()
+    ),
     # ai_monthly_org_usage: OA.
     R("ai_monthly_org_usage", "A", {"sa", "oa"}),
     R("ai_monthly_org_usage", "B", {"sa", "oaB"}),
@@ -287,90 +348,256 @@ HAIKU = "@service:claude-haiku"
 FEEDBACK = {"feedback_rating": 4, "feedback_comment": "helpful", "feedback_at": NOW}
 # Columns of a usage log row that nobody but service changes (the owner included).
 LOG_FIXED_COLUMNS = {
-    "cost_usd": 0, "input_tokens": 0, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0,
-    "input_usd_per_mtok": 0, "status": "failed", "user_id": "@user:s2", "organization_id": "@org:B",
-    "service_id": "@service:claude-sonnet", "feature": "grading_assistance", "created_at": Sql("created_at"),
-    "prompt_text": "rewritten", "response_text": "rewritten", "quality": Sql("'{}'::jsonb"), "updated_at": NOW,
+    "cost_usd": 0,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_write_tokens": 0,
+    "cache_read_tokens": 0,
+    "input_usd_per_mtok": 0,
+    "status": "failed",
+    "user_id": "@user:s2",
+    "organization_id": "@org:B",
+    "service_id": "@service:claude-sonnet",
+    "feature": "grading_assistance",
+    "created_at": Sql("created_at"),
+    "prompt_text": "rewritten",
+    "response_text": "rewritten",
+    "quality": Sql("'{}'::jsonb"),
+    "updated_at": NOW,
 }
 
 WRITES = [
     # ai_services and prices: SA.
-    W("service-create", "insert", "ai_services", {"sa"},
-      values={"alias": "@unique", "provider": "anthropic", "model_id": "@unique", "display_name": "New",
-              "context_window": 1000, "max_output_tokens": 100}),
+    W(
+        "service-create",
+        "insert",
+        "ai_services",
+        {"sa"},
+        values={
+            "alias": "@unique",
+            "provider": "anthropic",
+            "model_id": "@unique",
+            "display_name": "New",
+            "context_window": 1000,
+            "max_output_tokens": 100,
+        },
+    ),
     W("service-rename", "update", "ai_services", {"sa"}, where={"id": HAIKU}, values={"display_name": "Renamed"}),
     W("service-disable", "update", "ai_services", {"sa"}, where={"id": HAIKU}, values={"enabled": False}),
-    W("disabled-service-enable", "update", "ai_services", {"sa"}, where={"id": PROBE_DISABLED},
-      values={"enabled": True}, setup=[SEED_DISABLED_SERVICE]),
+    W(
+        "disabled-service-enable",
+        "update",
+        "ai_services",
+        {"sa"},
+        where={"id": PROBE_DISABLED},
+        values={"enabled": True},
+        setup=[SEED_DISABLED_SERVICE],
+    ),
     W("service-delete", "delete", "ai_services", {"sa"}, where={"id": PROBE_SERVICE}, setup=[SEED_PROBE_SERVICE]),
-    W("price-create", "insert", "ai_service_prices", {"sa"},
-      values={"service_id": HAIKU, "effective_from": NOW, "input_usd_per_mtok": 9, "output_usd_per_mtok": 9,
-              "cache_write_usd_per_mtok": 9, "cache_read_usd_per_mtok": 9}),
-    W("price-change", "update", "ai_service_prices", {"sa"}, where={"id": "@price:claude-haiku"},
-      values={"input_usd_per_mtok": 9}),
+    W(
+        "price-create",
+        "insert",
+        "ai_service_prices",
+        {"sa"},
+        values={
+            "service_id": HAIKU,
+            "effective_from": NOW,
+            "input_usd_per_mtok": 9,
+            "output_usd_per_mtok": 9,
+            "cache_write_usd_per_mtok": 9,
+            "cache_read_usd_per_mtok": 9,
+        },
+    ),
+    W(
+        "price-change",
+        "update",
+        "ai_service_prices",
+        {"sa"},
+        where={"id": "@price:claude-haiku"},
+        values={"input_usd_per_mtok": 9},
+    ),
     W("price-delete", "delete", "ai_service_prices", {"sa"}, where={"id": "@price:claude-haiku"}),
     # ai_organization_settings: OA (each organization has exactly one row; a create replaces a deleted one).
-    W("settings-A-create", "insert", "ai_organization_settings", {"sa", "oa"},
-      values={"organization_id": "@org:A"}, setup=[delete_settings("A")]),
-    W("settings-B-create", "insert", "ai_organization_settings", {"sa", "oaB"},
-      values={"organization_id": "@org:B"}, setup=[delete_settings("B")]),
-    W("settings-A-change", "update", "ai_organization_settings", {"sa", "oa"}, where={"id": "@settings:A"},
-      values={"monthly_budget_usd": 1, "homework_help_enabled": False}),
-    W("settings-B-change", "update", "ai_organization_settings", {"sa", "oaB"}, where={"id": "@settings:B"},
-      values={"monthly_budget_usd": 1}),
+    W(
+        "settings-A-create",
+        "insert",
+        "ai_organization_settings",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A"},
+        setup=[delete_settings("A")],
+    ),
+    W(
+        "settings-B-create",
+        "insert",
+        "ai_organization_settings",
+        {"sa", "oaB"},
+        values={"organization_id": "@org:B"},
+        setup=[delete_settings("B")],
+    ),
+    W(
+        "settings-A-change",
+        "update",
+        "ai_organization_settings",
+        {"sa", "oa"},
+        where={"id": "@settings:A"},
+        values={"monthly_budget_usd": 1, "homework_help_enabled": False},
+    ),
+    W(
+        "settings-B-change",
+        "update",
+        "ai_organization_settings",
+        {"sa", "oaB"},
+        where={"id": "@settings:B"},
+        values={"monthly_budget_usd": 1},
+    ),
     W("settings-A-delete", "delete", "ai_organization_settings", {"sa", "oa"}, where={"id": "@settings:A"}),
-    W("settings-A-move-to-B", "update", "ai_organization_settings", {"sa"}, where={"id": "@settings:A"},
-      values={"organization_id": "@org:B"}, setup=[delete_settings("B")]),
+    W(
+        "settings-A-move-to-B",
+        "update",
+        "ai_organization_settings",
+        {"sa"},
+        where={"id": "@settings:A"},
+        values={"organization_id": "@org:B"},
+        setup=[delete_settings("B")],
+    ),
     # ai_usage_logs: service writes; the owner changes only the feedback columns of own rows.
-    W("log-create-own", "insert", "ai_usage_logs", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "user_id": "@user:self", "service_id": HAIKU, "feature": "homework_help",
-              "status": "succeeded"}),
-    *(W(f"log-{who}-feedback", "update", "ai_usage_logs", {who}, where={"id": f"@log:{who}"}, values=FEEDBACK)
-      for who in PER_PERSON),
-    *(W(f"log-s1-{column}", "update", "ai_usage_logs", {"s1"}, where={"id": "@log:s1"}, values={column: value})
-      for column, value in FEEDBACK.items()),
-    *(W(f"log-s1-{column}", "update", "ai_usage_logs", SERVICE_ONLY, where={"id": "@log:s1"},
-        values={column: value})
-      for column, value in LOG_FIXED_COLUMNS.items()),
-    W("log-s1-feedback-and-cost", "update", "ai_usage_logs", SERVICE_ONLY, where={"id": "@log:s1"},
-      values={**FEEDBACK, "cost_usd": 0}),
-    W("log-s1-clear-feedback", "update", "ai_usage_logs", {"s1"}, where={"id": "@log:s1"},
-      values={"feedback_rating": None, "feedback_comment": None, "feedback_at": None}),
+    W(
+        "log-create-own",
+        "insert",
+        "ai_usage_logs",
+        SERVICE_ONLY,
+        values={
+            "organization_id": "@org:A",
+            "user_id": "@user:self",
+            "service_id": HAIKU,
+            "feature": "homework_help",
+            "status": "succeeded",
+        },
+    ),
+    *(
+        W(f"log-{who}-feedback", "update", "ai_usage_logs", {who}, where={"id": f"@log:{who}"}, values=FEEDBACK)
+        for who in PER_PERSON
+    ),
+    *(
+        W(f"log-s1-{column}", "update", "ai_usage_logs", {"s1"}, where={"id": "@log:s1"}, values={column: value})
+        for column, value in FEEDBACK.items()
+    ),
+    *(
+        W(f"log-s1-{column}", "update", "ai_usage_logs", SERVICE_ONLY, where={"id": "@log:s1"}, values={column: value})
+        for column, value in LOG_FIXED_COLUMNS.items()
+    ),
+    W(
+        "log-s1-feedback-and-cost",
+        "update",
+        "ai_usage_logs",
+        SERVICE_ONLY,
+        where={"id": "@log:s1"},
+        values={**FEEDBACK, "cost_usd": 0},
+    ),
+    W(
+        "log-s1-clear-feedback",
+        "update",
+        "ai_usage_logs",
+        {"s1"},
+        where={"id": "@log:s1"},
+        values={"feedback_rating": None, "feedback_comment": None, "feedback_at": None},
+    ),
     W("log-s1-delete", "delete", "ai_usage_logs", SERVICE_ONLY, where={"id": "@log:s1"}),
     W("log-t1-delete", "delete", "ai_usage_logs", SERVICE_ONLY, where={"id": "@log:t1"}),
     # ai_daily_user_usage: service.
-    W("daily-create-own", "insert", "ai_daily_user_usage", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "user_id": "@user:self", "day": date(2001, 1, 1)}),
-    W("daily-s1-change", "update", "ai_daily_user_usage", SERVICE_ONLY, where={"id": "@daily:s1"},
-      values={"cost_usd": 0}),
+    W(
+        "daily-create-own",
+        "insert",
+        "ai_daily_user_usage",
+        SERVICE_ONLY,
+        values={"organization_id": "@org:A", "user_id": "@user:self", "day": date(2001, 1, 1)},
+    ),
+    W(
+        "daily-s1-change",
+        "update",
+        "ai_daily_user_usage",
+        SERVICE_ONLY,
+        where={"id": "@daily:s1"},
+        values={"cost_usd": 0},
+    ),
     W("daily-s1-delete", "delete", "ai_daily_user_usage", SERVICE_ONLY, where={"id": "@daily:s1"}),
     # ai_monthly_org_usage: service.
-    W("monthly-create", "insert", "ai_monthly_org_usage", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "month": date(2001, 2, 1)}),
-    W("monthly-A-change", "update", "ai_monthly_org_usage", SERVICE_ONLY, where={"id": "@monthly:A"},
-      values={"cost_usd": 0, "budget_usd": 1000000}),
+    W(
+        "monthly-create",
+        "insert",
+        "ai_monthly_org_usage",
+        SERVICE_ONLY,
+        values={"organization_id": "@org:A", "month": date(2001, 2, 1)},
+    ),
+    W(
+        "monthly-A-change",
+        "update",
+        "ai_monthly_org_usage",
+        SERVICE_ONLY,
+        where={"id": "@monthly:A"},
+        values={"cost_usd": 0, "budget_usd": 1000000},
+    ),
     W("monthly-A-delete", "delete", "ai_monthly_org_usage", SERVICE_ONLY, where={"id": "@monthly:A"}),
     # ai_rate_limits: service.
-    W("rate-create-own", "insert", "ai_rate_limits", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "user_id": "@user:self", "window_kind": "hour", "window_start": NOW,
-              "used": 1},
-      setup=[("delete from public.ai_rate_limits where organization_id = :org and user_id = :user"
-              " and window_kind = 'hour'", {"org": "@org:A", "user": "@user:self"})]),
+    W(
+        "rate-create-own",
+        "insert",
+        "ai_rate_limits",
+        SERVICE_ONLY,
+        values={
+            "organization_id": "@org:A",
+            "user_id": "@user:self",
+            "window_kind": "hour",
+            "window_start": NOW,
+            "used": 1,
+        },
+        setup=[
+            (
+                "delete from public.ai_rate_limits where organization_id = :org and user_id = :user"
+                " and window_kind = 'hour'",
+                {"org": "@org:A", "user": "@user:self"},
+            )
+        ],
+    ),
     W("rate-s1-reset", "update", "ai_rate_limits", SERVICE_ONLY, where={"id": "@rate:s1"}, values={"used": 0}),
     W("rate-s1-delete", "delete", "ai_rate_limits", SERVICE_ONLY, where={"id": "@rate:s1"}),
     # ai_budget_alerts: service.
-    W("alert-create", "insert", "ai_budget_alerts", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "month": date(2001, 3, 1), "threshold_percent": 80, "spent_usd": 80,
-              "budget_usd": 100}),
-    W("alert-A-change", "update", "ai_budget_alerts", SERVICE_ONLY, where={"id": "@alert:A"},
-      values={"spent_usd": 0}),
+    W(
+        "alert-create",
+        "insert",
+        "ai_budget_alerts",
+        SERVICE_ONLY,
+        values={
+            "organization_id": "@org:A",
+            "month": date(2001, 3, 1),
+            "threshold_percent": 80,
+            "spent_usd": 80,
+            "budget_usd": 100,
+        },
+    ),
+    W("alert-A-change", "update", "ai_budget_alerts", SERVICE_ONLY, where={"id": "@alert:A"}, values={"spent_usd": 0}),
     W("alert-A-delete", "delete", "ai_budget_alerts", SERVICE_ONLY, where={"id": "@alert:A"}),
     # ai_budget_reservations: service.
-    W("reservation-create", "insert", "ai_budget_reservations", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "month": PAST_MONTH, "amount_usd": 1,
-              "expires_at": Sql("now() + interval '1 hour'")}),
-    W("reservation-A-change", "update", "ai_budget_reservations", SERVICE_ONLY, where={"id": "@reservation:A"},
-      values={"expires_at": NOW}),
+    W(
+        "reservation-create",
+        "insert",
+        "ai_budget_reservations",
+        SERVICE_ONLY,
+        values={
+            "organization_id": "@org:A",
+            "month": PAST_MONTH,
+            "amount_usd": 1,
+            "expires_at": Sql("now() + interval '1 hour'"),
+        },
+    ),
+    W(
+        "reservation-A-change",
+        "update",
+        "ai_budget_reservations",
+        SERVICE_ONLY,
+        where={"id": "@reservation:A"},
+        values={"expires_at": NOW},
+    ),
     W("reservation-A-delete", "delete", "ai_budget_reservations", SERVICE_ONLY, where={"id": "@reservation:A"}),
 ]
 
@@ -390,6 +617,7 @@ async def test_write(db, refs, actor, write):
 
 # ---------------------------------------------------------------------------
 # Specific guarantees stated in words.
+
 
 async def test_ai_tables_are_all_in_the_matrix(db):
     """A new ai_* table fails here until this file says who may read and write it."""
@@ -415,16 +643,32 @@ async def test_owner_changing_anything_but_feedback_is_refused_by_column_privile
 async def test_owner_feedback_is_stored_and_nothing_else_changes(db, refs, owner):
     log_id = refs.rows["log"][owner]
     async with as_actor(db, refs, owner) as session:
-        before = (await session.execute(
-            text("select cost_usd, input_tokens, output_tokens, status, user_id from public.ai_usage_logs "
-                 "where id = :id"), {"id": log_id})).one()
+        before = (
+            await session.execute(
+                text(
+                    "select cost_usd, input_tokens, output_tokens, status, user_id from public.ai_usage_logs "
+                    "where id = :id"
+                ),
+                {"id": log_id},
+            )
+        ).one()
         result = await session.execute(
-            text("update public.ai_usage_logs set feedback_rating = 5, feedback_comment = 'great', "
-                 "feedback_at = now() where id = :id"), {"id": log_id})
+            text(
+                "update public.ai_usage_logs set feedback_rating = 5, feedback_comment = 'great', "
+                "feedback_at = now() where id = :id"
+            ),
+            {"id": log_id},
+        )
         assert result.rowcount == 1
-        after = (await session.execute(
-            text("select cost_usd, input_tokens, output_tokens, status, user_id, feedback_rating, feedback_comment, "
-                 "feedback_at is not null from public.ai_usage_logs where id = :id"), {"id": log_id})).one()
+        after = (
+            await session.execute(
+                text(
+                    "select cost_usd, input_tokens, output_tokens, status, user_id, feedback_rating, feedback_comment, "
+                    "feedback_at is not null from public.ai_usage_logs where id = :id"
+                ),
+                {"id": log_id},
+            )
+        ).one()
     assert tuple(after[:5]) == tuple(before)
     assert tuple(after[5:]) == (5, "great", True)
 
@@ -434,20 +678,27 @@ async def test_feedback_on_someone_elses_row_changes_nothing(db, refs, actor):
     """Not even those who may read s1's row (OA, her teacher, her parent, SA) may rate it."""
     async with as_actor(db, refs, actor) as session:
         result = await session.execute(
-            text("update public.ai_usage_logs set feedback_rating = 1 where id = :id"), {"id": refs.rows["log"]["s1"]})
+            text("update public.ai_usage_logs set feedback_rating = 1 where id = :id"), {"id": refs.rows["log"]["s1"]}
+        )
         assert result.rowcount == 0
     async with rolled_back(db, SERVICE) as session:
-        assert await session.scalar(
-            text("select feedback_rating from public.ai_usage_logs where id = :id"), {"id": refs.rows["log"]["s1"]}
-        ) is None
+        assert (
+            await session.scalar(
+                text("select feedback_rating from public.ai_usage_logs where id = :id"), {"id": refs.rows["log"]["s1"]}
+            )
+            is None
+        )
 
 
 async def test_probes_leave_no_trace(db, refs):
     assert await can_update(db, refs, "s1", "ai_usage_logs", {"id": "@log:s1"}, {"feedback_comment": "probe"})
     async with rolled_back(db, SERVICE) as session:
-        assert await session.scalar(
-            text("select feedback_comment from public.ai_usage_logs where id = :id"), {"id": refs.rows["log"]["s1"]}
-        ) is None
+        assert (
+            await session.scalar(
+                text("select feedback_comment from public.ai_usage_logs where id = :id"), {"id": refs.rows["log"]["s1"]}
+            )
+            is None
+        )
 
 
 # What "everything of org A" means per AI tenant table, for X.
@@ -476,10 +727,14 @@ async def test_x_and_anon_see_nothing_of_org_a(db, refs, actor):
 
 async def _partitions(db) -> list[str]:
     async with rolled_back(db, SERVICE) as session:
-        return list(await session.scalars(text(
-            "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
-            "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1"
-        )))
+        return list(
+            await session.scalars(
+                text(
+                    "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+                    "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1"
+                )
+            )
+        )
 
 
 @pytest.mark.parametrize("actor", ["sa", "oa", "s1", "anon"])
@@ -488,9 +743,11 @@ async def test_usage_log_partitions_are_reachable_only_through_the_table(db, ref
     partitions = await _partitions(db)
     assert "ai_usage_logs_default" in partitions and len(partitions) > 1
     for partition in partitions:
-        for sql in (f"select count(*) from private.{partition}",
-                    f"update private.{partition} set feedback_rating = 1",
-                    f"delete from private.{partition}"):
+        for sql in (
+            f"select count(*) from private.{partition}",
+            f"update private.{partition} set feedback_rating = 1",
+            f"delete from private.{partition}",
+        ):
             async with as_actor(db, refs, actor) as session:
                 with pytest.raises(DBAPIError) as caught:
                     await session.execute(text(sql))
@@ -500,8 +757,10 @@ async def test_usage_log_partitions_are_reachable_only_through_the_table(db, ref
 @pytest.mark.parametrize("actor", ["sa", "oa"])
 @pytest.mark.parametrize(
     "call",
-    ["select private.drop_ai_usage_partitions_before('infinity')",
-     "select private.ensure_ai_usage_partitions('2090-01-01', 1)"],
+    [
+        "select private.drop_ai_usage_partitions_before('infinity')",
+        "select private.ensure_ai_usage_partitions('2090-01-01', 1)",
+    ],
 )
 async def test_people_cannot_drop_or_create_usage_log_partitions(db, refs, actor, call):
     async with as_actor(db, refs, actor) as session:

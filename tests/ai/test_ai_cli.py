@@ -86,20 +86,50 @@ async def test_prices_lists_both_services(cli):
 
 async def test_prices_set_adds_a_row(cli, db):
     haiku = await service_id(db, "claude-haiku")
-    result = await cli("prices", "--set", "claude-haiku", "--input", "1", "--output", "5", "--cache-write", "1.25",
-                       "--cache-read", "0.1", "--effective-from", "2030-01-01T00:00:00+00:00")
+    result = await cli(
+        "prices",
+        "--set",
+        "claude-haiku",
+        "--input",
+        "1",
+        "--output",
+        "5",
+        "--cache-write",
+        "1.25",
+        "--cache-read",
+        "0.1",
+        "--effective-from",
+        "2030-01-01T00:00:00+00:00",
+    )
     assert result.exit_code == 0, result.output
     assert any("claude-haiku" in line and "2030-01-01" in line for line in result.output.splitlines())
-    rows = await fetch(db, "select * from public.ai_service_prices where service_id = :s order by effective_from",
-                       s=haiku)
+    rows = await fetch(
+        db, "select * from public.ai_service_prices where service_id = :s order by effective_from", s=haiku
+    )
     assert [r["effective_from"] for r in rows][-1] == datetime(2030, 1, 1, tzinfo=UTC)
     new = rows[-1]
-    assert (new["input_usd_per_mtok"], new["output_usd_per_mtok"], new["cache_write_usd_per_mtok"],
-            new["cache_read_usd_per_mtok"]) == (HAIKU["input"], HAIKU["output"], HAIKU["cache_write"],
-                                                HAIKU["cache_read"])
+    assert (
+        new["input_usd_per_mtok"],
+        new["output_usd_per_mtok"],
+        new["cache_write_usd_per_mtok"],
+        new["cache_read_usd_per_mtok"],
+    ) == (HAIKU["input"], HAIKU["output"], HAIKU["cache_write"], HAIKU["cache_read"])
     # the same start again is a clean error, not a traceback
-    again = await cli("prices", "--set", "claude-haiku", "--input", "1", "--output", "5", "--cache-write", "1.25",
-                      "--cache-read", "0.1", "--effective-from", "2030-01-01T00:00:00+00:00")
+    again = await cli(
+        "prices",
+        "--set",
+        "claude-haiku",
+        "--input",
+        "1",
+        "--output",
+        "5",
+        "--cache-write",
+        "1.25",
+        "--cache-read",
+        "0.1",
+        "--effective-from",
+        "2030-01-01T00:00:00+00:00",
+    )
     assert again.exit_code == 1
     assert len(await fetch(db, "select id from public.ai_service_prices where service_id = :s", s=haiku)) == len(rows)
 
@@ -110,10 +140,38 @@ async def test_prices_set_adds_a_row(cli, db):
         (["--set", "claude-haiku", "--input", "1"], 2),  # all four rates needed
         (["--set", "claude-haiku", "--input", "x", "--output", "1", "--cache-write", "1", "--cache-read", "1"], 2),
         (["--set", "no-such-model", "--input", "1", "--output", "1", "--cache-write", "1", "--cache-read", "1"], 1),
-        (["--set", "claude-haiku", "--input", "-1", "--output", "1", "--cache-write", "1", "--cache-read", "1",
-          "--effective-from", "2031-01-01"], 2),
-        (["--set", "claude-haiku", "--input", "0.0000001", "--output", "1", "--cache-write", "1", "--cache-read", "1"],
-         2),
+        (
+            [
+                "--set",
+                "claude-haiku",
+                "--input",
+                "-1",
+                "--output",
+                "1",
+                "--cache-write",
+                "1",
+                "--cache-read",
+                "1",
+                "--effective-from",
+                "2031-01-01",
+            ],
+            2,
+        ),
+        (
+            [
+                "--set",
+                "claude-haiku",
+                "--input",
+                "0.0000001",
+                "--output",
+                "1",
+                "--cache-write",
+                "1",
+                "--cache-read",
+                "1",
+            ],
+            2,
+        ),
     ],
 )
 async def test_prices_set_rejects_bad_input(cli, db, args, code):
@@ -129,13 +187,20 @@ async def test_prices_set_rejects_bad_input(cli, db, args, code):
 
 async def test_usage_prints_people_and_totals(cli, client, db, make_school):
     school = await make_school()
-    for who, text_, model in [("s", "[[tokens:1000,100]]", "claude-haiku"), ("s", "[[tokens:10,1]] [[cache:20,30]]",
-                                                                              "claude-haiku"),
-                              ("t", "[[tokens:2000,200]]", "claude-sonnet"), ("s", "[[status:500]]", "claude-haiku")]:
+    for who, text_, model in [
+        ("s", "[[tokens:1000,100]]", "claude-haiku"),
+        ("s", "[[tokens:10,1]] [[cache:20,30]]", "claude-haiku"),
+        ("t", "[[tokens:2000,200]]", "claude-sonnet"),
+        ("s", "[[status:500]]", "claude-haiku"),
+    ]:
         await client.post("/ai/messages", json=message(text_, model=model), headers=school.headers[who])
     org = (await fetch(db, "select slug from public.organizations where id = :o", o=school.org_id))[0]["slug"]
-    emails = {r["id"]: r["email"] for r in await fetch(db, "select id, email from public.users where id = any(:ids)",
-                                                       ids=list(school.people.values()))}
+    emails = {
+        r["id"]: r["email"]
+        for r in await fetch(
+            db, "select id, email from public.users where id = any(:ids)", ids=list(school.people.values())
+        )
+    }
     result = await cli("usage", "--org", org, "--month", datetime.now(UTC).strftime("%Y-%m"))
     assert result.exit_code == 0, result.output
     rows = {row[0]: row[1:] for row in (cells(line) for line in result.output.splitlines() if "│" in line)}
@@ -207,8 +272,9 @@ async def test_retention_deletes_old_rows_of_each_organization(db, make_school):
     ancient = await insert_log(db, short, datetime(2019, 6, 15, tzinfo=UTC))  # the default partition
     recent = await insert_log(db, short, now - timedelta(days=10))
     kept = await insert_log(db, long, now - timedelta(days=400))
-    where = await fetch(db, "select tableoid::regclass::text as part from public.ai_usage_logs where id = :i",
-                        i=ancient)
+    where = await fetch(
+        db, "select tableoid::regclass::text as part from public.ai_usage_logs where id = :i", i=ancient
+    )
     assert where == [{"part": "private.ai_usage_logs_default"}]
     async with db.service() as session:
         report = await maintain(session, months_ahead=0)
@@ -236,8 +302,10 @@ async def test_drop_partitions_before(db):
 
 @pytest.mark.parametrize(
     "sql",
-    ["select private.drop_ai_usage_partitions_before(now() + interval '10 years')",
-     "select private.ensure_ai_usage_partitions('2040-01-01', 1)"],
+    [
+        "select private.drop_ai_usage_partitions_before(now() + interval '10 years')",
+        "select private.ensure_ai_usage_partitions('2040-01-01', 1)",
+    ],
 )
 async def test_users_cannot_run_partition_maintenance(db, make_school, sql):
     school = await make_school()
@@ -252,7 +320,10 @@ async def test_monthly_partitions_hold_this_months_rows(client, db, make_school)
     school = await make_school()
     response = await client.post("/ai/messages", json=message(), headers=school.headers["s"])
     assert response.status_code == 200
-    (row,) = await fetch(db, "select tableoid::regclass::text as part from public.ai_usage_logs "
-                             "where organization_id = :o", o=school.org_id)
+    (row,) = await fetch(
+        db,
+        "select tableoid::regclass::text as part from public.ai_usage_logs where organization_id = :o",
+        o=school.org_id,
+    )
     assert row["part"] == f"private.{partition_name(month_start())}"
     assert Decimal(response.json()["schoolbase"]["cost_usd"]) > 0

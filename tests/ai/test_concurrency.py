@@ -113,7 +113,10 @@ def two_servers(urls, settings, upstream):
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", "from schoolbase.cli import app; app()", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for port in ports
     ]
@@ -146,10 +149,7 @@ async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_s
     body = message("shared [[tokens:20,10]]")
     async with httpx.AsyncClient(timeout=60) as http:
         responses = await asyncio.gather(
-            *(
-                http.post(f"{two_servers[i % 2]}/ai/messages", json=body, headers=school.headers["t"])
-                for i in range(80)
-            )
+            *(http.post(f"{two_servers[i % 2]}/ai/messages", json=body, headers=school.headers["t"]) for i in range(80))
         )
     codes = [r.status_code for r in responses]
     assert codes.count(200) == 20 and codes.count(429) == 60, codes

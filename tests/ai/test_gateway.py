@@ -44,8 +44,9 @@ def statuses(rows) -> list[str]:
 
 
 async def slots_used(db, org_id: uuid.UUID) -> int:
-    rows = await fetch(db, "select coalesce(sum(used), 0) as n from public.ai_rate_limits where organization_id = :o",
-                       o=org_id)
+    rows = await fetch(
+        db, "select coalesce(sum(used), 0) as n from public.ai_rate_limits where organization_id = :o", o=org_id
+    )
     return rows[0]["n"]
 
 
@@ -89,8 +90,9 @@ async def test_feature_disabled_for_the_role_is_403_and_logged(client, db, make_
     assert row["upstream_error"]
     # a denial takes no rate-limit slot and holds no budget
     assert await slots_used(db, school.org_id) == 0
-    assert await fetch(db, "select * from public.ai_budget_reservations where organization_id = :o",
-                       o=school.org_id) == []
+    assert (
+        await fetch(db, "select * from public.ai_budget_reservations where organization_id = :o", o=school.org_id) == []
+    )
     # the teacher may use it
     assert (await ask(client, school, "t", feature="grading_assistance")).status_code == 200
 
@@ -129,8 +131,12 @@ async def test_rate_limit_per_minute(client, db, make_school):
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert statuses(await logs(db, school.org_id)) == ["succeeded"] * 3 + ["rate_limited"]
     # the denied call holds no slot: the minute counter stays at the limit, and the others at 3
-    used = {r["window_kind"]: r["used"] for r in await fetch(
-        db, "select window_kind, used from public.ai_rate_limits where organization_id = :o", o=school.org_id)}
+    used = {
+        r["window_kind"]: r["used"]
+        for r in await fetch(
+            db, "select window_kind, used from public.ai_rate_limits where organization_id = :o", o=school.org_id
+        )
+    }
     assert used == {"minute": 3, "hour": 3, "day": 3}
     await assert_released(db, school.org_id)
     # the limit is per person: a classmate is still served
@@ -241,10 +247,18 @@ async def test_max_tokens_above_the_models_max_is_422_and_not_logged(client, db,
         {"feature": "homework_help", "max_tokens": 10, "messages": [{"role": "system", "content": "x"}]},
         {"feature": "homework_help", "max_tokens": 10, "messages": [{"role": "user", "content": ""}]},
         {"feature": "homework_help", "messages": [{"role": "user", "content": "x"}]},
-        {"feature": "homework_help", "max_tokens": 10, "temperature": 2,
-         "messages": [{"role": "user", "content": "x"}]},
-        {"feature": "homework_help", "max_tokens": 10, "organization_id": "nope",
-         "messages": [{"role": "user", "content": "x"}]},
+        {
+            "feature": "homework_help",
+            "max_tokens": 10,
+            "temperature": 2,
+            "messages": [{"role": "user", "content": "x"}],
+        },
+        {
+            "feature": "homework_help",
+            "max_tokens": 10,
+            "organization_id": "nope",
+            "messages": [{"role": "user", "content": "x"}],
+        },
     ],
 )
 async def test_malformed_requests_are_422(client, make_school, body):
@@ -343,8 +357,9 @@ async def test_slow_upstream_is_504_logged_and_released(impatient_client, db, ma
 
 async def test_stream_passes_events_through_and_settles_usage(client, db, make_school):
     school = await make_school()
-    response = await ask(client, school, "t", text="stream me [[tokens:4321,17]] [[cache:100,2000]]",
-                         stream=True, model="claude-sonnet")
+    response = await ask(
+        client, school, "t", text="stream me [[tokens:4321,17]] [[cache:100,2000]]", stream=True, model="claude-sonnet"
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
@@ -356,7 +371,10 @@ async def test_stream_passes_events_through_and_settles_usage(client, db, make_s
         assert data["type"] == name
     start = events[0][1]["message"]["usage"]
     assert (start["input_tokens"], start["cache_creation_input_tokens"], start["cache_read_input_tokens"]) == (
-        4321, 100, 2000)
+        4321,
+        100,
+        2000,
+    )
     assert events[-3][1]["usage"]["output_tokens"] == 17
     streamed = "".join(d["delta"]["text"] for n, d in events if n == "content_block_delta")
     assert streamed.startswith("[local upstream] You asked: stream me")
@@ -366,7 +384,11 @@ async def test_stream_passes_events_through_and_settles_usage(client, db, make_s
     assert receipt["usage_log_id"] == str(row["id"])
     assert str(row["status"]) == "succeeded"
     assert (row["input_tokens"], row["output_tokens"], row["cache_write_tokens"], row["cache_read_tokens"]) == (
-        4321, 17, 100, 2000)
+        4321,
+        17,
+        100,
+        2000,
+    )
     cost = expected_cost(SONNET, 4321, 17, 100, 2000)
     assert row["cost_usd"] == cost and Decimal(receipt["cost_usd"]) == cost
     await assert_released(db, school.org_id)
@@ -456,20 +478,26 @@ async def test_rollups_equal_the_logs_and_follow_the_org_time_zone(client, db, m
         await ask(client, school, who, text=text_, **extra)
     rows = await logs(db, school.org_id)
     assert sorted(statuses(rows)) == sorted(
-        ["succeeded", "succeeded", "failed", "feature_disabled", "succeeded", "rate_limited", "succeeded"])
+        ["succeeded", "succeeded", "failed", "feature_disabled", "succeeded", "rate_limited", "succeeded"]
+    )
     await assert_rollups_match_logs(db, school.org_id)
 
     local_today = datetime.now(ZoneInfo(tz)).date()
-    days = await fetch(db, "select distinct day from public.ai_daily_user_usage where organization_id = :o",
-                       o=school.org_id)
+    days = await fetch(
+        db, "select distinct day from public.ai_daily_user_usage where organization_id = :o", o=school.org_id
+    )
     db_today = (await fetch(db, "select (now() at time zone :tz)::date as d", tz=tz))[0]["d"]
     assert [d["day"] for d in days] == [db_today]
     assert db_today == local_today
     month = await month_row(db, school.org_id)
     assert month["month"] == local_today.replace(day=1)
     assert month["requests"] == 7 and month["succeeded"] == 4
-    assert month["cost_usd"] == (expected_cost(HAIKU, 100, 10, 5, 7) + expected_cost(SONNET, 200, 20)
-                                 + expected_cost(HAIKU, 3, 3) + expected_cost(HAIKU, 1000, 1000, 1000, 1000))
+    assert month["cost_usd"] == (
+        expected_cost(HAIKU, 100, 10, 5, 7)
+        + expected_cost(SONNET, 200, 20)
+        + expected_cost(HAIKU, 3, 3)
+        + expected_cost(HAIKU, 1000, 1000, 1000, 1000)
+    )
     await assert_released(db, school.org_id)
 
 
@@ -536,7 +564,8 @@ async def test_no_alerts_without_a_budget(client, db, make_school):
     school = await make_school(monthly_budget_usd=None)
     assert (await ask(client, school, "t", text="[[tokens:100000000,0]]")).status_code == 200  # $100
     assert (await client.get(f"/organizations/{school.org_id}/ai-alerts", headers=school.headers["oa"])).json()[
-        "items"] == []
+        "items"
+    ] == []
     assert (await month_row(db, school.org_id))["budget_usd"] is None
 
 
@@ -549,7 +578,9 @@ async def hold_stale(db, org_id: uuid.UUID, amount: Decimal, budget: Decimal) ->
         params = {"org": org_id, "amount": amount, "budget": budget}
         month = await session.scalar(
             text("""select date_trunc('month', now() at time zone time_zone)::date
-                    from public.organizations where id = :org"""), params)
+                    from public.organizations where id = :org"""),
+            params,
+        )
         params["month"] = month
         await session.execute(
             text("""insert into public.ai_monthly_org_usage (organization_id, month, budget_usd, reserved_usd)
@@ -577,8 +608,13 @@ async def test_a_live_reservation_is_not_released(client, db, make_school):
     school = await make_school(monthly_budget_usd=1)
     await hold_stale(db, school.org_id, Decimal("0.9999"), Decimal(1))
     async with db.service() as session:
-        await session.execute(text("update public.ai_budget_reservations set expires_at = now() + interval '1 hour' "
-                                   "where organization_id = :o"), {"o": school.org_id})
+        await session.execute(
+            text(
+                "update public.ai_budget_reservations set expires_at = now() + interval '1 hour' "
+                "where organization_id = :o"
+            ),
+            {"o": school.org_id},
+        )
     assert_problem(await ask(client, school), 402, "ai-budget-exhausted")
     assert (await month_row(db, school.org_id))["reserved_usd"] == Decimal("0.9999")
 

@@ -34,8 +34,10 @@ SONNET_PRICE = Price(Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.30
         (Usage(cache_write_tokens=1), Decimal("0.00000375")),
         (Usage(cache_read_tokens=1), Decimal("0.0000003")),
         (Usage(1_000_000, 1_000_000, 1_000_000, 1_000_000), Decimal("22.05")),
-        (Usage(123_457, 9_876, 4_321, 55_555), Decimal("0.370371") + Decimal("0.14814") + Decimal("0.01620375")
-         + Decimal("0.0166665")),
+        (
+            Usage(123_457, 9_876, 4_321, 55_555),
+            Decimal("0.370371") + Decimal("0.14814") + Decimal("0.01620375") + Decimal("0.0166665"),
+        ),
         (Usage(), Decimal(0)),
     ],
 )
@@ -105,9 +107,12 @@ async def test_each_price_kind_is_charged_at_its_own_rate(client, db, make_schoo
     assert row["cost_usd"] == cost
     assert (row["input_tokens"], row["output_tokens"], row["cache_write_tokens"], row["cache_read_tokens"]) == tokens
     # the unit prices charged are snapshotted into the row
-    assert (row["input_usd_per_mtok"], row["output_usd_per_mtok"], row["cache_write_usd_per_mtok"],
-            row["cache_read_usd_per_mtok"]) == (prices["input"], prices["output"], prices["cache_write"],
-                                                prices["cache_read"])
+    assert (
+        row["input_usd_per_mtok"],
+        row["output_usd_per_mtok"],
+        row["cache_write_usd_per_mtok"],
+        row["cache_read_usd_per_mtok"],
+    ) == (prices["input"], prices["output"], prices["cache_write"], prices["cache_read"])
     assert (await month_row(db, school.org_id))["cost_usd"] == cost
 
 
@@ -131,11 +136,16 @@ async def test_price_change_mid_month_keeps_history(client, db, settings, make_s
     assert first["cost_usd"] == old_cost
 
     sa = await super_admin_headers(db, settings)
-    new = {"input_usd_per_mtok": "6", "output_usd_per_mtok": "30.5", "cache_write_usd_per_mtok": "7.123456",
-           "cache_read_usd_per_mtok": "0.000001"}
+    new = {
+        "input_usd_per_mtok": "6",
+        "output_usd_per_mtok": "30.5",
+        "cache_write_usd_per_mtok": "7.123456",
+        "cache_read_usd_per_mtok": "0.000001",
+    }
     response = await client.post(
         f"/ai/services/{ai_service.id}/prices",
-        json={"effective_from": datetime.now(UTC).isoformat(), **new}, headers=sa,
+        json={"effective_from": datetime.now(UTC).isoformat(), **new},
+        headers=sa,
     )
     assert response.status_code == 201, response.text
     assert Decimal(response.json()["cache_write_usd_per_mtok"]) == Decimal("7.123456")
@@ -145,8 +155,12 @@ async def test_price_change_mid_month_keeps_history(client, db, settings, make_s
     assert Decimal(service["price"]["output_usd_per_mtok"]) == Decimal("30.5")
 
     _, second = await charged(client, db, school, f"after {directive}", ai_service.alias)
-    new_prices = {"input": Decimal("6"), "output": Decimal("30.5"), "cache_write": Decimal("7.123456"),
-                  "cache_read": Decimal("0.000001")}
+    new_prices = {
+        "input": Decimal("6"),
+        "output": Decimal("30.5"),
+        "cache_write": Decimal("7.123456"),
+        "cache_read": Decimal("0.000001"),
+    }
     new_cost = expected_cost(new_prices, 1000000, 100000, 10000, 200000)
     assert new_cost == Decimal("6") + Decimal("3.05") + Decimal("0.07123456") + Decimal("0.0000002")
     assert second["cost_usd"] == new_cost
@@ -155,8 +169,12 @@ async def test_price_change_mid_month_keeps_history(client, db, settings, make_s
     # the earlier row keeps the prices and cost it was charged at
     before = [r for r in await logs(db, school.org_id) if r["id"] == first["id"]][0]
     assert before["cost_usd"] == old_cost
-    assert (before["input_usd_per_mtok"], before["output_usd_per_mtok"], before["cache_write_usd_per_mtok"],
-            before["cache_read_usd_per_mtok"]) == (Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.3"))
+    assert (
+        before["input_usd_per_mtok"],
+        before["output_usd_per_mtok"],
+        before["cache_write_usd_per_mtok"],
+        before["cache_read_usd_per_mtok"],
+    ) == (Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.3"))
     assert (await month_row(db, school.org_id))["cost_usd"] == old_cost + new_cost
 
 
@@ -164,8 +182,13 @@ async def test_a_future_price_is_not_charged_yet(client, db, settings, make_scho
     sa = await super_admin_headers(db, settings)
     response = await client.post(
         f"/ai/services/{ai_service.id}/prices",
-        json={"effective_from": "2099-01-01T00:00:00Z", "input_usd_per_mtok": "1000", "output_usd_per_mtok": "1000",
-              "cache_write_usd_per_mtok": "1000", "cache_read_usd_per_mtok": "1000"},
+        json={
+            "effective_from": "2099-01-01T00:00:00Z",
+            "input_usd_per_mtok": "1000",
+            "output_usd_per_mtok": "1000",
+            "cache_write_usd_per_mtok": "1000",
+            "cache_read_usd_per_mtok": "1000",
+        },
         headers=sa,
     )
     assert response.status_code == 201, response.text
@@ -174,8 +197,13 @@ async def test_a_future_price_is_not_charged_yet(client, db, settings, make_scho
     assert row["cost_usd"] == expected_cost(SONNET, 1000, 1000)
 
 
-PRICE = {"effective_from": "2099-06-01T00:00:00Z", "input_usd_per_mtok": "1", "output_usd_per_mtok": "2",
-         "cache_write_usd_per_mtok": "3", "cache_read_usd_per_mtok": "4"}
+PRICE = {
+    "effective_from": "2099-06-01T00:00:00Z",
+    "input_usd_per_mtok": "1",
+    "output_usd_per_mtok": "2",
+    "cache_write_usd_per_mtok": "3",
+    "cache_read_usd_per_mtok": "4",
+}
 
 
 @pytest.mark.parametrize("who", ["oa", "t", "s"])

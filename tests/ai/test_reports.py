@@ -53,7 +53,8 @@ async def test_what_each_role_sees(client, busy_school):
     people = {k: str(v) for k, v in school.people.items()}
     org = {"organization_id": str(school.org_id)}
     assert users_of(await usage(client, school.headers["oa"], **org)) == sorted(
-        [people["s"]] * 3 + [people["s2"], people["t"], people["oa"], people["p"]])
+        [people["s"]] * 3 + [people["s2"], people["t"], people["oa"], people["p"]]
+    )
     assert users_of(await usage(client, school.headers["s"], **org)) == [people["s"]] * 3
     assert users_of(await usage(client, school.headers["s2"], **org)) == [people["s2"]]
     # the teacher: own calls and their student's, not the other student's
@@ -106,8 +107,15 @@ async def test_usage_filters(client, busy_school):
 
 @pytest.mark.parametrize(
     "params",
-    [{"feature": "cheating"}, {"status": "maybe"}, {"since": "last week"}, {"user_id": "bob"}, {"format": "xml"},
-     {"limit": 0}, {"limit": 201}],
+    [
+        {"feature": "cheating"},
+        {"status": "maybe"},
+        {"since": "last week"},
+        {"user_id": "bob"},
+        {"format": "xml"},
+        {"limit": 0},
+        {"limit": 201},
+    ],
 )
 async def test_bad_usage_filters_are_422(client, make_school, params):
     school = await make_school()
@@ -160,8 +168,9 @@ async def test_usage_as_csv(client, busy_school):
     # filters apply to the export, and it is scoped like the JSON
     mine = await client.get("/ai/usage", params={"format": "csv", "status": "succeeded"}, headers=school.headers["s"])
     assert len(list(csv.reader(io.StringIO(mine.text)))) == 1 + 2
-    nothing = await client.get("/ai/usage", params={"format": "csv", "organization_id": str(uuid.uuid4())},
-                               headers=school.headers["oa"])
+    nothing = await client.get(
+        "/ai/usage", params={"format": "csv", "organization_id": str(uuid.uuid4())}, headers=school.headers["oa"]
+    )
     assert list(csv.reader(io.StringIO(nothing.text))) == [list(UsageLogOut.model_fields)]
 
 
@@ -231,8 +240,9 @@ async def test_feedback_by_the_owner_only(client, db, busy_school):
     # people who cannot see it: 404
     assert_problem(await client.post(url, json={"rating": 1}, headers=school.headers["s2"]), 404)
     assert_problem(await client.post(url, json={"rating": 1}, headers=other.headers["oa"]), 404)
-    assert_problem(await client.post(f"/ai/usage/{uuid.uuid4()}/feedback", json={"rating": 1},
-                                     headers=school.headers["s"]), 404)
+    assert_problem(
+        await client.post(f"/ai/usage/{uuid.uuid4()}/feedback", json={"rating": 1}, headers=school.headers["s"]), 404
+    )
     assert_problem(await client.post(url, json={"rating": 1}), 401)
     (row,) = [r for r in await logs(db, school.org_id) if r["id"] == s_row["id"]]
     assert (row["feedback_rating"], row["feedback_comment"]) == (4, "helpful") and row["feedback_at"] is not None
@@ -241,11 +251,13 @@ async def test_feedback_by_the_owner_only(client, db, busy_school):
     assert response.json()["feedback_rating"] == 5 and response.json()["feedback_comment"] is None
     (after,) = [r for r in await logs(db, school.org_id) if r["id"] == s_row["id"]]
     assert {k: v for k, v in after.items() if not k.startswith("feedback") and k != "updated_at"} == {
-        k: v for k, v in row.items() if not k.startswith("feedback") and k != "updated_at"}
+        k: v for k, v in row.items() if not k.startswith("feedback") and k != "updated_at"
+    }
 
 
-@pytest.mark.parametrize("body", [{"rating": 0}, {"rating": 6}, {}, {"rating": "great"},
-                                  {"rating": 3, "comment": "x" * 2001}])
+@pytest.mark.parametrize(
+    "body", [{"rating": 0}, {"rating": 6}, {}, {"rating": "great"}, {"rating": 3, "comment": "x" * 2001}]
+)
 async def test_bad_feedback_is_422(client, db, busy_school, body):
     school, _ = busy_school
     s_row = [r for r in await logs(db, school.org_id) if r["user_id"] == school.people["s"]][0]
@@ -266,7 +278,10 @@ async def test_settings_are_readable_by_members(client, make_school):
         assert body["organization_id"] == str(school.org_id)
         assert body["grading_assistance_roles"] == ["teacher", "org_admin"]
         assert (body["rate_limit_per_minute"], body["rate_limit_per_hour"], body["rate_limit_per_day"]) == (
-            60, 1000, 10000)
+            60,
+            1000,
+            10000,
+        )
         assert Decimal(body["monthly_budget_usd"]) == 100 and body["alert_thresholds_percent"] == [50, 80, 100]
         assert body["store_prompts"] is False and body["allowed_service_ids"] is None
     assert_problem(await client.get(url, headers=other.headers["oa"]), 404)
@@ -277,9 +292,15 @@ async def test_org_admin_changes_settings_and_the_gateway_follows(client, db, ma
     school = await make_school(monthly_budget_usd=0)
     url = f"/organizations/{school.org_id}/ai-settings"
     assert_problem(await ask(client, school, "s"), 402)
-    change = {"rate_limit_per_minute": 2, "monthly_budget_usd": None, "homework_help_roles": ["teacher"],
-              "grading_assistance_roles": ["teacher", "student"], "store_prompts": True,
-              "allowed_service_ids": [str(await service_id(db, "claude-haiku"))], "alert_thresholds_percent": [90]}
+    change = {
+        "rate_limit_per_minute": 2,
+        "monthly_budget_usd": None,
+        "homework_help_roles": ["teacher"],
+        "grading_assistance_roles": ["teacher", "student"],
+        "store_prompts": True,
+        "allowed_service_ids": [str(await service_id(db, "claude-haiku"))],
+        "alert_thresholds_percent": [90],
+    }
     response = await client.patch(url, json=change, headers=school.headers["oa"])
     assert response.status_code == 200, response.text
     body = response.json()

@@ -19,13 +19,15 @@ async def test_request_ids_and_comments_are_escaped(client, make_school):
     assert called.status_code == 200, called.text
     (row,) = (await client.get("/ai/usage", headers=school.headers["s"])).json()["items"]
     assert row["request_id"] == REQUEST_ID  # stored and shown in JSON as sent
-    rated = await client.post(f"/ai/usage/{row['id']}/feedback", json={"rating": 1, "comment": COMMENT},
-                              headers=school.headers["s"])
+    rated = await client.post(
+        f"/ai/usage/{row['id']}/feedback", json={"rating": 1, "comment": COMMENT}, headers=school.headers["s"]
+    )
     assert rated.status_code == 200, rated.text
 
     for who in ("s", "oa"):
-        response = await client.get("/ai/usage", params={"format": "csv", "organization_id": str(school.org_id)},
-                                    headers=school.headers[who])
+        response = await client.get(
+            "/ai/usage", params={"format": "csv", "organization_id": str(school.org_id)}, headers=school.headers[who]
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert response.headers["content-disposition"] == 'attachment; filename="ai-usage.csv"'
@@ -45,8 +47,9 @@ async def test_the_export_is_read_as_the_caller(client, make_school):
     school = await make_school()
     other = await make_school()
     await client.post("/ai/messages", json=message("mine [[tokens:5,1]]"), headers=school.headers["s"])
-    response = await client.get("/ai/usage", params={"format": "csv", "organization_id": str(school.org_id)},
-                                headers=other.headers["oa"])
+    response = await client.get(
+        "/ai/usage", params={"format": "csv", "organization_id": str(school.org_id)}, headers=other.headers["oa"]
+    )
     assert response.status_code == 200
     assert len(list(csv.reader(io.StringIO(response.text)))) == 1  # the header only
     assert_problem(await client.get("/ai/usage", params={"format": "csv"}), 401)

@@ -66,9 +66,7 @@ async def test_an_account_in_nobodys_domain_is_its_owners(client, db, settings, 
     email = f"parent-{tag()}@mailbox.example.net"
     invited = await add(client, a, {"email": email, "display_name": "A Parent", "roles": ["parent"]}, 202)
     token = await emailed_token(db, settings, invited["invitation"]["id"])
-    accepted = ok(
-        await client.post("/auth/invitations/accept", json={"token": token, "password": "the parent's own"})
-    )
+    accepted = ok(await client.post("/auth/invitations/accept", json={"token": token, "password": "the parent's own"}))
     assert accepted["tokens"]["access_token"]
     me = ok(await client.get("/me", headers={"Authorization": f"Bearer {accepted['tokens']['access_token']}"}))
     assert me["user"]["managed_by_organization_id"] is None
@@ -142,9 +140,7 @@ async def test_answers_do_not_tell_whether_an_address_has_an_account(client, wor
         answers[case] = (response.status_code, without_ids(response.json()))
     assert len({repr(answer) for answer in answers.values()}) == 1, answers
     # So do the password-reset requests.
-    resets = {
-        email: await client.post("/auth/password-reset", json={"email": email}) for email in addresses.values()
-    }
+    resets = {email: await client.post("/auth/password-reset", json={"email": email}) for email in addresses.values()}
     assert {(r.status_code, r.text) for r in resets.values()} == {(202, resets[b.emails["t"]].text)}
 
 
@@ -153,12 +149,17 @@ async def test_answers_do_not_tell_whether_an_address_has_an_account(client, wor
 
 async def test_a_young_student_signs_in_with_a_username(client, db, settings, a):
     added = await add(
-        client, a, {"username": "kim.7b", "display_name": "Kim", "roles": ["student"], "password": "first password"}, 201
+        client,
+        a,
+        {"username": "kim.7b", "display_name": "Kim", "roles": ["student"], "password": "first password"},
+        201,
     )
     user_id = added["memberships"][0]["user_id"]
     profile = ok(await client.get(f"/users/{user_id}", headers=a.as_("oa")))
     assert (profile["email"], profile["username"], profile["managed_by_organization_id"]) == (
-        None, "kim.7b", str(a.org),
+        None,
+        "kim.7b",
+        str(a.org),
     )
     pair = ok(await client.post("/auth/token", data={"username": f"{a.slug}/kim.7b", "password": "first password"}))
     assert pair["password_change_required"] is True
@@ -188,7 +189,9 @@ async def test_only_the_managing_organization_sets_passwords_and_disables(client
     )
     assert_problem(await client.patch(f"/users/{target}", json={"disabled": True}, headers=b.as_("oa")), 404)
 
-    assert (await client.put(f"/users/{target}/password", json={"password": "reset by a"}, headers=a.as_("oa"))).status_code == 204
+    assert (
+        await client.put(f"/users/{target}/password", json={"password": "reset by a"}, headers=a.as_("oa"))
+    ).status_code == 204
     # The reset ended the student's sessions.
     assert_problem(await client.get("/me", headers=a.as_("s")), 401, "unauthorized")
     pair = ok(await client.post("/auth/token", data={"username": a.emails["s"], "password": "reset by a"}))
@@ -199,8 +202,13 @@ async def test_only_the_managing_organization_sets_passwords_and_disables(client
     assert disabled["disabled_at"] is not None
     refused = await client.post("/auth/token", data={"username": a.emails["s"], "password": "reset by a"})
     wrong = await client.post("/auth/token", data={"username": a.emails["s"], "password": "not the password"})
-    assert (refused.status_code, refused.json()["detail"]) == (wrong.status_code, wrong.json()["detail"]) == (
-        401, wrong.json()["detail"],
+    assert (
+        (refused.status_code, refused.json()["detail"])
+        == (wrong.status_code, wrong.json()["detail"])
+        == (
+            401,
+            wrong.json()["detail"],
+        )
     )
     # The admin may not touch anything else of the account.
     assert_problem(await client.patch(f"/users/{target}", json={"is_super_admin": True}, headers=a.as_("oa")), 403)
@@ -244,15 +252,16 @@ async def test_domains_are_managed_by_super_admins_and_listed_by_org_admins(clie
 
 async def test_the_old_functions_are_gone_and_the_new_one_checks_the_caller(db, world, a):
     async with rolled_back(db, world.identity("oa")) as session:
-        for function in ("private.user_id_for_email('x@example.org')", "private.set_initial_password(gen_random_uuid(), 'h')"):
+        for function in (
+            "private.user_id_for_email('x@example.org')",
+            "private.set_initial_password(gen_random_uuid(), 'h')",
+        ):
             with pytest.raises(DBAPIError) as caught:
                 async with session.begin_nested():
                     await session.execute(text(f"select {function}"))
             assert sqlstate(caught.value) == "42883"  # undefined function
         with pytest.raises(DBAPIError) as caught:
-            await session.execute(
-                text("select private.set_managed_password(:id, 'h')"), {"id": a.users["s"]}
-            )
+            await session.execute(text("select private.set_managed_password(:id, 'h')"), {"id": a.users["s"]})
         assert sqlstate(caught.value) == "42501"
 
 
@@ -268,8 +277,18 @@ async def test_a_request_connection_cannot_become_service_role(db, world):
         assert sqlstate(caught.value) == "42501"
 
 
-@pytest.mark.parametrize("table", ["credentials", "refresh_tokens", "sessions", "login_failures", "mail_outbox",
-                                   "password_resets", "invitation_tokens"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "credentials",
+        "refresh_tokens",
+        "sessions",
+        "login_failures",
+        "mail_outbox",
+        "password_resets",
+        "invitation_tokens",
+    ],
+)
 async def test_server_tables_are_out_of_reach_of_end_users(db, world, table):
     for who in ("anon", "t1", "oa", "sa"):
         async with rolled_back(db, world.identity(who)) as session:
@@ -292,7 +311,8 @@ async def test_an_invitation_is_sent_again_at_most_once_a_minute(client, db, a):
     assert sorted(again["invitation"]["roles"]) == ["parent", "teacher"]
     async with db.service() as session:
         queued = await session.scalar(
-            text("select count(*) from server.mail_outbox where reference_id = :id"), {"id": invited["invitation"]["id"]}
+            text("select count(*) from server.mail_outbox where reference_id = :id"),
+            {"id": invited["invitation"]["id"]},
         )
     assert queued == 1
     # Closed invitations are not sent again; nobody else may touch them.

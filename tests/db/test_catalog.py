@@ -12,8 +12,14 @@ from schoolbase.db.rls import ANONYMOUS, SERVICE, user_identity
 from tests.conftest import rolled_back, sqlstate
 
 CORE_TABLES = {
-    "organizations", "organization_domains", "users", "invitations",
-    "memberships", "classes", "enrollments", "guardianships",
+    "organizations",
+    "organization_domains",
+    "users",
+    "invitations",
+    "memberships",
+    "classes",
+    "enrollments",
+    "guardianships",
 }
 SERVER_ROLES = ("authenticator", "service_authenticator", "anon", "authenticated", "service_role")
 
@@ -24,13 +30,16 @@ async def _rows(db, sql: str) -> list:
 
 
 async def test_every_public_table_has_rls_enabled_and_a_policy(db):
-    rows = await _rows(db, """
+    rows = await _rows(
+        db,
+        """
         select c.relname, c.relrowsecurity,
                (select count(*) from pg_policy p where p.polrelid = c.oid) as policies
         from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
         order by 1
-    """)
+    """,
+    )
     assert CORE_TABLES <= {name for name, _, _ in rows}
     assert [name for name, rls, _ in rows if not rls] == [], "tables without row-level security"
     assert [name for name, _, policies in rows if policies == 0] == [], "tables without any policy"
@@ -38,12 +47,15 @@ async def test_every_public_table_has_rls_enabled_and_a_policy(db):
 
 async def test_every_public_view_runs_as_the_caller(db):
     """A view runs as its owner unless security_invoker, which would bypass RLS."""
-    rows = await _rows(db, """
+    rows = await _rows(
+        db,
+        """
         select c.relname from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm')
           and not coalesce('security_invoker=true' = any (c.reloptions)
                            or 'security_invoker=on' = any (c.reloptions), false)
-    """)
+    """,
+    )
     assert rows == []
 
 
@@ -97,10 +109,13 @@ async def test_the_server_connection_is_no_superuser_and_owns_no_table(db, world
 
 
 async def test_server_roles_are_set_up_as_designed(db):
-    rows = await _rows(db, f"""
+    rows = await _rows(
+        db,
+        f"""
         select rolname::text, rolsuper, rolbypassrls, rolcanlogin
-        from pg_roles where rolname in ({', '.join(f"'{r}'" for r in SERVER_ROLES)})
-    """)
+        from pg_roles where rolname in ({", ".join(f"'{r}'" for r in SERVER_ROLES)})
+    """,
+    )
     assert {name: tuple(flags) for name, *flags in rows} == {
         # name: (superuser, bypasses RLS, can log in)
         "authenticator": (False, False, True),
@@ -112,12 +127,15 @@ async def test_server_roles_are_set_up_as_designed(db):
 
 
 async def test_each_login_role_may_become_only_its_own_roles(db):
-    rows = await _rows(db, """
+    rows = await _rows(
+        db,
+        """
         select l.rolname::text, r.rolname::text, pg_has_role(l.oid, r.oid, 'member')
         from pg_roles l cross join pg_roles r
         where l.rolname in ('authenticator', 'service_authenticator')
           and r.rolname in ('anon', 'authenticated', 'service_role')
-    """)
+    """,
+    )
     assert {(login, role) for login, role, member in rows if member} == {
         ("authenticator", "anon"),
         ("authenticator", "authenticated"),

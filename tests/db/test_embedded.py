@@ -31,8 +31,12 @@ def command(data_dir: Path, *args: str) -> list[str]:
 def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     # cwd is the data dir's parent so that no project .env file is read.
     return subprocess.run(
-        command(data_dir, *args), env=cli_env(data_dir), cwd=data_dir.parent,
-        capture_output=True, text=True, timeout=120,
+        command(data_dir, *args),
+        env=cli_env(data_dir),
+        cwd=data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -96,8 +100,12 @@ def test_concurrent_runs_on_one_new_data_dir(data_dir):
     pgdata = data_dir / "pgdata"
     procs = [
         subprocess.Popen(
-            command(data_dir, "db", "upgrade"), env=cli_env(data_dir), cwd=data_dir.parent,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            command(data_dir, "db", "upgrade"),
+            env=cli_env(data_dir),
+            cwd=data_dir.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(3)
     ]
@@ -128,8 +136,13 @@ def test_a_second_process_attaches_to_the_running_server_and_the_last_one_stops_
         "print(start_embedded(Path(sys.argv[1])), flush=True); sys.stdin.readline()"
     )
     holder = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-c", holder_script, str(pgdata)], env=cli_env(data_dir),
-        cwd=data_dir.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-W", "ignore", "-c", holder_script, str(pgdata)],
+        env=cli_env(data_dir),
+        cwd=data_dir.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         uri = holder.stdout.readline().strip()

@@ -87,15 +87,21 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(fresh_url):
     migrate.downgrade(fresh_url, "base")
     assert migrate.current_revisions(fresh_url) == ()
     with migrate.owner_connection(fresh_url) as conn:
-        public_relations = conn.execute(
-            text("select relname from pg_class where relnamespace = 'public'::regnamespace")
-        ).scalars().all()
-        public_types = conn.execute(
-            text("select typname from pg_type where typnamespace = 'public'::regnamespace")
-        ).scalars().all()
-        public_functions = conn.execute(
-            text("select proname from pg_proc where pronamespace = 'public'::regnamespace")
-        ).scalars().all()
+        public_relations = (
+            conn.execute(text("select relname from pg_class where relnamespace = 'public'::regnamespace"))
+            .scalars()
+            .all()
+        )
+        public_types = (
+            conn.execute(text("select typname from pg_type where typnamespace = 'public'::regnamespace"))
+            .scalars()
+            .all()
+        )
+        public_functions = (
+            conn.execute(text("select proname from pg_proc where pronamespace = 'public'::regnamespace"))
+            .scalars()
+            .all()
+        )
         private = conn.scalar(text("select to_regnamespace('private')"))
         auth = conn.scalar(text("select to_regnamespace('auth')"))
     assert public_relations == []
@@ -172,7 +178,10 @@ def test_concurrent_upgrades_of_one_new_database_all_succeed(fresh_url):
     procs = [
         subprocess.Popen(
             [sys.executable, "-W", "ignore", "-c", script, fresh_url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(4)
     ]
@@ -235,8 +244,10 @@ DRIFT = {
     ),
     "loosen policy": (
         "alter policy users_select on public.users using (true)",
-        ["policies: missing or changed in the database: users.users_select",
-         "policies: not in the migrations: users.users_select SELECT {authenticated} using true"],
+        [
+            "policies: missing or changed in the database: users.users_select",
+            "policies: not in the migrations: users.users_select SELECT {authenticated} using true",
+        ],
     ),
     "extra policy": (
         "create policy sneaky on server.credentials for select to authenticated using (true)",
@@ -298,8 +309,10 @@ DRIFT = {
     "replace a helper's body": (
         "create or replace function private.is_super_admin() returns boolean "
         "language sql stable security definer set search_path = '' as $$ select true $$",
-        ["functions: missing or changed in the database: private.is_super_admin()",
-         "functions: not in the migrations: private.is_super_admin()"],
+        [
+            "functions: missing or changed in the database: private.is_super_admin()",
+            "functions: not in the migrations: private.is_super_admin()",
+        ],
     ),
     "helper loses security definer": (
         "alter function private.child_ids() security invoker",
@@ -307,8 +320,10 @@ DRIFT = {
     ),
     "disable rls": (
         "alter table public.users disable row level security",
-        ["row level security: missing or changed in the database: users rls=true",
-         "row level security: not in the migrations: users rls=false"],
+        [
+            "row level security: missing or changed in the database: users rls=true",
+            "row level security: not in the migrations: users rls=false",
+        ],
     ),
 }
 

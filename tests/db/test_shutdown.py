@@ -83,8 +83,13 @@ class Processes:
         with log.open("w") as out:
             # cwd is the data dir's parent so that no project .env file is read.
             proc = subprocess.Popen(
-                [sys.executable, "-W", "ignore", *args], env=self.env, cwd=self.data_dir.parent,
-                stdin=stdin, stdout=subprocess.PIPE if stdin is subprocess.PIPE else out, stderr=out, text=True,
+                [sys.executable, "-W", "ignore", *args],
+                env=self.env,
+                cwd=self.data_dir.parent,
+                stdin=stdin,
+                stdout=subprocess.PIPE if stdin is subprocess.PIPE else out,
+                stderr=out,
+                text=True,
             )
         proc.log = log
         self.started.append(proc)

@@ -40,8 +40,11 @@ async def add_student(db, settings, school, name: str) -> uuid.UUID:
         user = await create_person(session, email, name, "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
         await session.flush()
-        session.add(Enrollment(organization_id=school.org_id, class_id=school.class_id, user_id=user.id,
-                               role=MembershipRole.student))
+        session.add(
+            Enrollment(
+                organization_id=school.org_id, class_id=school.class_id, user_id=user.id, role=MembershipRole.student
+            )
+        )
     school.people[name] = user.id
     school.headers[name] = await signed_in(db, settings, user.id)
     return user.id
@@ -52,13 +55,24 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
     (default: ``s`` submits an essay)."""
     bodies = {"s": "An essay about photosynthesis."} if bodies is None else bodies
     async with db.service() as session:
-        category = AssignmentCategory(organization_id=school.org_id, class_id=school.class_id,
-                                      name=f"Essays {uuid.uuid4().hex[:6]}", weight_percent=Decimal(1))
+        category = AssignmentCategory(
+            organization_id=school.org_id,
+            class_id=school.class_id,
+            name=f"Essays {uuid.uuid4().hex[:6]}",
+            weight_percent=Decimal(1),
+        )
         session.add(category)
         await session.flush()
-        assignment = Assignment(organization_id=school.org_id, class_id=school.class_id, category_id=category.id,
-                                title="Photosynthesis essay", instructions="Explain photosynthesis.",
-                                type="essay", points_possible=Decimal(10), state="published")
+        assignment = Assignment(
+            organization_id=school.org_id,
+            class_id=school.class_id,
+            category_id=category.id,
+            title="Photosynthesis essay",
+            instructions="Explain photosynthesis.",
+            type="essay",
+            points_possible=Decimal(10),
+            state="published",
+        )
         session.add(assignment)
         await session.flush()
         work = Work(assignment.id, [], {})
@@ -68,7 +82,11 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
             await session.flush()
             for position, (title, most) in enumerate(criteria):
                 c = AssignmentRubricCriterion(
-                    organization_id=school.org_id, rubric_id=r.id, position=position, title=title, max_points=most,
+                    organization_id=school.org_id,
+                    rubric_id=r.id,
+                    position=position,
+                    title=title,
+                    max_points=most,
                     levels=[{"title": "Full", "points": float(most)}, {"title": "None", "points": 0}],
                 )
                 session.add(c)
@@ -77,8 +95,12 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
                 work.max_points[c.id] = most
         for who, body in bodies.items():
             submission = AssignmentSubmission(
-                organization_id=school.org_id, class_id=school.class_id, assignment_id=assignment.id,
-                student_id=school.people[who], body=body, status="submitted",
+                organization_id=school.org_id,
+                class_id=school.class_id,
+                assignment_id=assignment.id,
+                student_id=school.people[who],
+                body=body,
+                status="submitted",
             )
             session.add(submission)
             await session.flush()

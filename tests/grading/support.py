@@ -19,7 +19,9 @@ async def enroll(db, school, who: str = "s2") -> None:
     async with db.service() as session:
         session.add(
             Enrollment(
-                organization_id=school.org_id, class_id=school.class_id, user_id=school.people[who],
+                organization_id=school.org_id,
+                class_id=school.class_id,
+                user_id=school.people[who],
                 role=MembershipRole.student,
             )
         )
@@ -32,8 +34,11 @@ async def add_student(db, settings, school, name: str) -> None:
         user = await create_person(session, email, name, "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
         await session.flush()
-        session.add(Enrollment(organization_id=school.org_id, class_id=school.class_id, user_id=user.id,
-                               role=MembershipRole.student))
+        session.add(
+            Enrollment(
+                organization_id=school.org_id, class_id=school.class_id, user_id=user.id, role=MembershipRole.student
+            )
+        )
     school.people[name] = user.id
     school.headers[name] = await signed_in(db, settings, user.id)
 
@@ -50,8 +55,9 @@ def ok(response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-async def category(client, school, name: str = "Homework", weight: str | int = 40, drop_lowest: int = 0,
-                   who: str = "t") -> dict:
+async def category(
+    client, school, name: str = "Homework", weight: str | int = 40, drop_lowest: int = 0, who: str = "t"
+) -> dict:
     response = await client.post(
         f"/classes/{school.class_id}/assignment-categories",
         json={"name": name, "weight_percent": str(weight), "drop_lowest": drop_lowest},
@@ -62,7 +68,9 @@ async def category(client, school, name: str = "Homework", weight: str | int = 4
 
 async def assignment(client, school, category_id: str, *, publish: bool = True, who: str = "t", **fields) -> dict:
     body = {"category_id": category_id, "title": "Essay", "points_possible": "100", **fields}
-    created = ok(await client.post(f"/classes/{school.class_id}/assignments", json=body, headers=school.headers[who]), 201)
+    created = ok(
+        await client.post(f"/classes/{school.class_id}/assignments", json=body, headers=school.headers[who]), 201
+    )
     if publish:
         return ok(await client.post(f"/assignments/{created['id']}/publish", headers=school.headers[who]))
     return created
@@ -74,8 +82,9 @@ async def ready(client, school, **fields) -> dict:
     return await assignment(client, school, cat["id"], **fields)
 
 
-async def turn_in(client, school, assignment_id: str, who: str = "s", body: str = "My work", submit: bool = True,
-                  status: int = 201) -> dict:
+async def turn_in(
+    client, school, assignment_id: str, who: str = "s", body: str = "My work", submit: bool = True, status: int = 201
+) -> dict:
     response = await client.post(
         f"/assignments/{assignment_id}/submissions", json={"body": body, "submit": submit}, headers=school.headers[who]
     )
@@ -89,4 +98,6 @@ async def grade(client, school, submission_id: str, who: str = "t", status: int 
 
 async def due_ago(db, assignment_id: str, interval: str) -> None:
     """Move the due date into the past by ``interval`` (an SQL interval), relative to the database's clock."""
-    await sql(db, "update assignments set due_at = now() - cast(:i as interval) where id = :a", i=interval, a=assignment_id)
+    await sql(
+        db, "update assignments set due_at = now() - cast(:i as interval) where id = :a", i=interval, a=assignment_id
+    )

@@ -27,34 +27,59 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     async with db.service() as session:
         for org, (cls, student, teacher) in CLASS_OF.items():
             keys = {"org": world.orgs[org], "class": world.classes[cls]}
-            category = await session.scalar(text(
-                "insert into public.assignment_categories (organization_id, class_id, name, weight_percent) "
-                "values (:org, :class, :name, 0) returning id"), {**keys, "name": f"AI access {uuid.uuid4().hex[:8]}"})
-            assignment = await session.scalar(text(
-                "insert into public.assignments (organization_id, class_id, category_id, title, points_possible, "
-                "state) values (:org, :class, :category, 'AI access probe', 10, 'published') returning id"),
-                {**keys, "category": category})
-            submission = await session.scalar(text(
-                "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, "
-                "body, status) values (:org, :class, :assignment, :student, 'work', 'submitted') returning id"),
-                {**keys, "assignment": assignment, "student": world.users[student]})
-            job = await session.scalar(text(
-                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                "total, state) values (:org, :class, :assignment, :teacher, 'claude-haiku', 1, 'completed') "
-                "returning id"), {**keys, "assignment": assignment, "teacher": world.users[teacher]})
-            item = await session.scalar(text(
-                "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id, state) "
-                "values (:org, :job, :submission, 'failed') returning id"),
-                {"org": world.orgs[org], "job": job, "submission": submission})
-            for kind, value in (("category", category), ("assignment", assignment), ("submission", submission),
-                                ("job", job), ("item", item)):
+            category = await session.scalar(
+                text(
+                    "insert into public.assignment_categories (organization_id, class_id, name, weight_percent) "
+                    "values (:org, :class, :name, 0) returning id"
+                ),
+                {**keys, "name": f"AI access {uuid.uuid4().hex[:8]}"},
+            )
+            assignment = await session.scalar(
+                text(
+                    "insert into public.assignments (organization_id, class_id, category_id, title, points_possible, "
+                    "state) values (:org, :class, :category, 'AI access probe', 10, 'published') returning id"
+                ),
+                {**keys, "category": category},
+            )
+            submission = await session.scalar(
+                text(
+                    "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, "
+                    "body, status) values (:org, :class, :assignment, :student, 'work', 'submitted') returning id"
+                ),
+                {**keys, "assignment": assignment, "student": world.users[student]},
+            )
+            job = await session.scalar(
+                text(
+                    "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
+                    "total, state) values (:org, :class, :assignment, :teacher, 'claude-haiku', 1, 'completed') "
+                    "returning id"
+                ),
+                {**keys, "assignment": assignment, "teacher": world.users[teacher]},
+            )
+            item = await session.scalar(
+                text(
+                    "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id, state) "
+                    "values (:org, :job, :submission, 'failed') returning id"
+                ),
+                {"org": world.orgs[org], "job": job, "submission": submission},
+            )
+            for kind, value in (
+                ("category", category),
+                ("assignment", assignment),
+                ("submission", submission),
+                ("job", job),
+                ("item", item),
+            ):
                 refs.rows[kind][org] = value
     yield refs
     async with db.service() as session:
-        await session.execute(text("delete from public.assignments where id = any(:ids)"),
-                              {"ids": list(refs.rows["assignment"].values())})
-        await session.execute(text("delete from public.assignment_categories where id = any(:ids)"),
-                              {"ids": list(refs.rows["category"].values())})
+        await session.execute(
+            text("delete from public.assignments where id = any(:ids)"), {"ids": list(refs.rows["assignment"].values())}
+        )
+        await session.execute(
+            text("delete from public.assignment_categories where id = any(:ids)"),
+            {"ids": list(refs.rows["category"].values())},
+        )
 
 
 READS = [
@@ -74,16 +99,37 @@ async def test_read(db, refs, actor, read):
 
 SERVICE_ONLY: set[str] = set()
 WRITES = [
-    W("job-create", "insert", "bulk_grading_jobs", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "class_id": "@class:c1", "assignment_id": "@assignment:A",
-              "requested_by": "@user:t1", "model": "claude-haiku"}),
+    W(
+        "job-create",
+        "insert",
+        "bulk_grading_jobs",
+        SERVICE_ONLY,
+        values={
+            "organization_id": "@org:A",
+            "class_id": "@class:c1",
+            "assignment_id": "@assignment:A",
+            "requested_by": "@user:t1",
+            "model": "claude-haiku",
+        },
+    ),
     W("job-A-change", "update", "bulk_grading_jobs", SERVICE_ONLY, where={"id": "@job:A"}, values={"state": "failed"}),
     W("job-A-delete", "delete", "bulk_grading_jobs", SERVICE_ONLY, where={"id": "@job:A"}),
-    W("item-create", "insert", "bulk_grading_job_items", SERVICE_ONLY,
-      values={"organization_id": "@org:A", "job_id": "@job:A", "submission_id": "@submission:A"},
-      setup=[("delete from public.bulk_grading_job_items where id = :id", {"id": "@item:A"})]),
-    W("item-A-change", "update", "bulk_grading_job_items", SERVICE_ONLY, where={"id": "@item:A"},
-      values={"state": "done"}),
+    W(
+        "item-create",
+        "insert",
+        "bulk_grading_job_items",
+        SERVICE_ONLY,
+        values={"organization_id": "@org:A", "job_id": "@job:A", "submission_id": "@submission:A"},
+        setup=[("delete from public.bulk_grading_job_items where id = :id", {"id": "@item:A"})],
+    ),
+    W(
+        "item-A-change",
+        "update",
+        "bulk_grading_job_items",
+        SERVICE_ONLY,
+        where={"id": "@item:A"},
+        values={"state": "done"},
+    ),
     W("item-A-delete", "delete", "bulk_grading_job_items", SERVICE_ONLY, where={"id": "@item:A"}),
 ]
 WRITE_CASES = write_cases(WRITES)
@@ -101,9 +147,14 @@ async def test_write(db, refs, actor, write):
 
 async def test_bulk_grading_tables_are_all_in_the_matrix(db):
     async with rolled_back(db, SERVICE) as session:
-        tables = set(await session.scalars(text(
-            "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-            "and c.relkind in ('r', 'p') and c.relname like 'bulk\\_grading%'")))
+        tables = set(
+            await session.scalars(
+                text(
+                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
+                    "and c.relkind in ('r', 'p') and c.relname like 'bulk\\_grading%'"
+                )
+            )
+        )
     assert tables == set(TABLES)
 
 

@@ -21,8 +21,9 @@ async def ai_grade(client, school, submission_id, who="t", **body):
 
 
 async def usage_logs(db, org_id) -> list[dict]:
-    return await rows(db, "select * from public.ai_usage_logs where organization_id = :o order by created_at, id",
-                      o=org_id)
+    return await rows(
+        db, "select * from public.ai_usage_logs where organization_id = :o order by created_at, id", o=org_id
+    )
 
 
 # ---------------------------------------------------------------- suggestion
@@ -40,7 +41,9 @@ async def test_suggestion_is_stored_with_confidence_usage_log_and_rubric_scores(
     assert Decimal(grade["ai_difference"]) == 0
     assert grade["feedback"].startswith("[local upstream]")
     assert [(r["criterion_id"], Decimal(r["points"])) for r in grade["rubric"]] == [
-        (str(work.criteria[0]), Decimal(2)), (str(work.criteria[1]), Decimal(3))]
+        (str(work.criteria[0]), Decimal(2)),
+        (str(work.criteria[1]), Decimal(3)),
+    ]
     assert all(r["comment"] for r in grade["rubric"])
     # the usage log: feature grading_assistance, the teacher pays, the confidence is in quality
     (log,) = await usage_logs(db, school.org_id)
@@ -52,8 +55,9 @@ async def test_suggestion_is_stored_with_confidence_usage_log_and_rubric_scores(
     stored = await grade_of(db, work.submissions["s"])
     assert stored["ai_usage_log_id"] == log["id"] and str(stored["state"]) == "ai_suggested"
     # the submission is not graded yet: only a final grade moves it
-    (submission,) = await rows(db, "select status::text from public.assignment_submissions where id = :s",
-                               s=work.submissions["s"])
+    (submission,) = await rows(
+        db, "select status::text from public.assignment_submissions where id = :s", s=work.submissions["s"]
+    )
     assert submission["status"] == "submitted"
     # staff read it back
     again = await client.get(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers["oa"])
@@ -74,8 +78,9 @@ async def test_the_prompt_carries_rubric_and_submission_and_asks_for_json(client
     assert rubric["criteria"][0]["levels"][0] == {"title": "Full", "points": 4.0}
     # the student's text cannot close the submission early
     assert user.count("</submission>") == 1 and "<\\/submission>" in user
-    assert (await rows(db, "select alias from public.ai_services where id = :i", i=log["service_id"]))[0]["alias"] \
-        == "claude-sonnet"
+    assert (await rows(db, "select alias from public.ai_services where id = :i", i=log["service_id"]))[0][
+        "alias"
+    ] == "claude-sonnet"
 
 
 @pytest.mark.parametrize("reply", ["fenced", "wrapped"])
@@ -99,9 +104,15 @@ async def test_an_answer_that_does_not_fit_the_rubric_is_502_and_stores_nothing(
     (log,) = await usage_logs(db, school.org_id)
     assert str(log["status"]) == "succeeded" and body["usage_log_id"] == str(log["id"])
     assert log["quality"]["grading"]["valid"] is False and log["quality"]["grading"]["error"]
-    assert await rows(db, "select * from public.grade_history where grade_id in "
-                          "(select id from public.assignment_grades where submission_id = :s)",
-                      s=work.submissions["s"]) == []
+    assert (
+        await rows(
+            db,
+            "select * from public.grade_history where grade_id in "
+            "(select id from public.assignment_grades where submission_id = :s)",
+            s=work.submissions["s"],
+        )
+        == []
+    )
 
 
 async def test_budget_exhausted_is_402_and_logged(client, db, make_school):
@@ -156,8 +167,11 @@ async def test_other_organizations_staff_see_nothing(client, db, make_school):
     school, other = await make_school(), await make_school()
     work = await make_work(db, school)
     for who in ("t", "oa"):
-        assert_problem(await client.post(f"/submissions/{work.submissions['s']}/ai-grade",
-                                          headers=other.headers[who]), 404, "not-found")
+        assert_problem(
+            await client.post(f"/submissions/{work.submissions['s']}/ai-grade", headers=other.headers[who]),
+            404,
+            "not-found",
+        )
     assert_problem(await client.post(f"/submissions/{uuid.uuid4()}/ai-grade", headers=school.headers["t"]), 404)
 
 
@@ -180,20 +194,26 @@ async def test_student_and_parent_cannot_see_the_suggestion(client, db, make_sch
     work = await make_work(db, school)
     grade = (await ai_grade(client, school, work.submissions["s"])).json()
     for who in ("s", "p"):
-        assert_problem(await client.get(f"/submissions/{work.submissions['s']}/ai-grade",
-                                        headers=school.headers[who]), 403)
+        assert_problem(
+            await client.get(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers[who]), 403
+        )
         assert_problem(await client.post(f"/grades/{grade['id']}/accept", headers=school.headers[who]), 404)
         assert_problem(await client.delete(f"/grades/{grade['id']}", headers=school.headers[who]), 404)
-        assert_problem(await client.put(f"/grades/{grade['id']}", json={"points": 10},
-                                        headers=school.headers[who]), 404)
+        assert_problem(
+            await client.put(f"/grades/{grade['id']}", json={"points": 10}, headers=school.headers[who]), 404
+        )
         # and through the database as that person: neither the grade nor its rubric scores
         from schoolbase.db.rls import user_identity  # noqa: PLC0415
 
         async with rolled_back(db, user_identity(school.people[who])) as session:
-            assert (await session.execute(text("select id from public.assignment_grades where id = :g"),
-                                          {"g": grade["id"]})).all() == []
-            assert (await session.execute(text("select id from public.rubric_grades where grade_id = :g"),
-                                          {"g": grade["id"]})).all() == []
+            assert (
+                await session.execute(text("select id from public.assignment_grades where id = :g"), {"g": grade["id"]})
+            ).all() == []
+            assert (
+                await session.execute(
+                    text("select id from public.rubric_grades where grade_id = :g"), {"g": grade["id"]}
+                )
+            ).all() == []
     assert await grade_of(db, work.submissions["s"]) is not None
 
 
@@ -206,12 +226,20 @@ async def test_teacher_cannot_forge_an_ai_suggestion_in_the_database(db, make_sc
 
     with pytest.raises(DBAPIError) as caught:
         async with rolled_back(db, user_identity(school.people["t"])) as session:
-            await session.execute(text(
-                """insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id,
+            await session.execute(
+                text(
+                    """insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id,
                    student_id, points, points_possible, source, state)
-                   values (:o, :c, :a, :s, :st, 1, 10, 'ai', 'ai_suggested')"""),
-                {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "s": work.submissions["s"],
-                 "st": school.people["s"]})
+                   values (:o, :c, :a, :s, :st, 1, 10, 'ai', 'ai_suggested')"""
+                ),
+                {
+                    "o": school.org_id,
+                    "c": school.class_id,
+                    "a": work.assignment_id,
+                    "s": work.submissions["s"],
+                    "st": school.people["s"],
+                },
+            )
     assert caught.value.orig.sqlstate == "42501"
 
 
@@ -235,9 +263,14 @@ async def test_no_rubric_and_unsubmitted_work_are_422(client, db, make_school):
     async with db.service() as session:
         from schoolbase.models import AssignmentSubmission  # noqa: PLC0415
 
-        submission = AssignmentSubmission(organization_id=school.org_id, class_id=school.class_id,
-                                          assignment_id=draft.assignment_id, student_id=school.people["s"],
-                                          body="not yet", status="draft")
+        submission = AssignmentSubmission(
+            organization_id=school.org_id,
+            class_id=school.class_id,
+            assignment_id=draft.assignment_id,
+            student_id=school.people["s"],
+            body="not yet",
+            status="draft",
+        )
         session.add(submission)
     assert_problem(await ai_grade(client, school, submission.id), 422, "not-gradable")
     assert await usage_logs(db, school.org_id) == []
@@ -262,19 +295,23 @@ async def test_accept_makes_it_final_with_the_suggested_points(client, db, make_
     assert accepted["state"] == "final" and accepted["source"] == "ai"
     assert Decimal(accepted["points"]) == Decimal(5) and Decimal(accepted["ai_difference"]) == 0
     assert accepted["grader_id"] == str(school.people["t"])
-    (submission,) = await rows(db, "select status::text from public.assignment_submissions where id = :s",
-                               s=work.submissions["s"])
+    (submission,) = await rows(
+        db, "select status::text from public.assignment_submissions where id = :s", s=work.submissions["s"]
+    )
     assert submission["status"] == "graded"
-    assert_problem(await client.post(f"/grades/{grade['id']}/accept", headers=school.headers["t"]), 409,
-                   "not-an-ai-suggestion")
-    assert_problem(await client.delete(f"/grades/{grade['id']}", headers=school.headers["t"]), 409,
-                   "not-an-ai-suggestion")
+    assert_problem(
+        await client.post(f"/grades/{grade['id']}/accept", headers=school.headers["t"]), 409, "not-an-ai-suggestion"
+    )
+    assert_problem(
+        await client.delete(f"/grades/{grade['id']}", headers=school.headers["t"]), 409, "not-an-ai-suggestion"
+    )
 
 
 async def test_edit_by_points_keeps_the_suggestion_and_records_the_move(client, db, make_school):
     school, _, grade = await suggested(client, db, make_school)
-    response = await client.put(f"/grades/{grade['id']}", json={"points": 7.5, "feedback": "Good work."},
-                                headers=school.headers["t"])
+    response = await client.put(
+        f"/grades/{grade['id']}", json={"points": 7.5, "feedback": "Good work."}, headers=school.headers["t"]
+    )
     assert response.status_code == 200, response.text
     edited = response.json()
     assert edited["state"] == "final" and edited["source"] == "teacher"
@@ -288,8 +325,13 @@ async def test_edit_by_points_keeps_the_suggestion_and_records_the_move(client, 
     from schoolbase.db.rls import user_identity  # noqa: PLC0415
 
     async with db.transaction(user_identity(school.people["t"])) as session:
-        await session.execute(text("update public.assignment_grades set ai_suggested_points = 9, ai_confidence = 1, "
-                                   "ai_usage_log_id = null where id = :g"), {"g": grade["id"]})
+        await session.execute(
+            text(
+                "update public.assignment_grades set ai_suggested_points = 9, ai_confidence = 1, "
+                "ai_usage_log_id = null where id = :g"
+            ),
+            {"g": grade["id"]},
+        )
     (stored,) = await rows(db, "select * from public.assignment_grades where id = :g", g=grade["id"])
     assert stored["ai_suggested_points"] == 5 and stored["ai_confidence"] == Decimal("0.9")
     assert str(stored["ai_usage_log_id"]) == grade["ai_usage_log_id"]
@@ -299,8 +341,10 @@ async def test_edit_by_rubric_scores_sums_to_the_points(client, db, make_school)
     school, work, grade = await suggested(client, db, make_school)
     response = await client.put(
         f"/grades/{grade['id']}",
-        json={"rubric": [{"criterion_id": str(work.criteria[1]), "points": 6, "level_title": "Full"}],
-              "state": "draft"},
+        json={
+            "rubric": [{"criterion_id": str(work.criteria[1]), "points": 6, "level_title": "Full"}],
+            "state": "draft",
+        },
         headers=school.headers["t"],
     )
     assert response.status_code == 200, response.text
@@ -316,8 +360,9 @@ async def test_edit_by_rubric_scores_sums_to_the_points(client, db, make_school)
     foreign = {"rubric": [{"criterion_id": str(uuid.uuid4()), "points": 1}]}
     assert_problem(await client.put(f"/grades/{grade['id']}", json=foreign, headers=school.headers["t"]), 422)
     both = {"points": 1, "rubric": [{"criterion_id": str(work.criteria[0]), "points": 1}]}
-    assert_problem(await client.put(f"/grades/{grade['id']}", json=both, headers=school.headers["t"]), 422,
-                   "validation")
+    assert_problem(
+        await client.put(f"/grades/{grade['id']}", json=both, headers=school.headers["t"]), 422, "validation"
+    )
 
 
 async def test_reject_removes_the_suggestion_and_the_history_keeps_it(client, db, make_school):
@@ -326,8 +371,11 @@ async def test_reject_removes_the_suggestion_and_the_history_keeps_it(client, db
     assert response.status_code == 204, response.text
     assert await grade_of(db, work.submissions["s"]) is None
     assert await rows(db, "select * from public.rubric_grades where grade_id = :g", g=grade["id"]) == []
-    history = await rows(db, "select operation, old_row from public.grade_history where grade_id = :g "
-                             "and operation = 'DELETE'", g=grade["id"])
+    history = await rows(
+        db,
+        "select operation, old_row from public.grade_history where grade_id = :g and operation = 'DELETE'",
+        g=grade["id"],
+    )
     assert history and history[0]["old_row"]["state"] == "ai_suggested"
     assert_problem(await client.delete(f"/grades/{grade['id']}", headers=school.headers["t"]), 404)
     # the submission can be graded again
@@ -355,10 +403,10 @@ async def test_agreement_report(client, db, make_school, settings):
         assert response.status_code == 201, response.text
         grades[who] = response.json()["id"]  # each suggests 5 points
     t = school.headers["t"]
-    assert (await client.post(f"/grades/{grades['s']}/accept", headers=t)).status_code == 200       # diff 0
+    assert (await client.post(f"/grades/{grades['s']}/accept", headers=t)).status_code == 200  # diff 0
     assert (await client.put(f"/grades/{grades['s3']}", json={"points": 5.5}, headers=t)).status_code == 200  # +0.5
-    assert (await client.put(f"/grades/{grades['s4']}", json={"points": 2}, headers=t)).status_code == 200    # -3
-    assert (await client.delete(f"/grades/{grades['s5']}", headers=t)).status_code == 204           # rejected
+    assert (await client.put(f"/grades/{grades['s4']}", json={"points": 2}, headers=t)).status_code == 200  # -3
+    assert (await client.delete(f"/grades/{grades['s5']}", headers=t)).status_code == 204  # rejected
     # s6 stays a suggestion
 
     url = f"/organizations/{school.org_id}/ai-grading/agreement"
@@ -383,8 +431,9 @@ async def test_agreement_report(client, db, make_school, settings):
     assert_problem(await client.get(url, headers=other.headers["oa"]), 403)
     assert_problem(await client.get(url, params={"tolerance": "-1"}, headers=school.headers["oa"]), 422)
     # another organization's report is its own
-    empty = (await client.get(f"/organizations/{other.org_id}/ai-grading/agreement",
-                              headers=other.headers["oa"])).json()
+    empty = (
+        await client.get(f"/organizations/{other.org_id}/ai-grading/agreement", headers=other.headers["oa"])
+    ).json()
     assert empty["finalized"] == 0 and empty["rejected"] == 0
 
 
@@ -393,21 +442,38 @@ async def test_ai_figures_change_only_while_the_grade_is_a_suggestion(client, db
     teacher's own grade, the AI columns are fixed."""
     school, work, grade = await suggested(client, db, make_school)
     async with db.service() as session:
-        await session.execute(text("update public.assignment_grades set ai_suggested_points = 6, ai_confidence = 0.5 "
-                                   "where id = :g"), {"g": grade["id"]})
-        await session.execute(text("update public.assignment_grades set state = 'final', ai_suggested_points = 1 "
-                                   "where id = :g"), {"g": grade["id"]})
+        await session.execute(
+            text("update public.assignment_grades set ai_suggested_points = 6, ai_confidence = 0.5 where id = :g"),
+            {"g": grade["id"]},
+        )
+        await session.execute(
+            text("update public.assignment_grades set state = 'final', ai_suggested_points = 1 where id = :g"),
+            {"g": grade["id"]},
+        )
     (stored,) = await rows(db, "select * from public.assignment_grades where id = :g", g=grade["id"])
-    assert (str(stored["state"]), stored["ai_suggested_points"], stored["ai_confidence"]) == \
-        ("final", 6, Decimal("0.5"))
+    assert (str(stored["state"]), stored["ai_suggested_points"], stored["ai_confidence"]) == (
+        "final",
+        6,
+        Decimal("0.5"),
+    )
     other = await make_work(db, school)
     async with db.service() as session:
-        teacher_grade = await session.scalar(text(
-            "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-            "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'draft') returning id"),
-            {"o": school.org_id, "c": school.class_id, "a": other.assignment_id, "s": other.submissions["s"],
-             "st": school.people["s"]})
-        await session.execute(text("update public.assignment_grades set ai_suggested_points = 7, ai_confidence = 1 "
-                                   "where id = :g"), {"g": teacher_grade})
+        teacher_grade = await session.scalar(
+            text(
+                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
+                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'draft') returning id"
+            ),
+            {
+                "o": school.org_id,
+                "c": school.class_id,
+                "a": other.assignment_id,
+                "s": other.submissions["s"],
+                "st": school.people["s"],
+            },
+        )
+        await session.execute(
+            text("update public.assignment_grades set ai_suggested_points = 7, ai_confidence = 1 where id = :g"),
+            {"g": teacher_grade},
+        )
     (stored,) = await rows(db, "select * from public.assignment_grades where id = :g", g=teacher_grade)
     assert stored["ai_suggested_points"] is None and stored["ai_confidence"] is None

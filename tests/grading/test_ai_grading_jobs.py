@@ -17,8 +17,9 @@ from tests.grading.ai_support import add_student, grade_of, make_work, rows, wai
 
 
 async def start(client, school, work, who="t", **body):
-    return await client.post(f"/assignments/{work.assignment_id}/ai-grade-all", json=body or None,
-                             headers=school.headers[who])
+    return await client.post(
+        f"/assignments/{work.assignment_id}/ai-grade-all", json=body or None, headers=school.headers[who]
+    )
 
 
 async def school_with_students(make_school, db, settings, names=("s3", "s4"), **ai_settings):
@@ -30,19 +31,31 @@ async def school_with_students(make_school, db, settings, names=("s3", "s4"), **
 
 async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, make_school, settings):
     school = await school_with_students(make_school, db, settings, ("s3", "s4", "s5"))
-    work = await make_work(db, school, {"s": "essay one [[score:0.5]]", "s3": "essay two [[score:1]]",
-                                        "s4": "graded already"})
+    work = await make_work(
+        db, school, {"s": "essay one [[score:0.5]]", "s3": "essay two [[score:1]]", "s4": "graded already"}
+    )
     # s4 already has a teacher's grade; s5 only has a draft: neither is sent to the AI
     async with db.service() as session:
-        await session.execute(text(
-            "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-            "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'final')"),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "s": work.submissions["s4"],
-             "st": school.people["s4"]})
-        await session.execute(text(
-            "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, body) "
-            "values (:o, :c, :a, :st, 'draft')"),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "st": school.people["s5"]})
+        await session.execute(
+            text(
+                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
+                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'final')"
+            ),
+            {
+                "o": school.org_id,
+                "c": school.class_id,
+                "a": work.assignment_id,
+                "s": work.submissions["s4"],
+                "st": school.people["s4"],
+            },
+        )
+        await session.execute(
+            text(
+                "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, body) "
+                "values (:o, :c, :a, :st, 'draft')"
+            ),
+            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "st": school.people["s5"]},
+        )
 
     response = await start(client, school, work)
     assert response.status_code == 202, response.text
@@ -52,8 +65,14 @@ async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, m
     assert {i["submission_id"] for i in job["items"]} == {str(work.submissions["s"]), str(work.submissions["s3"])}
 
     done = await wait_for_job(client, school.headers["t"], job["id"])
-    assert (done["state"], done["total"], done["done"], done["failed"], done["skipped"], done["pending"]) == \
-        ("completed", 2, 2, 0, 0, 0)
+    assert (done["state"], done["total"], done["done"], done["failed"], done["skipped"], done["pending"]) == (
+        "completed",
+        2,
+        2,
+        0,
+        0,
+        0,
+    )
     assert done["started_at"] and done["finished_at"]
     points = {}
     for item in done["items"]:
@@ -62,8 +81,11 @@ async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, m
         assert str(grade["ai_usage_log_id"]) == item["usage_log_id"] and grade["ai_confidence"] == Decimal("0.9")
         points[item["submission_id"]] = grade["points"]
     assert points == {str(work.submissions["s"]): 5, str(work.submissions["s3"]): 10}
-    logs = await rows(db, "select user_id, feature::text, quality from public.ai_usage_logs where organization_id = :o",
-                      o=school.org_id)
+    logs = await rows(
+        db,
+        "select user_id, feature::text, quality from public.ai_usage_logs where organization_id = :o",
+        o=school.org_id,
+    )
     assert len(logs) == 2 and all(r["user_id"] == school.people["t"] for r in logs)
     assert all(r["feature"] == "grading_assistance" and r["quality"]["confidence"] == 0.9 for r in logs)
     # the org admin follows it too; a second run finds nothing left to grade
@@ -82,10 +104,13 @@ async def test_progress_is_visible_and_no_connection_is_held_across_ai_calls(cli
         if body["state"] == "running" and any(i["state"] == "running" for i in body["items"]):
             seen_running = True
             assert body["pending"] >= 1 and body["done"] < body["total"]
-            idle_in_transaction += await rows(db, """
+            idle_in_transaction += await rows(
+                db,
+                """
                 select pid, state, query from pg_stat_activity
                 where datname = current_database() and usename = 'authenticator'
-                  and state like 'idle in transaction%'""")
+                  and state like 'idle in transaction%'""",
+            )
         if body["state"] == "completed":
             break
         await asyncio.sleep(0.1)
@@ -119,8 +144,9 @@ async def test_budget_denial_stops_the_run(client, db, make_school, settings):
     assert (done["state"], done["total"], done["done"], done["failed"]) == ("failed", 3, 0, 3)
     assert done["error"].startswith("402") and all(i["error"] == done["error"] for i in done["items"])
     # at most one denial per lane reached the gateway, the rest were failed without calling it
-    denials = await rows(db, "select status::text from public.ai_usage_logs where organization_id = :o",
-                         o=school.org_id)
+    denials = await rows(
+        db, "select status::text from public.ai_usage_logs where organization_id = :o", o=school.org_id
+    )
     assert 1 <= len(denials) <= settings.ai_grading_concurrency and {r["status"] for r in denials} == {"over_budget"}
 
 
@@ -132,8 +158,11 @@ async def test_rate_limited_items_wait_and_then_complete(app, client, db, make_s
     await away_from_minute_edge()
     job = (await start(client, school, work)).json()
     for _ in range(100):
-        items = await rows(db, "select state, error, available_at > now() as waits from public.bulk_grading_job_items "
-                               "where job_id = :j", j=job["id"])
+        items = await rows(
+            db,
+            "select state, error, available_at > now() as waits from public.bulk_grading_job_items where job_id = :j",
+            j=job["id"],
+        )
         if sorted(i["state"] for i in items) == ["done", "pending"]:
             break
         await asyncio.sleep(0.05)
@@ -143,14 +172,19 @@ async def test_rate_limited_items_wait_and_then_complete(app, client, db, make_s
     assert progress["state"] == "running" and progress["pending"] == 1
     # the run comes back by itself when the limit frees; here: lift the limit and let it come back now
     async with db.service() as session:
-        await session.execute(text("update public.ai_organization_settings set rate_limit_per_minute = 60 "
-                                   "where organization_id = :o"), {"o": school.org_id})
-        await session.execute(text("update public.bulk_grading_job_items set available_at = now() where job_id = :j"),
-                              {"j": job["id"]})
+        await session.execute(
+            text("update public.ai_organization_settings set rate_limit_per_minute = 60 where organization_id = :o"),
+            {"o": school.org_id},
+        )
+        await session.execute(
+            text("update public.bulk_grading_job_items set available_at = now() where job_id = :j"), {"j": job["id"]}
+        )
         # the run's task is scheduled for when the minute ends; drop it so the sweep queues it for now
         await session.execute(text("set local search_path = procrastinate, public"))
-        await session.execute(text("delete from procrastinate.procrastinate_jobs where status = 'todo' and lock = :lock"),
-                              {"lock": jobs.job_lock(job["id"])})
+        await session.execute(
+            text("delete from procrastinate.procrastinate_jobs where status = 'todo' and lock = :lock"),
+            {"lock": jobs.job_lock(job["id"])},
+        )
     await jobs.sweep(jobs.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings))  # wakes a worker
     done = await wait_for_job(client, school.headers["t"], job["id"], timeout=20)
     assert (done["state"], done["done"], done["failed"]) == ("completed", 2, 0)
@@ -184,26 +218,49 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
     first = await client.post(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers["t"])
     assert first.status_code == 201
     async with db.service() as session:
-        job_id = await session.scalar(text(
-            "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-            "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', 3, 'running', now()) returning id"),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]})
+        job_id = await session.scalar(
+            text(
+                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
+                "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', 3, 'running', now()) returning id"
+            ),
+            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
+        )
         for who, state, extra in (("s", "done", first.json()["id"]), ("s3", "running", None), ("s4", "pending", None)):
-            await session.execute(text(
-                "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id, state, attempts, "
-                "lease_until, grade_id) values (:o, :j, :s, :state, :attempts, "
-                "case when :state = 'running' then now() - interval '1 second' end, :g)"),
-                {"o": school.org_id, "j": job_id, "s": work.submissions[who], "state": state,
-                 "attempts": 0 if state == "pending" else 1, "g": extra})
+            await session.execute(
+                text(
+                    "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id, state, attempts, "
+                    "lease_until, grade_id) values (:o, :j, :s, :state, :attempts, "
+                    "case when :state = 'running' then now() - interval '1 second' end, :g)"
+                ),
+                {
+                    "o": school.org_id,
+                    "j": job_id,
+                    "s": work.submissions[who],
+                    "state": state,
+                    "attempts": 0 if state == "pending" else 1,
+                    "g": extra,
+                },
+            )
         await session.execute(text("set local search_path = procrastinate, public"))
-        dead_worker = await session.scalar(text(
-            "insert into procrastinate.procrastinate_workers (last_heartbeat) values (now() - interval '1 hour') "
-            "returning id"))
-        stalled = await session.scalar(text(
-            "insert into procrastinate.procrastinate_jobs (queue_name, task_name, lock, args, status, worker_id) "
-            "values (:q, :task, :lock, cast(:args as jsonb), 'doing', :w) returning id"),
-            {"q": QUEUE, "task": jobs.TASK, "lock": jobs.job_lock(job_id), "args": json.dumps({"job_id": str(job_id)}),
-             "w": dead_worker})
+        dead_worker = await session.scalar(
+            text(
+                "insert into procrastinate.procrastinate_workers (last_heartbeat) values (now() - interval '1 hour') "
+                "returning id"
+            )
+        )
+        stalled = await session.scalar(
+            text(
+                "insert into procrastinate.procrastinate_jobs (queue_name, task_name, lock, args, status, worker_id) "
+                "values (:q, :task, :lock, cast(:args as jsonb), 'doing', :w) returning id"
+            ),
+            {
+                "q": QUEUE,
+                "task": jobs.TASK,
+                "lock": jobs.job_lock(job_id),
+                "args": json.dumps({"job_id": str(job_id)}),
+                "w": dead_worker,
+            },
+        )
 
     restarted = create_app(settings, urls)
     async with restarted.router.lifespan_context(restarted):  # its worker's start-up sweep resumes the run
@@ -213,8 +270,10 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
         item = next(i for i in done["items"] if i["submission_id"] == str(work.submissions[who]))
         grade = await grade_of(db, work.submissions[who])
         assert grade is not None and str(grade["id"]) == item["grade_id"]
-    assert next(i for i in done["items"] if i["submission_id"] == str(work.submissions["s"]))["grade_id"] == \
-        first.json()["id"]
+    assert (
+        next(i for i in done["items"] if i["submission_id"] == str(work.submissions["s"]))["grade_id"]
+        == first.json()["id"]
+    )
     # one AI call per submission: the one done before the crash was not graded again
     assert len(await rows(db, "select id from public.ai_usage_logs where organization_id = :o", o=school.org_id)) == 3
     (old,) = await rows(db, "select status::text from procrastinate.procrastinate_jobs where id = :i", i=stalled)
@@ -243,19 +302,34 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
     school = await school_with_students(make_school, db, settings, ("s3",))
     work = await make_work(db, school, {"s": "one", "s3": "two"})
     async with db.service() as session:
-        job_id = await session.scalar(text(
-            "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-            "total) values (:o, :c, :a, :t, 'claude-haiku', 2) returning id"),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]})
+        job_id = await session.scalar(
+            text(
+                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
+                "total) values (:o, :c, :a, :t, 'claude-haiku', 2) returning id"
+            ),
+            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
+        )
         for who in ("s", "s3"):
-            await session.execute(text(
-                "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id) "
-                "values (:o, :j, :s)"), {"o": school.org_id, "j": job_id, "s": work.submissions[who]})
-        await session.execute(text(
-            "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-            "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 8, 10, 'final')"),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "s": work.submissions["s3"],
-             "st": school.people["s3"]})
+            await session.execute(
+                text(
+                    "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id) "
+                    "values (:o, :j, :s)"
+                ),
+                {"o": school.org_id, "j": job_id, "s": work.submissions[who]},
+            )
+        await session.execute(
+            text(
+                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
+                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 8, 10, 'final')"
+            ),
+            {
+                "o": school.org_id,
+                "c": school.class_id,
+                "a": work.assignment_id,
+                "s": work.submissions["s3"],
+                "st": school.people["s3"],
+            },
+        )
     assert await jobs.sweep(jobs.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings)) >= 1
     done = await wait_for_job(client, school.headers["t"], job_id)
     assert (done["state"], done["done"], done["skipped"], done["failed"]) == ("completed", 1, 1, 0)

@@ -32,8 +32,13 @@ async def build_class(client, db, settings, make_school):
     homework = await category(client, school, "Homework", 40, drop_lowest=1)
     tests = await category(client, school, "Tests", 60)
     a = {}
-    for name, cat, points in (("H1", homework, 10), ("H2", homework, 10), ("H3", homework, 20),
-                              ("T1", tests, 50), ("T2", tests, 100)):
+    for name, cat, points in (
+        ("H1", homework, 10),
+        ("H2", homework, 10),
+        ("H3", homework, 20),
+        ("T1", tests, 50),
+        ("T2", tests, 100),
+    ):
         a[name] = await assignment(client, school, cat["id"], title=name, points_possible=str(points))
     a["D"] = await assignment(client, school, homework["id"], title="D", publish=False)
 
@@ -66,7 +71,9 @@ async def test_gradebook_numbers(client, db, settings, make_school):
     book = ok(await client.get(f"/classes/{school.class_id}/gradebook", headers=school.headers["t"]))
     assert [c["title"] for c in book["assignments"]] == ["H1", "H2", "H3", "T1", "T2"]
     assert [(c["name"], c["weight_percent"], c["drop_lowest"]) for c in book["categories"]] == [
-        ("Homework", "40.00", 1), ("Tests", "60.00", 0)]
+        ("Homework", "40.00", 1),
+        ("Tests", "60.00", 0),
+    ]
     rows = by_student(book)
     s, s2, s3 = (rows[str(school.people[who])] for who in ("s", "s2", "s3"))
     assert (s["course_percentage"], s["course_letter"]) == ("81.33", "B")
@@ -74,11 +81,26 @@ async def test_gradebook_numbers(client, db, settings, make_school):
     assert (s3["course_percentage"], s3["course_letter"]) == (None, None)
     assert s3["display_name"].startswith("s3")
     assert cell_values(s, book["assignments"]) == [
-        ("graded", "10.00"), ("graded", "4.00"), ("graded", "15.00"), ("graded", "40.00"), ("excused", None)]
+        ("graded", "10.00"),
+        ("graded", "4.00"),
+        ("graded", "15.00"),
+        ("graded", "40.00"),
+        ("excused", None),
+    ]
     assert cell_values(s2, book["assignments"]) == [
-        ("missing", None), ("graded", "8.00"), ("graded", "10.00"), ("graded", "45.00"), ("missing", None)]
+        ("missing", None),
+        ("graded", "8.00"),
+        ("graded", "10.00"),
+        ("graded", "45.00"),
+        ("missing", None),
+    ]
     assert cell_values(s3, book["assignments"]) == [
-        (None, None), (None, None), ("submitted", None), (None, None), (None, None)]
+        (None, None),
+        (None, None),
+        ("submitted", None),
+        (None, None),
+        (None, None),
+    ]
     counted = {c["assignment_id"]: c["counted"] for c in s2["cells"]}
     assert counted[a["H1"]["id"]] and counted[a["T2"]["id"]]  # missing counts (as 0)
     assert not {c["assignment_id"]: c["counted"] for c in s["cells"]}[a["T2"]["id"]]  # excused does not
@@ -101,8 +123,10 @@ async def test_students_and_parents_see_their_own_posted_grades(client, db, sett
     [child] = ok(await client.get(url, headers=school.headers["p"]))["students"]
     assert child == mine
     # The teacher's view is unchanged by posting.
-    assert by_student(ok(await client.get(url, headers=school.headers["t"])))[str(school.people["s"])][
-        "course_percentage"] == "81.33"
+    assert (
+        by_student(ok(await client.get(url, headers=school.headers["t"])))[str(school.people["s"])]["course_percentage"]
+        == "81.33"
+    )
     other = await make_school()
     assert_problem(await client.get(url, headers=other.headers["t"]), 404, "not-found")
     assert_problem(await client.get(f"{url}.csv", headers=other.headers["oa"]), 404, "not-found")
@@ -116,9 +140,13 @@ async def test_draft_of_a_later_attempt_keeps_the_graded_one(client, db, setting
     await grade(client, school, work["id"], points="7", state="final")
     await turn_in(client, school, a["id"], submit=False, body="trying again")
     row = by_student(ok(await client.get(f"/classes/{school.class_id}/gradebook", headers=school.headers["t"])))[
-        str(school.people["s"])]
+        str(school.people["s"])
+    ]
     assert (row["course_percentage"], row["cells"][0]["status"], row["cells"][0]["final_points"]) == (
-        "70.00", "graded", "7.00")
+        "70.00",
+        "graded",
+        "7.00",
+    )
 
 
 async def test_csv_export(client, db, settings, make_school):
@@ -127,25 +155,45 @@ async def test_csv_export(client, db, settings, make_school):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    same = await client.get(f"/classes/{school.class_id}/gradebook", params={"format": "csv"},
-                            headers=school.headers["t"])
+    same = await client.get(
+        f"/classes/{school.class_id}/gradebook", params={"format": "csv"}, headers=school.headers["t"]
+    )
     assert same.text == response.text
     table = list(csv.reader(io.StringIO(response.text)))
-    assert table[0] == ["student_id", "student", "H1 (10.00)", "H2 (10.00)", "H3 (20.00)", "T1 (50.00)",
-                        "T2 (100.00)", "course_percentage", "course_letter"]
+    assert table[0] == [
+        "student_id",
+        "student",
+        "H1 (10.00)",
+        "H2 (10.00)",
+        "H3 (20.00)",
+        "T1 (50.00)",
+        "T2 (100.00)",
+        "course_percentage",
+        "course_letter",
+    ]
     rows = {r[0]: r for r in table[1:]}
     assert len(rows) == 3
     assert rows[str(school.people["s"])][2:] == ["10.00", "4.00", "15.00", "40.00", "EX", "81.33", "B"]
     assert rows[str(school.people["s2"])][2:] == ["0", "8.00", "10.00", "45.00", "0", "42.00", "F"]
     assert rows[str(school.people["s3"])][2:] == ["", "", "", "", "", "", ""]
-    assert_problem(await client.get(f"/classes/{school.class_id}/gradebook", params={"format": "xml"},
-                                    headers=school.headers["t"]), 422, "validation")
+    assert_problem(
+        await client.get(
+            f"/classes/{school.class_id}/gradebook", params={"format": "xml"}, headers=school.headers["t"]
+        ),
+        422,
+        "validation",
+    )
 
 
 async def test_csv_never_carries_a_formula(client, db, settings, make_school):
     school = await make_school()
     cat = await category(client, school, "All", 100)
-    await assignment(client, school, cat["id"], title="=HYPERLINK(\"http://x\")", points_possible="10")
-    table = list(csv.reader(io.StringIO(
-        (await client.get(f"/classes/{school.class_id}/gradebook.csv", headers=school.headers["t"])).text)))
+    await assignment(client, school, cat["id"], title='=HYPERLINK("http://x")', points_possible="10")
+    table = list(
+        csv.reader(
+            io.StringIO(
+                (await client.get(f"/classes/{school.class_id}/gradebook.csv", headers=school.headers["t"])).text
+            )
+        )
+    )
     assert table[0][2].startswith("'=HYPERLINK")

@@ -17,8 +17,10 @@ async def test_the_gradebook_export_escapes_and_streams(client, db, settings, ma
     async with db.service() as session:
         await session.execute(update(User).where(User.id == school.people["s"]).values(display_name="-2+3+cmd|x"))
     url = f"/classes/{school.class_id}/gradebook"
-    for response in (await client.get(f"{url}.csv", headers=school.headers["t"]),
-                     await client.get(url, params={"format": "csv"}, headers=school.headers["t"])):
+    for response in (
+        await client.get(f"{url}.csv", headers=school.headers["t"]),
+        await client.get(url, params={"format": "csv"}, headers=school.headers["t"]),
+    ):
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert response.headers["content-disposition"] == f'attachment; filename="gradebook-{school.class_id}.csv"'

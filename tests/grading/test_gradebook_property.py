@@ -125,6 +125,7 @@ def examples(draw) -> Example:
 # ---------------------------------------------------------------------------
 # The reference.
 
+
 def final_points(a: Assignment, points: Decimal) -> Decimal:
     penalty_percent = min(a.late_days * a.penalty_per_day, 100 - a.floor) if a.late_days else Decimal(0)
     penalty = (points * penalty_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -159,7 +160,7 @@ def reference(example: Example, assignment_ids: list[uuid.UUID]) -> list[tuple[l
         weighted, weights = Fraction(0), Fraction(0)
         for index, items in by_category.items():
             items.sort(key=lambda item: (item[0] / item[1], item[2]))
-            kept = items[min(example.categories[index].drop_lowest, len(items) - 1):]
+            kept = items[min(example.categories[index].drop_lowest, len(items) - 1) :]
             weight = Fraction(example.categories[index].weight)
             weighted += weight * sum(e for e, _, _ in kept) / sum(p for _, p, _ in kept)
             weights += weight
@@ -169,6 +170,7 @@ def reference(example: Example, assignment_ids: list[uuid.UUID]) -> list[tuple[l
 
 # ---------------------------------------------------------------------------
 # The database side: one rolled-back service_role transaction per example.
+
 
 @pytest.fixture(scope="module")
 def conn(urls):
@@ -184,24 +186,36 @@ def build(cur, example: Example) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.
     assignments = [uuid.uuid4() for _ in example.assignments]
     cur.execute("insert into public.organizations (id, name, slug) values (%s, 'Property', %s)", (org, f"p-{org.hex}"))
     cur.execute("insert into public.classes (id, organization_id, name) values (%s, %s, 'Property class')", (cls, org))
-    cur.executemany("insert into public.users (id, email, display_name) values (%s, %s, 'Student')",
-                    [(s, f"{s.hex}@example.org") for s in students])
-    cur.executemany("insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'student')",
-                    [(org, s) for s in students])
-    cur.executemany("insert into public.enrollments (organization_id, class_id, user_id, role)"
-                    " values (%s, %s, %s, 'student')", [(org, cls, s) for s in students])
+    cur.executemany(
+        "insert into public.users (id, email, display_name) values (%s, %s, 'Student')",
+        [(s, f"{s.hex}@example.org") for s in students],
+    )
+    cur.executemany(
+        "insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'student')",
+        [(org, s) for s in students],
+    )
+    cur.executemany(
+        "insert into public.enrollments (organization_id, class_id, user_id, role) values (%s, %s, %s, 'student')",
+        [(org, cls, s) for s in students],
+    )
     cur.executemany(
         "insert into public.assignment_categories (id, organization_id, class_id, name, weight_percent, drop_lowest)"
         " values (%s, %s, %s, %s, %s, %s)",
-        [(cid, org, cls, f"Category {i}", c.weight, c.drop_lowest)
-         for i, (cid, c) in enumerate(zip(categories, example.categories))])
+        [
+            (cid, org, cls, f"Category {i}", c.weight, c.drop_lowest)
+            for i, (cid, c) in enumerate(zip(categories, example.categories))
+        ],
+    )
     cur.executemany(
         "insert into public.assignments (id, organization_id, class_id, category_id, title, points_possible, state,"
         " due_at, late_penalty_percent_per_day, late_penalty_floor_percent, allowed_attempts)"
         " values (%s, %s, %s, %s, 'Work', %s, 'published',"
         " case when %s > 0 then now() - make_interval(days => %s - 1, hours => 12) end, %s, %s, 2)",
-        [(aid, org, cls, categories[a.category], a.possible, a.late_days, a.late_days, a.penalty_per_day, a.floor)
-         for aid, a in zip(assignments, example.assignments)])
+        [
+            (aid, org, cls, categories[a.category], a.possible, a.late_days, a.late_days, a.penalty_per_day, a.floor)
+            for aid, a in zip(assignments, example.assignments)
+        ],
+    )
     submissions, grades, excuse = [], [], []
     for student, row in zip(students, example.cells):
         for aid, attempts in zip(assignments, row):
@@ -210,33 +224,58 @@ def build(cur, example: Example) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.
                 status = {"draft": "draft", "excused": "excused", "missing": "missing"}.get(attempt.kind, "submitted")
                 submissions.append((sid, org, cls, aid, student, number, status))
                 if attempt.kind in ("graded", "ai", "excused_graded"):
-                    state = "ai_suggested" if attempt.kind == "ai" else (
-                        "final" if attempt.grade_state == "posted" else attempt.grade_state)
-                    grades.append((org, cls, aid, sid, student, attempt.points, "ai" if attempt.kind == "ai" else
-                                   "teacher", state, attempt.grade_state == "posted" and attempt.kind != "ai"))
+                    state = (
+                        "ai_suggested"
+                        if attempt.kind == "ai"
+                        else ("final" if attempt.grade_state == "posted" else attempt.grade_state)
+                    )
+                    grades.append(
+                        (
+                            org,
+                            cls,
+                            aid,
+                            sid,
+                            student,
+                            attempt.points,
+                            "ai" if attempt.kind == "ai" else "teacher",
+                            state,
+                            attempt.grade_state == "posted" and attempt.kind != "ai",
+                        )
+                    )
                 if attempt.kind == "excused_graded":
                     excuse.append((sid,))
     cur.executemany(
         "insert into public.assignment_submissions (id, organization_id, class_id, assignment_id, student_id, attempt,"
-        " status) values (%s, %s, %s, %s, %s, %s, %s)", submissions)
+        " status) values (%s, %s, %s, %s, %s, %s, %s)",
+        submissions,
+    )
     cur.executemany(
         "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, student_id,"
         " points, points_possible, source, state, posted_at)"
-        " values (%s, %s, %s, %s, %s, %s, 1, %s, %s, case when %s then now() end)", grades)
+        " values (%s, %s, %s, %s, %s, %s, 1, %s, %s, case when %s then now() end)",
+        grades,
+    )
     cur.executemany("update public.assignment_submissions set status = 'excused' where id = %s", excuse)
-    cur.executemany("update public.assignments set state = %s where id = %s",
-                    [(a.state, aid) for aid, a in zip(assignments, example.assignments) if a.state != "published"])
+    cur.executemany(
+        "update public.assignments set state = %s where id = %s",
+        [(a.state, aid) for aid, a in zip(assignments, example.assignments) if a.state != "published"],
+    )
     return cls, students, assignments
 
 
 def gradebook(conn, example: Example):
     with conn.cursor() as cur:
         try:
-            cur.execute("select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                        (SERVICE.role, json.dumps(SERVICE.claims)))
+            cur.execute(
+                "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
+                (SERVICE.role, json.dumps(SERVICE.claims)),
+            )
             cls, students, assignments = build(cur, example)
-            cur.execute("select student_id, assignment_id, counted, course_percentage, final_points"
-                        " from public.class_gradebook(%s)", (cls,))
+            cur.execute(
+                "select student_id, assignment_id, counted, course_percentage, final_points"
+                " from public.class_gradebook(%s)",
+                (cls,),
+            )
             rows = cur.fetchall()
         finally:
             conn.rollback()
@@ -268,19 +307,30 @@ def test_a_worked_example(conn):
     Tests (60 %, drop 2): one test, missing, counts as 0/50 (at least one is kept).
     Course: (40 x 23/30 + 60 x 0) / 100 = 30.666... = 30.67 %.
     """
+
     def graded(points):
         return [Attempt("graded", Decimal(points), "final")]
 
     example = Example(
         categories=[Category(Decimal(40), 1), Category(Decimal(60), 2)],
-        assignments=[Assignment(0, possible, "published", 0, Decimal(0), Decimal(0))
-                     for possible in (10, 10, 10, 20, 10)]
+        assignments=[
+            Assignment(0, possible, "published", 0, Decimal(0), Decimal(0)) for possible in (10, 10, 10, 20, 10)
+        ]
         + [Assignment(1, 50, "published", 0, Decimal(0), Decimal(0))],
-        cells=[[graded(5), graded(8), graded(10), graded(9), [Attempt("excused", Decimal(0), "final")],
-                [Attempt("missing", Decimal(0), "final")]]],
+        cells=[
+            [
+                graded(5),
+                graded(8),
+                graded(10),
+                graded(9),
+                [Attempt("excused", Decimal(0), "final")],
+                [Attempt("missing", Decimal(0), "final")],
+            ]
+        ],
     )
     assert reference(example, [uuid.uuid4() for _ in range(6)]) == [
-        ([True, True, True, True, False, True], Decimal("30.67"))]
+        ([True, True, True, True, False, True], Decimal("30.67"))
+    ]
     check(conn, example)
 
 
@@ -292,12 +342,14 @@ def test_late_penalty_and_latest_attempt(conn):
     example = Example(
         categories=[Category(Decimal(100), 0)],
         assignments=[late, on_time, on_time, on_time],
-        cells=[[
-            [Attempt("graded", Decimal(80), "posted")],
-            [Attempt("graded", Decimal(70), "final"), Attempt("draft", Decimal(0), "final")],
-            [Attempt("graded", Decimal(90), "final"), Attempt("ungraded", Decimal(0), "final")],
-            [Attempt("ai", Decimal(100), "final")],
-        ]],
+        cells=[
+            [
+                [Attempt("graded", Decimal(80), "posted")],
+                [Attempt("graded", Decimal(70), "final"), Attempt("draft", Decimal(0), "final")],
+                [Attempt("graded", Decimal(90), "final"), Attempt("ungraded", Decimal(0), "final")],
+                [Attempt("ai", Decimal(100), "final")],
+            ]
+        ],
     )
     assert final_points(late, Decimal(80)) == Decimal("50.00")
     assert reference(example, [uuid.uuid4() for _ in range(4)]) == [([True, True, False, False], Decimal("60.00"))]

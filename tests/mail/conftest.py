@@ -122,12 +122,14 @@ async def mail_db(mail_database: Database) -> Database:
 @pytest.fixture
 def mail_settings(settings: Settings, smtp_server) -> Settings:
     """The suite's settings with mail going to the in-process SMTP server."""
-    return settings.model_copy(update={
-        "smtp_url": SecretStr(f"smtp://127.0.0.1:{smtp_server[1]}"),
-        "mail_from": MAIL_FROM,
-        "public_url": PUBLIC_URL,
-        "mail_max_attempts": 3,
-    })
+    return settings.model_copy(
+        update={
+            "smtp_url": SecretStr(f"smtp://127.0.0.1:{smtp_server[1]}"),
+            "mail_from": MAIL_FROM,
+            "public_url": PUBLIC_URL,
+            "mail_max_attempts": 3,
+        }
+    )
 
 
 class FakeQueue:
@@ -167,16 +169,24 @@ async def make_org(db: Database, *, name: str | None = None, time_zone: str = "A
         return org.id
 
 
-async def invite(db: Database, org_id: uuid.UUID, *, roles=("parent",), display_name: str | None = "Pat Parent",
-                 days: int = 14) -> tuple[uuid.UUID, str]:
+async def invite(
+    db: Database, org_id: uuid.UUID, *, roles=("parent",), display_name: str | None = "Pat Parent", days: int = 14
+) -> tuple[uuid.UUID, str]:
     """An invitation, inserted as the server; its trigger queues the message. (id, email)"""
     address = f"{unique('parent')}@example.org"
     async with db.service() as session:
         invitation_id = await session.scalar(
-            text("insert into public.invitations (organization_id, email, roles, display_name, expires_at) "
-                 "values (:org, :email, cast(:roles as public.membership_role[]), :name, :expires) returning id"),
-            {"org": org_id, "email": address, "roles": list(roles), "name": display_name,
-             "expires": datetime.now(UTC) + timedelta(days=days)},
+            text(
+                "insert into public.invitations (organization_id, email, roles, display_name, expires_at) "
+                "values (:org, :email, cast(:roles as public.membership_role[]), :name, :expires) returning id"
+            ),
+            {
+                "org": org_id,
+                "email": address,
+                "roles": list(roles),
+                "name": display_name,
+                "expires": datetime.now(UTC) + timedelta(days=days),
+            },
         )
     return invitation_id, address
 
@@ -196,5 +206,6 @@ async def outbox_rows(db: Database, **where) -> list[dict]:
     clauses = " and ".join(f"{column} = :{column}" for column in where) or "true"
     async with db.service() as session:
         result = await session.execute(
-            text(f"select * from server.mail_outbox where {clauses} order by created_at, id"), where)
+            text(f"select * from server.mail_outbox where {clauses} order by created_at, id"), where
+        )
         return [dict(row) for row in result.mappings()]

@@ -50,8 +50,9 @@ async def scalar(db, sql: str, **params):
 
 async def make_due(db, message_id) -> None:
     async with db.service() as session:
-        await session.execute(text("update server.mail_outbox set next_attempt_at = now() where id = :id"),
-                              {"id": message_id})
+        await session.execute(
+            text("update server.mail_outbox set next_attempt_at = now() where id = :id"), {"id": message_id}
+        )
 
 
 # ---------------------------------------------------------------- delivered
@@ -61,8 +62,12 @@ async def test_an_invitation_arrives_with_a_working_link(mail_db, mail_settings,
     org_id = await make_org(mail_db, name="Maple Grove Elementary")
     invitation_id, address = await invite(mail_db, org_id)
     [queued] = await outbox_rows(mail_db, reference_id=invitation_id)
-    assert (queued["kind"], queued["state"], queued["subject"], queued["to_address"]) == \
-        ("invitation", "pending", None, address)
+    assert (queued["kind"], queued["state"], queued["subject"], queued["to_address"]) == (
+        "invitation",
+        "pending",
+        None,
+        address,
+    )
 
     drained = await jobs.drain(runtime(mail_db, mail_settings))
     assert (drained.sent, drained.retrying, drained.dead) == (1, 0, 0)
@@ -82,8 +87,9 @@ async def test_an_invitation_arrives_with_a_working_link(mail_db, mail_settings,
     assert f'<a href="{link}">' in body["text/html"] and '<html lang="en">' in body["text/html"]
 
     # The link's token is the one the server stored, so accepting will work.
-    stored = await scalar(mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id",
-                          id=invitation_id)
+    stored = await scalar(
+        mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id", id=invitation_id
+    )
     assert sha256(token_of(link, "/accept-invitation")) == stored
 
     [sent] = await outbox_rows(mail_db, id=queued["id"])
@@ -132,8 +138,9 @@ async def test_an_invitation_revoked_before_delivery_is_not_sent(mail_db, mail_s
     org_id = await make_org(mail_db)
     invitation_id, address = await invite(mail_db, org_id)
     async with mail_db.service() as session:
-        await session.execute(text("update public.invitations set revoked_at = now() where id = :id"),
-                              {"id": invitation_id})
+        await session.execute(
+            text("update public.invitations set revoked_at = now() where id = :id"), {"id": invitation_id}
+        )
 
     drained = await jobs.drain(runtime(mail_db, mail_settings))
 
@@ -142,8 +149,12 @@ async def test_an_invitation_revoked_before_delivery_is_not_sent(mail_db, mail_s
     [dead] = await outbox_rows(mail_db, reference_id=invitation_id)
     assert dead["state"] == "dead" and dead["last_error"].startswith("no longer valid")
     assert dead["subject"] is None and dead["sent_at"] is None
-    assert await scalar(mail_db, "select count(*) from server.invitation_tokens where invitation_id = :id",
-                        id=invitation_id) == 0
+    assert (
+        await scalar(
+            mail_db, "select count(*) from server.invitation_tokens where invitation_id = :id", id=invitation_id
+        )
+        == 0
+    )
 
 
 async def test_a_resent_invitation_goes_out_once_with_the_newest_link(mail_db, mail_settings, inbox):
@@ -151,10 +162,15 @@ async def test_a_resent_invitation_goes_out_once_with_the_newest_link(mail_db, m
     invitation_id, address = await invite(mail_db, org_id)
     async with mail_db.service() as session:
         # "Send again" before the first went out; the trigger queues at most one a minute.
-        await session.execute(text("update server.mail_outbox set created_at = created_at - interval '2 minutes' "
-                                   "where reference_id = :id"), {"id": invitation_id})
-        await session.execute(text("update public.invitations set sent_at = now() where id = :id"),
-                              {"id": invitation_id})
+        await session.execute(
+            text(
+                "update server.mail_outbox set created_at = created_at - interval '2 minutes' where reference_id = :id"
+            ),
+            {"id": invitation_id},
+        )
+        await session.execute(
+            text("update public.invitations set sent_at = now() where id = :id"), {"id": invitation_id}
+        )
     older, newer = await outbox_rows(mail_db, reference_id=invitation_id)
 
     await jobs.drain(runtime(mail_db, mail_settings))
@@ -162,8 +178,9 @@ async def test_a_resent_invitation_goes_out_once_with_the_newest_link(mail_db, m
     [received] = inbox.to(address)
     assert received.message["Message-ID"] == f"<{newer['id']}@mail.example.test>"
     link = service.link_in(parts(received.message)["text/plain"], mail_settings)
-    stored = await scalar(mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id",
-                          id=invitation_id)
+    stored = await scalar(
+        mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id", id=invitation_id
+    )
     assert sha256(token_of(link, "/accept-invitation")) == stored
     states = {r["id"]: (r["state"], r["last_error"]) for r in await outbox_rows(mail_db, reference_id=invitation_id)}
     assert states[newer["id"]] == ("sent", None)
@@ -245,8 +262,12 @@ async def test_a_message_that_cannot_be_rendered_is_retried_not_stuck(mail_db, m
     assert (row["state"], row["attempts"], row["subject"]) == ("pending", 1, None)
     assert row["last_error"] == "could not render the message: template exploded"
     # The token minted in the failed transaction was rolled back with it.
-    assert await scalar(mail_db, "select count(*) from server.invitation_tokens where invitation_id = :id",
-                        id=invitation_id) == 0
+    assert (
+        await scalar(
+            mail_db, "select count(*) from server.invitation_tokens where invitation_id = :id", id=invitation_id
+        )
+        == 0
+    )
 
     monkeypatch.undo()
     await make_due(mail_db, row["id"])
@@ -287,7 +308,8 @@ async def test_without_smtp_each_message_is_logged_with_its_link_and_kept(mail_d
     assert (line["to"], line["subject"], line["message_id"]) == (address, row["subject"], str(row["id"]))
     assert line["link"] == service.link_in(row["text_body"], offline)
     assert line["link"].startswith(f"{PUBLIC_URL}/accept-invitation?token=")
-    stored = await scalar(mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id",
-                          id=invitation_id)
+    stored = await scalar(
+        mail_db, "select token_hash from server.invitation_tokens where invitation_id = :id", id=invitation_id
+    )
     assert sha256(token_of(line["link"], "/accept-invitation")) == stored
     assert row["state"] == "sent" and row["html_body"]

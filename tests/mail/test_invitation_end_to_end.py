@@ -37,10 +37,12 @@ async def school_with_a_student(db) -> dict:
         child = await create_person(session, f"grace@{domain}", "Grace Hopper", "unused-hash")
         cls = Class(organization_id=org_id, name="Algebra I")
         session.add(cls)
-        session.add_all([
-            Membership(organization_id=org_id, user_id=admin.id, role=MembershipRole.org_admin),
-            Membership(organization_id=org_id, user_id=child.id, role=MembershipRole.student),
-        ])
+        session.add_all(
+            [
+                Membership(organization_id=org_id, user_id=admin.id, role=MembershipRole.org_admin),
+                Membership(organization_id=org_id, user_id=child.id, role=MembershipRole.student),
+            ]
+        )
         await session.flush()
         session.add(Enrollment(organization_id=org_id, class_id=cls.id, user_id=child.id, role=MembershipRole.student))
     return {"org": org_id, "admin": f"admin@{domain}", "child": child.id, "class": cls.id}

@@ -44,7 +44,9 @@ async def test_outbox_lists_messages_and_the_links_of_those_delivered_offline(ma
     sent_id, sent_to = await invite(mail_db, org_id)
     revoked_id, revoked_to = await invite(mail_db, org_id)
     async with mail_db.service() as session:
-        await session.execute(text("update public.invitations set revoked_at = now() where id = :id"), {"id": revoked_id})
+        await session.execute(
+            text("update public.invitations set revoked_at = now() where id = :id"), {"id": revoked_id}
+        )
     await jobs.drain(runtime(mail_db, mail_settings.model_copy(update={"smtp_url": None})))
     _, waiting_to = await invite(mail_db, org_id)
     [sent] = await outbox_rows(mail_db, reference_id=sent_id)
@@ -53,7 +55,9 @@ async def test_outbox_lists_messages_and_the_links_of_those_delivered_offline(ma
     result = await cli()
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    row_of = {to: next(line for line in lines if to in line and "│" in line) for to in (sent_to, revoked_to, waiting_to)}
+    row_of = {
+        to: next(line for line in lines if to in line and "│" in line) for to in (sent_to, revoked_to, waiting_to)
+    }
     assert all(c in flat(row_of[sent_to]) for c in ("sent", "invitation", sent["subject"], "│ 1 │"))
     assert "dead" in row_of[revoked_to] and "no longer valid" in row_of[revoked_to]
     assert "pending" in row_of[waiting_to] and "(not rendered yet)" in row_of[waiting_to]

@@ -29,17 +29,23 @@ def test_invitation_says_who_invites_what_to_do_and_until_when():
     assert "\nhttps://school.example.test/accept-invitation?token=abc\n" in text
     assert "open until Tuesday, December 15, 2026 at 9:00 AM CST" in text
     html = rendered.html
-    assert html.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+    assert html.startswith('<!DOCTYPE html>\n<html lang="en">')
     assert "<title>Maple Grove invites you to Schoolbase</title>" in html
     assert '<a href="https://school.example.test/accept-invitation?token=abc">' in html
     assert "December 15, 2026 at 9:00 AM CST" in html
-    assert "<img" not in html and "<link" not in html and "http" not in html.replace(
-        "https://school.example.test/accept-invitation?token=abc", "")
+    assert (
+        "<img" not in html
+        and "<link" not in html
+        and "http" not in html.replace("https://school.example.test/accept-invitation?token=abc", "")
+    )
 
 
 def test_password_reset_says_how_long_the_link_works():
-    context = {"link": "https://school.example.test/reset-password?token=xyz", "display_name": None,
-               "expires_at": NOW + timedelta(minutes=60)}
+    context = {
+        "link": "https://school.example.test/reset-password?token=xyz",
+        "display_name": None,
+        "expires_at": NOW + timedelta(minutes=60),
+    }
     rendered = service.render("password_reset", context, now=NOW)
     assert rendered.subject == "Reset your Schoolbase password"
     assert rendered.text.startswith("Hello,\n")
@@ -49,8 +55,11 @@ def test_password_reset_says_how_long_the_link_works():
 
 
 def test_html_is_escaped_text_is_not_and_the_subject_stays_one_line():
-    rendered = service.render("invitation", invitation(organization="<b>Tom & Jerry's</b>\nBcc: x@evil.test",
-                                                       display_name="<script>alert(1)</script>"), now=NOW)
+    rendered = service.render(
+        "invitation",
+        invitation(organization="<b>Tom & Jerry's</b>\nBcc: x@evil.test", display_name="<script>alert(1)</script>"),
+        now=NOW,
+    )
     assert "\n" not in rendered.subject and "\r" not in rendered.subject
     assert rendered.subject == "<b>Tom & Jerry's</b> Bcc: x@evil.test invites you to Schoolbase"
     assert "<script>" not in rendered.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
@@ -58,23 +67,29 @@ def test_html_is_escaped_text_is_not_and_the_subject_stays_one_line():
     assert "Hello <script>alert(1)</script>," in rendered.text  # plain text: shown as typed
 
 
-@pytest.mark.parametrize(("roles", "expected"), [
-    (["parent"], "a parent"),
-    (["org_admin"], "an administrator"),
-    (["teacher", "parent"], "a teacher and a parent"),
-    (["teacher", "student", "parent"], "a teacher, a student and a parent"),
-])
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [
+        (["parent"], "a parent"),
+        (["org_admin"], "an administrator"),
+        (["teacher", "parent"], "a teacher and a parent"),
+        (["teacher", "student", "parent"], "a teacher, a student and a parent"),
+    ],
+)
 def test_roles_in_words(roles, expected):
     assert service.roles_text(roles) == expected
 
 
-@pytest.mark.parametrize(("left", "expected"), [
-    (timedelta(minutes=60), "60 minutes"),
-    (timedelta(minutes=59, seconds=50), "60 minutes"),
-    (timedelta(seconds=20), "1 minute"),
-    (timedelta(hours=5), "5 hours"),
-    (timedelta(days=14), "14 days"),
-])
+@pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        (timedelta(minutes=60), "60 minutes"),
+        (timedelta(minutes=59, seconds=50), "60 minutes"),
+        (timedelta(seconds=20), "1 minute"),
+        (timedelta(hours=5), "5 hours"),
+        (timedelta(days=14), "14 days"),
+    ],
+)
 def test_durations_in_words(left, expected):
     assert service.format_duration(left) == expected
 
@@ -84,15 +99,19 @@ def test_an_unknown_time_zone_falls_back_to_utc():
 
 
 def test_the_link_is_found_in_a_rendered_body(settings):
-    rendered = service.render("invitation", invitation(link=f"{settings.public_url}/accept-invitation?token=t0k"),
-                              now=NOW)
+    rendered = service.render(
+        "invitation", invitation(link=f"{settings.public_url}/accept-invitation?token=t0k"), now=NOW
+    )
     assert service.link_in(rendered.text, settings) == f"{settings.public_url}/accept-invitation?token=t0k"
     assert service.link_in(None, settings) is None
 
 
 def test_backoff_doubles_up_to_an_hour():
-    assert [service.backoff(n) for n in (1, 2, 3)] == [timedelta(seconds=30), timedelta(seconds=60),
-                                                        timedelta(seconds=120)]
+    assert [service.backoff(n) for n in (1, 2, 3)] == [
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+    ]
     assert service.backoff(8) == timedelta(hours=1)
     assert service.backoff(50) == timedelta(hours=1)
 

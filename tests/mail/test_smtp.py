@@ -23,30 +23,38 @@ from tests.mail.conftest import Inbox, free_port, invite, make_org, outbox_rows,
 # ---------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://mail.example.org", SmtpTarget("mail.example.org", 25)),
-    ("smtp://mail.example.org:2525", SmtpTarget("mail.example.org", 2525)),
-    ("smtp://u:p@mail.example.org?starttls=true", SmtpTarget("mail.example.org", 587, "u", "p", start_tls=True)),
-    ("smtp://mail.example.org:25?starttls=false", SmtpTarget("mail.example.org", 25, start_tls=False)),
-    ("smtps://mail.example.org", SmtpTarget("mail.example.org", 465, use_tls=True, start_tls=False)),
-    ("smtps://apikey:p%40ss%3Aw0rd@smtp.example.com:2465",
-     SmtpTarget("smtp.example.com", 2465, "apikey", "p@ss:w0rd", use_tls=True, start_tls=False)),
-    ("smtp://user%40example.org:@[::1]:1025", SmtpTarget("::1", 1025, "user@example.org", "")),
-    ("smtp://mail.example.org?starttls=1", SmtpTarget("mail.example.org", 587, start_tls=True)),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example.org", SmtpTarget("mail.example.org", 25)),
+        ("smtp://mail.example.org:2525", SmtpTarget("mail.example.org", 2525)),
+        ("smtp://u:p@mail.example.org?starttls=true", SmtpTarget("mail.example.org", 587, "u", "p", start_tls=True)),
+        ("smtp://mail.example.org:25?starttls=false", SmtpTarget("mail.example.org", 25, start_tls=False)),
+        ("smtps://mail.example.org", SmtpTarget("mail.example.org", 465, use_tls=True, start_tls=False)),
+        (
+            "smtps://apikey:p%40ss%3Aw0rd@smtp.example.com:2465",
+            SmtpTarget("smtp.example.com", 2465, "apikey", "p@ss:w0rd", use_tls=True, start_tls=False),
+        ),
+        ("smtp://user%40example.org:@[::1]:1025", SmtpTarget("::1", 1025, "user@example.org", "")),
+        ("smtp://mail.example.org?starttls=1", SmtpTarget("mail.example.org", 587, start_tls=True)),
+    ],
+)
 def test_smtp_url_parsing(url, expected):
     assert parse_smtp_url(url) == expected
 
 
-@pytest.mark.parametrize(("url", "error"), [
-    ("http://mail.example.org", "smtp:// or smtps://"),
-    ("mail.example.org:25", "smtp:// or smtps://"),
-    ("smtp://", "no host"),
-    ("smtp://mail.example.org:99999", "out of range"),
-    ("smtps://mail.example.org?starttls=true", "already TLS"),
-    ("smtp://mail.example.org?starttls=maybe", "true or false"),
-    ("smtp://mail.example.org?tls=true", "unknown option 'tls'"),
-])
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://mail.example.org", "smtp:// or smtps://"),
+        ("mail.example.org:25", "smtp:// or smtps://"),
+        ("smtp://", "no host"),
+        ("smtp://mail.example.org:99999", "out of range"),
+        ("smtps://mail.example.org?starttls=true", "already TLS"),
+        ("smtp://mail.example.org?starttls=maybe", "true or false"),
+        ("smtp://mail.example.org?tls=true", "unknown option 'tls'"),
+    ],
+)
 def test_bad_smtp_urls_are_refused(url, error):
     with pytest.raises(ValueError, match=error):
         parse_smtp_url(url)
@@ -54,10 +62,10 @@ def test_bad_smtp_urls_are_refused(url, error):
 
 def test_without_smtp_url_mail_is_delivered_offline(settings):
     assert isinstance(sender.sender_for(settings.model_copy(update={"smtp_url": None})), sender.OfflineSender)
-    assert isinstance(sender.sender_for(settings.model_copy(update={"smtp_url": SecretStr("")})),
-                      sender.OfflineSender)
-    assert isinstance(sender.sender_for(settings.model_copy(update={"smtp_url": SecretStr("smtp://h")})),
-                      sender.SmtpSender)
+    assert isinstance(sender.sender_for(settings.model_copy(update={"smtp_url": SecretStr("")})), sender.OfflineSender)
+    assert isinstance(
+        sender.sender_for(settings.model_copy(update={"smtp_url": SecretStr("smtp://h")})), sender.SmtpSender
+    )
 
 
 # ---------------------------------------------------------------- the message
@@ -93,9 +101,26 @@ def certificate(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tls")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -121,8 +146,15 @@ async def deliver_one(mail_db, settings, url: str, *, tls_context=None) -> tuple
 
 async def test_starttls_with_login(mail_db, mail_settings, certificate):
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_context(certificate),
-                            require_starttls=True, authenticator=inbox.authenticate, auth_required=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=inbox.authenticate,
+        auth_required=True,
+    )
     controller.start()
     try:
         url = f"smtp://teacher%40example.org:s3cret%20pw@127.0.0.1:{controller.port}?starttls=true"
@@ -136,8 +168,9 @@ async def test_starttls_with_login(mail_db, mail_settings, certificate):
 
 async def test_starttls_is_used_when_offered_unless_turned_off(mail_db, mail_settings, certificate):
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_context(certificate),
-                            require_starttls=True)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_context(certificate), require_starttls=True
+    )
     controller.start()
     try:
         url = f"smtp://127.0.0.1:{controller.port}"
@@ -169,8 +202,15 @@ async def test_implicit_tls(mail_db, mail_settings, certificate):
 
 async def test_a_wrong_password_is_retried(mail_db, mail_settings, certificate):
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_context(certificate),
-                            require_starttls=True, authenticator=inbox.authenticate, auth_required=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=inbox.authenticate,
+        auth_required=True,
+    )
     controller.start()
     try:
         url = f"smtp://teacher:wrong@127.0.0.1:{controller.port}?starttls=true"

@@ -29,8 +29,12 @@ async def no_mail_jobs(mail_db):
 
 
 async def mail_jobs(db) -> list[dict]:
-    rows = await procrastinate(db, "select lock, queueing_lock, status::text, scheduled_at from procrastinate_jobs "
-                                   "where task_name = :task order by id", task=jobs.TASK)
+    rows = await procrastinate(
+        db,
+        "select lock, queueing_lock, status::text, scheduled_at from procrastinate_jobs "
+        "where task_name = :task order by id",
+        task=jobs.TASK,
+    )
     return [dict(r) for r in rows]
 
 
@@ -57,8 +61,9 @@ async def test_kicks_collapse_while_one_waits(mail_settings, mail_urls, no_mail_
     async with quiet.router.lifespan_context(quiet):
         for _ in range(3):
             await jobs.kick(quiet.state.jobs)
-    assert [(j["lock"], j["queueing_lock"], j["status"]) for j in await mail_jobs(no_mail_jobs)] == \
-        [(None, jobs.KICK_LOCK, "todo")]
+    assert [(j["lock"], j["queueing_lock"], j["status"]) for j in await mail_jobs(no_mail_jobs)] == [
+        (None, jobs.KICK_LOCK, "todo")
+    ]
 
 
 async def test_a_retry_waiting_for_later_does_not_hold_back_a_kick(mail_settings, mail_urls, no_mail_jobs, inbox):
@@ -67,8 +72,9 @@ async def test_a_retry_waiting_for_later_does_not_hold_back_a_kick(mail_settings
     quiet = create_app(mail_settings.model_copy(update={"jobs_worker": False}), mail_urls)
     async with quiet.router.lifespan_context(quiet):
         later = datetime.now(UTC) + timedelta(hours=1)
-        await quiet.state.jobs.app.configure_task(jobs.TASK, queue=QUEUE, queueing_lock=jobs.RETRY_LOCK,
-                                                  schedule_at=later).defer_async()
+        await quiet.state.jobs.app.configure_task(
+            jobs.TASK, queue=QUEUE, queueing_lock=jobs.RETRY_LOCK, schedule_at=later
+        ).defer_async()
         await jobs.kick(quiet.state.jobs)
     assert len(await mail_jobs(db)) == 2
 
@@ -78,17 +84,24 @@ async def test_a_retry_waiting_for_later_does_not_hold_back_a_kick(mail_settings
 
 
 async def test_a_drain_left_doing_by_a_dead_worker_does_not_hold_back_a_kick(
-        mail_settings, mail_urls, no_mail_jobs, inbox):
+    mail_settings, mail_urls, no_mail_jobs, inbox
+):
     db = no_mail_jobs
     app = create_app(mail_settings, mail_urls)
     async with app.router.lifespan_context(app):
         # After start-up (whose sweeps clear stalled jobs): a crash elsewhere leaves a drain "doing".
         [dead_worker] = await procrastinate(
-            db, "insert into procrastinate_workers (last_heartbeat) values (now() - interval '1 hour') returning id")
+            db, "insert into procrastinate_workers (last_heartbeat) values (now() - interval '1 hour') returning id"
+        )
         await procrastinate(
-            db, "insert into procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args, status, worker_id) "
-                "values (:queue, :task, :lock, :lock, '{}', 'doing', :worker) returning id",
-            queue=QUEUE, task=jobs.TASK, lock=jobs.KICK_LOCK, worker=dead_worker["id"])
+            db,
+            "insert into procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args, status, worker_id) "
+            "values (:queue, :task, :lock, :lock, '{}', 'doing', :worker) returning id",
+            queue=QUEUE,
+            task=jobs.TASK,
+            lock=jobs.KICK_LOCK,
+            worker=dead_worker["id"],
+        )
         _, address = await invite(db, await make_org(db))
         await jobs.kick(app.state.jobs)
 
@@ -121,8 +134,9 @@ async def test_a_failed_message_brings_the_job_back_when_it_is_due(mail_settings
 
 
 async def test_a_malformed_smtp_url_stops_the_server_at_start(mail_settings, mail_urls):
-    broken = create_app(mail_settings.model_copy(update={"smtp_url": SecretStr("smtp://u:hunter2@host:99999")}),
-                        mail_urls)
+    broken = create_app(
+        mail_settings.model_copy(update={"smtp_url": SecretStr("smtp://u:hunter2@host:99999")}), mail_urls
+    )
     with pytest.raises(ValueError, match="SCHOOLBASE_SMTP_URL: Port out of range") as raised:
         async with broken.router.lifespan_context(broken):
             pass

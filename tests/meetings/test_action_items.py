@@ -16,8 +16,9 @@ async def test_my_open_action_items_across_sessions(client, make_school):
     school = await make_school()
     room = await make_room(client, school)
     monday = await make_session(client, school, room["id"], at("10:00"), at("11:00"), title="Monday")
-    tuesday = await make_session(client, school, room["id"], at("10:00", "2030-01-08"), at("11:00", "2030-01-08"),
-                                 title="Tuesday")
+    tuesday = await make_session(
+        client, school, room["id"], at("10:00", "2030-01-08"), at("11:00", "2030-01-08"), title="Tuesday"
+    )
     for session in (monday, tuesday):
         await invite(client, school, session["id"], "s")
         await invite(client, school, session["id"], "s2")
@@ -35,8 +36,10 @@ async def test_my_open_action_items_across_sessions(client, make_school):
 
     mine = await client.get("/me/action-items", headers=school.headers["s"])
     assert ids(mine) == [opened["id"], working["id"]]
-    assert [(i["session_title"], i["state"]) for i in mine.json()["items"]] == [("Monday", "open"),
-                                                                                  ("Tuesday", "in_progress")]
+    assert [(i["session_title"], i["state"]) for i in mine.json()["items"]] == [
+        ("Monday", "open"),
+        ("Tuesday", "in_progress"),
+    ]
     assert ids(await client.get("/me/action-items", params={"state": "done"}, headers=school.headers["s"])) == [
         finished["id"]
     ]
@@ -51,12 +54,16 @@ async def test_my_open_action_items_across_sessions(client, make_school):
         "/me/action-items", params={"limit": 1, "cursor": first["next_cursor"]}, headers=school.headers["s"]
     )
     assert ids(second) == [working["id"]]
-    assert_problem(await client.get("/me/action-items", params={"state": "open,later"}, headers=school.headers["s"]),
-                   422, "validation")
+    assert_problem(
+        await client.get("/me/action-items", params={"state": "open,later"}, headers=school.headers["s"]),
+        422,
+        "validation",
+    )
 
     # Removed from Monday's session, s still has the item assigned, but no longer sees the session.
-    response = await client.delete(f"/meeting-sessions/{monday['id']}/participants/{school.people['s']}",
-                                   headers=school.headers["t"])
+    response = await client.delete(
+        f"/meeting-sessions/{monday['id']}/participants/{school.people['s']}", headers=school.headers["t"]
+    )
     assert response.status_code == 204
     items = (await client.get("/me/action-items", headers=school.headers["s"])).json()["items"]
     assert [(i["id"], i["session_title"]) for i in items] == [(opened["id"], None), (working["id"], "Tuesday")]
@@ -67,8 +74,9 @@ async def test_action_items_of_a_session(client, make_school):
     room = await make_room(client, school)
     session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
     await invite(client, school, session["id"], "s")
-    item = await add_item(client, school, session["id"], "Plan", "s", due_date="2030-01-14",
-                          description="The next unit")
+    item = await add_item(
+        client, school, session["id"], "Plan", "s", due_date="2030-01-14", description="The next unit"
+    )
     assert (item["due_date"], item["description"], item["state"]) == ("2030-01-14", "The next unit", "open")
     url = f"/meeting-sessions/{session['id']}/action-items"
     for who in ("t", "oa", "s"):  # host, org admin, participant

@@ -10,8 +10,9 @@ from tests.meetings.support import at, book, invite, make_room, make_session
 async def test_rooms(client, make_school):
     school, elsewhere = await make_school(), await make_school()
     rooms_url = f"/organizations/{school.org_id}/meeting-rooms"
-    room = await make_room(client, school, capacity=30, join_url="https://meet.example.org/r1",
-                           provider_settings={"provider": "jitsi"})
+    room = await make_room(
+        client, school, capacity=30, join_url="https://meet.example.org/r1", provider_settings={"provider": "jitsi"}
+    )
     assert room["owner_id"] == str(school.people["t"]) and room["active"] is True
     admin_room = await make_room(client, school, who="oa")
     # Students and parents may not create rooms.
@@ -32,8 +33,11 @@ async def test_rooms(client, make_school):
     assert response.json()["provider_settings"] == {"provider": "zoom"}
     assert_problem(await client.patch(url, json={"name": "Ours"}, headers=school.headers["s"]), 403, "forbidden")
     # The teacher does not own the admin's room.
-    assert_problem(await client.patch(f"/meeting-rooms/{admin_room['id']}", json={"active": False},
-                                      headers=school.headers["t"]), 403, "forbidden")
+    assert_problem(
+        await client.patch(f"/meeting-rooms/{admin_room['id']}", json={"active": False}, headers=school.headers["t"]),
+        403,
+        "forbidden",
+    )
     # Names are unique in an organization.
     assert_problem(await client.post(rooms_url, json={"name": "Lab"}, headers=school.headers["oa"]), 409)
     # Deleting a room takes its sessions with it.
@@ -47,16 +51,26 @@ async def test_validation_errors_are_422_problems(client, make_school):
     school, elsewhere = await make_school(), await make_school()
     rooms_url = f"/organizations/{school.org_id}/meeting-rooms"
     headers = school.headers["t"]
-    for body in ({"name": " "}, {"name": "R", "capacity": 0}, {"name": "R", "join_url": "ftp://x"},
-                 {"name": "R", "provider_settings": []}, {}):
+    for body in (
+        {"name": " "},
+        {"name": "R", "capacity": 0},
+        {"name": "R", "join_url": "ftp://x"},
+        {"name": "R", "provider_settings": []},
+        {},
+    ):
         assert_problem(await client.post(rooms_url, json=body, headers=headers), 422, "validation")
     room = await make_room(client, school)
     url = f"/meeting-rooms/{room['id']}"
     assert_problem(await client.patch(url, json={"name": None}, headers=headers), 422, "validation")
 
     # Times need a zone and an order.
-    for starts, ends in (("2030-01-07T10:00:00", at("11:00")), (at("10:00"), "2030-01-07T11:00:00"),
-                         (at("11:00"), at("10:00")), (at("10:00"), at("10:00")), ("soon", at("11:00"))):
+    for starts, ends in (
+        ("2030-01-07T10:00:00", at("11:00")),
+        (at("10:00"), "2030-01-07T11:00:00"),
+        (at("11:00"), at("10:00")),
+        (at("10:00"), at("10:00")),
+        ("soon", at("11:00")),
+    ):
         assert_problem(await book(client, school, room["id"], starts, ends), 422, "validation")
     assert_problem(await book(client, school, room["id"], at("10:00"), at("11:00"), title="  "), 422, "validation")
     # A class of another school (or an unknown one) is refused.
@@ -69,13 +83,15 @@ async def test_validation_errors_are_422_problems(client, make_school):
     assert_problem(await client.patch(session_url, json={"starts_at": at("12:00")}, headers=headers), 422)
     assert_problem(await client.patch(session_url, json={"title": None}, headers=headers), 422, "validation")
     assert_problem(await client.patch(session_url, json={"state": "over"}, headers=headers), 422, "validation")
-    assert_problem(await client.patch(session_url, json={"room_id": str(uuid.uuid4())}, headers=headers), 422,
-                   "invalid-room")
+    assert_problem(
+        await client.patch(session_url, json={"room_id": str(uuid.uuid4())}, headers=headers), 422, "invalid-room"
+    )
     # An inactive room takes no new sessions, nor sessions moved into it.
     closed = await make_room(client, school, active=False)
     assert_problem(await book(client, school, closed["id"], at("10:00"), at("11:00")), 422, "room-inactive")
-    assert_problem(await client.patch(session_url, json={"room_id": closed["id"]}, headers=headers), 422,
-                   "room-inactive")
+    assert_problem(
+        await client.patch(session_url, json={"room_id": closed["id"]}, headers=headers), 422, "room-inactive"
+    )
     await client.patch(url, json={"active": False}, headers=headers)
     assert_problem(await book(client, school, room["id"], at("12:00"), at("13:00")), 422, "room-inactive")
     # ...but its sessions still run.
@@ -90,22 +106,37 @@ async def test_validation_errors_are_422_problems(client, make_school):
     await invite(client, school, session["id"], "s")
     # Action items: the assignee is the host or a participant; done means 100 %.
     items_url = f"{session_url}/action-items"
-    for body in ({"title": "T", "assignee_id": str(school.people["s2"])},
-                 {"title": "T", "assignee_id": str(elsewhere.people["s"])}):
+    for body in (
+        {"title": "T", "assignee_id": str(school.people["s2"])},
+        {"title": "T", "assignee_id": str(elsewhere.people["s"])},
+    ):
         assert_problem(await client.post(items_url, json=body, headers=headers), 422, "invalid-assignee")
-    for body in ({"title": "T", "state": "done", "progress_percent": 50}, {"title": "T", "progress_percent": 101},
-                 {"title": "T", "state": "later"}, {"title": ""}, {"title": "T", "due_date": "tomorrow"}):
+    for body in (
+        {"title": "T", "state": "done", "progress_percent": 50},
+        {"title": "T", "progress_percent": 101},
+        {"title": "T", "state": "later"},
+        {"title": ""},
+        {"title": "T", "due_date": "tomorrow"},
+    ):
         assert_problem(await client.post(items_url, json=body, headers=headers), 422)
-    item = (await client.post(items_url, json={"title": "T", "assignee_id": str(school.people["s"])},
-                              headers=headers)).json()
+    item = (
+        await client.post(items_url, json={"title": "T", "assignee_id": str(school.people["s"])}, headers=headers)
+    ).json()
     item_url = f"/meeting-action-items/{item['id']}"
-    assert_problem(await client.patch(item_url, json={"assignee_id": str(school.people["s2"])}, headers=headers), 422,
-                   "invalid-assignee")
+    assert_problem(
+        await client.patch(item_url, json={"assignee_id": str(school.people["s2"])}, headers=headers),
+        422,
+        "invalid-assignee",
+    )
     assert_problem(await client.patch(item_url, json={"progress_percent": None}, headers=headers), 422, "validation")
 
     # Unknown ids are 404 problems, malformed ones 422.
-    for path in (f"/meeting-rooms/{uuid.uuid4()}", f"/meeting-sessions/{uuid.uuid4()}",
-                 f"/meeting-action-items/{uuid.uuid4()}", f"/meeting-sessions/{uuid.uuid4()}/attendance"):
+    for path in (
+        f"/meeting-rooms/{uuid.uuid4()}",
+        f"/meeting-sessions/{uuid.uuid4()}",
+        f"/meeting-action-items/{uuid.uuid4()}",
+        f"/meeting-sessions/{uuid.uuid4()}/attendance",
+    ):
         assert_problem(await client.get(path, headers=headers), 404, "not-found")
     assert_problem(await client.get("/meeting-sessions/not-an-id", headers=headers), 422, "validation")
     assert_problem(await client.get("/me/meeting-sessions", params={"cursor": "garbage"}, headers=headers), 400)
@@ -118,6 +149,9 @@ async def test_a_full_room_takes_no_more_invitations(client, make_school):
     session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
     await invite(client, school, session["id"], "s")
     await invite(client, school, session["id"], "s2")
-    response = await client.post(f"/meeting-sessions/{session['id']}/participants",
-                                 json={"user_id": str(school.people["p"])}, headers=school.headers["t"])
+    response = await client.post(
+        f"/meeting-sessions/{session['id']}/participants",
+        json={"user_id": str(school.people["p"])},
+        headers=school.headers["t"],
+    )
     assert_problem(response, 409, "room-full")

@@ -105,7 +105,8 @@ async def test_a_host_elsewhere_cannot_move_rows_into_their_own_session(client, 
     seat = await invite(client, school, board["id"], "t", who="oa")
     item = await client.post(
         f"/meeting-sessions/{board['id']}/action-items",
-        json={"title": "Report", "assignee_id": str(school.people["t"])}, headers=school.headers["oa"],
+        json={"title": "Report", "assignee_id": str(school.people["t"])},
+        headers=school.headers["oa"],
     )
     assert item.status_code == 201, item.text
     as_t = user_identity(school.people["t"])

@@ -20,7 +20,10 @@ async def test_overlap_is_refused_with_409_naming_the_session(client, make_schoo
         response = await book(client, school, room["id"], at("10:30"), at("11:30"), who=who)
         body = assert_problem(response, 409, "session-overlap")
         assert in_the_way(body) == {
-            "id": first["id"], "title": "Algebra review", "starts_at": ts(at("10:00")), "ends_at": ts(at("11:00")),
+            "id": first["id"],
+            "title": "Algebra review",
+            "starts_at": ts(at("10:00")),
+            "ends_at": ts(at("11:00")),
         }
         assert "Algebra review" in body["detail"] and first["id"] in body["detail"]
 
@@ -153,15 +156,17 @@ async def test_schedule_pages_follow_the_clock(client, make_school):
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get(f"/meeting-rooms/{room['id']}/sessions", params=params,
-                                 headers=school.headers["t"])).json()
+        page = (
+            await client.get(f"/meeting-rooms/{room['id']}/sessions", params=params, headers=school.headers["t"])
+        ).json()
         seen += [ts(s["starts_at"]).hour for s in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == [9, 11, 14]
     since = await client.get(
-        f"/meeting-rooms/{room['id']}/sessions", params={"since": at("10:00"), "until": at("14:00")},
+        f"/meeting-rooms/{room['id']}/sessions",
+        params={"since": at("10:00"), "until": at("14:00")},
         headers=school.headers["t"],
     )
     assert [ts(s["starts_at"]).hour for s in since.json()["items"]] == [11]

@@ -100,33 +100,55 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     try:
         async with db.service() as session:
             for key in CATEGORIES:
-                rows["category"][key] = await session.scalar(text(
-                    "insert into public.resource_categories (organization_id, name) values (:org, :name) returning id"
-                ), {"org": world.orgs[key], "name": f"Probe category {key} {tag}"})
+                rows["category"][key] = await session.scalar(
+                    text(
+                        "insert into public.resource_categories (organization_id, name) values (:org, :name) returning id"
+                    ),
+                    {"org": world.orgs[key], "name": f"Probe category {key} {tag}"},
+                )
             for key, (org, state, cls, author) in RESOURCES.items():
-                rows["resource"][key] = await session.scalar(text(
-                    "insert into public.resources (organization_id, title, type, url, class_id, state, author_id)"
-                    " values (:org, :title, 'link', 'https://example.org/r', :cls, :state, :author) returning id"
-                ), {"org": world.orgs[org], "title": f"Probe {key} {tag}", "cls": world.classes.get(cls),
-                    "state": state, "author": world.users[author]})
+                rows["resource"][key] = await session.scalar(
+                    text(
+                        "insert into public.resources (organization_id, title, type, url, class_id, state, author_id)"
+                        " values (:org, :title, 'link', 'https://example.org/r', :cls, :state, :author) returning id"
+                    ),
+                    {
+                        "org": world.orgs[org],
+                        "title": f"Probe {key} {tag}",
+                        "cls": world.classes.get(cls),
+                        "state": state,
+                        "author": world.users[author],
+                    },
+                )
             for key, (resource, reviewer) in REVIEWS.items():
                 org = RESOURCES[resource][0]
-                rows["review"][key] = await session.scalar(text(
-                    "insert into public.resource_reviews (organization_id, resource_id, user_id, rating)"
-                    " values (:org, :resource, :user, 4) returning id"
-                ), {"org": world.orgs[org], "resource": rows["resource"][resource], "user": world.users[reviewer]})
+                rows["review"][key] = await session.scalar(
+                    text(
+                        "insert into public.resource_reviews (organization_id, resource_id, user_id, rating)"
+                        " values (:org, :resource, :user, 4) returning id"
+                    ),
+                    {"org": world.orgs[org], "resource": rows["resource"][resource], "user": world.users[reviewer]},
+                )
         yield refs
     finally:
         async with db.service() as session:
             # Reviews go with their resources; resources before the categories they might name.
-            await session.execute(text("delete from public.resources where id = any(:ids)"),
-                                  {"ids": list(rows["resource"].values())})
-            await session.execute(text("delete from public.resource_categories where id = any(:ids)"),
-                                  {"ids": list(rows["category"].values())})
-            for kind, table in (("review", "resource_reviews"), ("resource", "resources"),
-                                ("category", "resource_categories")):
-                left = await session.scalar(text(f"select count(*) from public.{table} where id = any(:ids)"),
-                                            {"ids": list(rows[kind].values())})
+            await session.execute(
+                text("delete from public.resources where id = any(:ids)"), {"ids": list(rows["resource"].values())}
+            )
+            await session.execute(
+                text("delete from public.resource_categories where id = any(:ids)"),
+                {"ids": list(rows["category"].values())},
+            )
+            for kind, table in (
+                ("review", "resource_reviews"),
+                ("resource", "resources"),
+                ("category", "resource_categories"),
+            ):
+                left = await session.scalar(
+                    text(f"select count(*) from public.{table} where id = any(:ids)"),
+                    {"ids": list(rows[kind].values())},
+                )
                 assert left == 0, (table, left)
 
 
@@ -138,6 +160,7 @@ def set_resource(key: str, **changes):
 
 # ---------------------------------------------------------------------------
 # Reads: one row each, and who may see it (service is added to every set).
+
 
 def R(table, key, readers, *, setup=(), case=None) -> Read:
     """Who reads the seeded row ``key``; ``case`` names what ``setup`` changed first."""
@@ -172,25 +195,50 @@ READS = [
     R("resource_categories", "B", members(B_PEOPLE)),
     *(R("resources", key, readers) for key, readers in RESOURCE_READERS.items()),
     # The author of an approved class-scoped resource reads it without teaching the class.
-    R("resources", "c1", {"sa", "oa", "t1", "s1", "p1", "t2"}, setup=[set_resource("c1", author_id="@user:t2")],
-      case="by-t2"),
+    R(
+        "resources",
+        "c1",
+        {"sa", "oa", "t1", "s1", "p1", "t2"},
+        setup=[set_resource("c1", author_id="@user:t2")],
+        case="by-t2",
+    ),
     # An author from another organization is X: a draft of org A "by" tB is the OA's alone.
     R("resources", "draft", {"sa", "oa"}, setup=[set_resource("draft", author_id="@user:tB")], case="by-tB"),
-    R("resources", "org", {"sa", "oa"}, setup=[set_resource("org", author_id="@user:tB", state="pending_review")],
-      case="pending-by-tB"),
+    R(
+        "resources",
+        "org",
+        {"sa", "oa"},
+        setup=[set_resource("org", author_id="@user:tB", state="pending_review")],
+        case="pending-by-tB",
+    ),
     # resource_reviews: whoever can read the resource.
     R("resource_reviews", "org:s1", RESOURCE_READERS["org"]),
     R("resource_reviews", "org:t2", RESOURCE_READERS["org"]),
     R("resource_reviews", "c1:p1", RESOURCE_READERS["c1"]),
     R("resource_reviews", "B:sB", RESOURCE_READERS["B"]),
     # ... also when the resource leaves the approved state (its author is t1).
-    R("resource_reviews", "org:s1", RESOURCE_READERS["pending"], setup=[set_resource("org", state="pending_review")],
-      case="resource-pending"),
-    R("resource_reviews", "org:t2", RESOURCE_READERS["archived"], setup=[set_resource("org", state="archived")],
-      case="resource-archived"),
+    R(
+        "resource_reviews",
+        "org:s1",
+        RESOURCE_READERS["pending"],
+        setup=[set_resource("org", state="pending_review")],
+        case="resource-pending",
+    ),
+    R(
+        "resource_reviews",
+        "org:t2",
+        RESOURCE_READERS["archived"],
+        setup=[set_resource("org", state="archived")],
+        case="resource-archived",
+    ),
     # ... or when it is scoped to a class (t1 still reads her own resource).
-    R("resource_reviews", "org:s1", RESOURCE_READERS["c2"] | {"t1"}, setup=[set_resource("org", class_id="@class:c2")],
-      case="resource-in-c2"),
+    R(
+        "resource_reviews",
+        "org:s1",
+        RESOURCE_READERS["c2"] | {"t1"},
+        setup=[set_resource("org", class_id="@class:c2")],
+        case="resource-in-c2",
+    ),
 ]
 
 
@@ -217,12 +265,22 @@ async def test_read(db, refs, actor, read):
 
 TEACHERS_AND_OA = {"sa", "oa", "t1", "t2"}
 OA = {"sa", "oa"}
-NEW_RESOURCE = {"organization_id": "@org:A", "title": "Probe", "type": "link", "url": "https://example.org/p",
-                "author_id": "@user:self"}
+NEW_RESOURCE = {
+    "organization_id": "@org:A",
+    "title": "Probe",
+    "type": "link",
+    "url": "https://example.org/p",
+    "author_id": "@user:self",
+}
 # Columns only OA (and SA, and the server) set: review, AI and rating fields, and the author.
 GUARDED = {
-    "reviewer_id": "@user:oa", "review_note": "looks good", "reviewed_at": NOW, "ai_generated": True,
-    "ai_usage_log_id": "@new", "rating_average": 4.5, "rating_count": 1,
+    "reviewer_id": "@user:oa",
+    "review_note": "looks good",
+    "reviewed_at": NOW,
+    "ai_generated": True,
+    "ai_usage_log_id": "@new",
+    "rating_average": 4.5,
+    "rating_count": 1,
 }
 
 
@@ -233,88 +291,240 @@ def new_review(resource: str, org: str = "A", user: str = "@user:self") -> dict:
 WRITES = [
     # resource_categories: OA.
     W("category-create", "insert", "resource_categories", OA, values={"organization_id": "@org:A", "name": "@unique"}),
-    W("category-create-in-B", "insert", "resource_categories", {"sa", "oaB"},
-      values={"organization_id": "@org:B", "name": "@unique"}),
-    W("category-create-child", "insert", "resource_categories", OA,
-      values={"organization_id": "@org:A", "parent_id": "@category:A", "name": "@unique"}),
-    W("category-A-rename", "update", "resource_categories", OA, where={"id": "@category:A"},
-      values={"name": "@unique"}),
-    W("category-B-rename", "update", "resource_categories", {"sa", "oaB"}, where={"id": "@category:B"},
-      values={"name": "@unique"}),
-    W("category-A-move-to-B", "update", "resource_categories", {"sa"}, where={"id": "@category:A"},
-      values={"organization_id": "@org:B"}),
+    W(
+        "category-create-in-B",
+        "insert",
+        "resource_categories",
+        {"sa", "oaB"},
+        values={"organization_id": "@org:B", "name": "@unique"},
+    ),
+    W(
+        "category-create-child",
+        "insert",
+        "resource_categories",
+        OA,
+        values={"organization_id": "@org:A", "parent_id": "@category:A", "name": "@unique"},
+    ),
+    W(
+        "category-A-rename",
+        "update",
+        "resource_categories",
+        OA,
+        where={"id": "@category:A"},
+        values={"name": "@unique"},
+    ),
+    W(
+        "category-B-rename",
+        "update",
+        "resource_categories",
+        {"sa", "oaB"},
+        where={"id": "@category:B"},
+        values={"name": "@unique"},
+    ),
+    W(
+        "category-A-move-to-B",
+        "update",
+        "resource_categories",
+        {"sa"},
+        where={"id": "@category:A"},
+        values={"organization_id": "@org:B"},
+    ),
     W("category-A-delete", "delete", "resource_categories", OA, where={"id": "@category:A"}),
     W("category-B-delete", "delete", "resource_categories", {"sa", "oaB"}, where={"id": "@category:B"}),
     # resources: T and OA create, a teacher only as author, as draft or pending, org-wide or in own class.
     W("resource-create-draft", "insert", "resources", TEACHERS_AND_OA, values={**NEW_RESOURCE, "state": "draft"}),
     W("resource-create-default-state", "insert", "resources", TEACHERS_AND_OA, values=NEW_RESOURCE),
-    W("resource-create-pending", "insert", "resources", TEACHERS_AND_OA,
-      values={**NEW_RESOURCE, "state": "pending_review"}),
+    W(
+        "resource-create-pending",
+        "insert",
+        "resources",
+        TEACHERS_AND_OA,
+        values={**NEW_RESOURCE, "state": "pending_review"},
+    ),
     W("resource-create-approved", "insert", "resources", OA, values={**NEW_RESOURCE, "state": "approved"}),
     W("resource-create-rejected", "insert", "resources", OA, values={**NEW_RESOURCE, "state": "rejected"}),
     W("resource-create-archived", "insert", "resources", OA, values={**NEW_RESOURCE, "state": "archived"}),
-    W("resource-create-by-t1", "insert", "resources", {"sa", "oa", "t1"},
-      values={**NEW_RESOURCE, "author_id": "@user:t1"}),
-    W("resource-create-in-c1", "insert", "resources", {"sa", "oa", "t1"},
-      values={**NEW_RESOURCE, "class_id": "@class:c1"}),
-    W("resource-create-in-c2", "insert", "resources", {"sa", "oa", "t2"},
-      values={**NEW_RESOURCE, "class_id": "@class:c2"}),
-    W("resource-create-in-c3", "insert", "resources", TEACHERS_AND_OA,
-      values={**NEW_RESOURCE, "class_id": "@class:c3"}),
-    W("resource-create-in-category", "insert", "resources", TEACHERS_AND_OA,
-      values={**NEW_RESOURCE, "category_id": "@category:A"}),
-    W("resource-create-in-B", "insert", "resources", {"sa", "oaB", "tB"},
-      values={**NEW_RESOURCE, "organization_id": "@org:B"}),
-    *(W(f"resource-create-with-{column}", "insert", "resources", OA, values={**NEW_RESOURCE, column: value})
-      for column, value in GUARDED.items()),
+    W(
+        "resource-create-by-t1",
+        "insert",
+        "resources",
+        {"sa", "oa", "t1"},
+        values={**NEW_RESOURCE, "author_id": "@user:t1"},
+    ),
+    W(
+        "resource-create-in-c1",
+        "insert",
+        "resources",
+        {"sa", "oa", "t1"},
+        values={**NEW_RESOURCE, "class_id": "@class:c1"},
+    ),
+    W(
+        "resource-create-in-c2",
+        "insert",
+        "resources",
+        {"sa", "oa", "t2"},
+        values={**NEW_RESOURCE, "class_id": "@class:c2"},
+    ),
+    W(
+        "resource-create-in-c3",
+        "insert",
+        "resources",
+        TEACHERS_AND_OA,
+        values={**NEW_RESOURCE, "class_id": "@class:c3"},
+    ),
+    W(
+        "resource-create-in-category",
+        "insert",
+        "resources",
+        TEACHERS_AND_OA,
+        values={**NEW_RESOURCE, "category_id": "@category:A"},
+    ),
+    W(
+        "resource-create-in-B",
+        "insert",
+        "resources",
+        {"sa", "oaB", "tB"},
+        values={**NEW_RESOURCE, "organization_id": "@org:B"},
+    ),
+    *(
+        W(f"resource-create-with-{column}", "insert", "resources", OA, values={**NEW_RESOURCE, column: value})
+        for column, value in GUARDED.items()
+    ),
     # resources: the author changes own draft or pending one.
-    W("draft-edit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:draft"},
-      values={"title": "Edited", "description": "more"}),
-    W("pending-edit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:pending"},
-      values={"title": "Edited"}),
-    W("draft-submit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:draft"},
-      values={"state": "pending_review"}),
-    W("pending-withdraw", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:pending"},
-      values={"state": "draft"}),
-    W("draft-into-c1", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:draft"},
-      values={"class_id": "@class:c1"}),
+    W(
+        "draft-edit",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:draft"},
+        values={"title": "Edited", "description": "more"},
+    ),
+    W(
+        "pending-edit",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:pending"},
+        values={"title": "Edited"},
+    ),
+    W(
+        "draft-submit",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:draft"},
+        values={"state": "pending_review"},
+    ),
+    W(
+        "pending-withdraw",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:pending"},
+        values={"state": "draft"},
+    ),
+    W(
+        "draft-into-c1",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:draft"},
+        values={"class_id": "@class:c1"},
+    ),
     W("draft-into-c2", "update", "resources", OA, where={"id": "@resource:draft"}, values={"class_id": "@class:c2"}),
-    W("draft-into-category", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:draft"},
-      values={"category_id": "@category:A"}),
-    W("draft-t2-edit", "update", "resources", {"sa", "oa", "t2"}, where={"id": "@resource:draft-t2"},
-      values={"title": "Edited"}),
+    W(
+        "draft-into-category",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:draft"},
+        values={"category_id": "@category:A"},
+    ),
+    W(
+        "draft-t2-edit",
+        "update",
+        "resources",
+        {"sa", "oa", "t2"},
+        where={"id": "@resource:draft-t2"},
+        values={"title": "Edited"},
+    ),
     W("approved-edit", "update", "resources", OA, where={"id": "@resource:org"}, values={"title": "Edited"}),
     W("approved-c1-edit", "update", "resources", OA, where={"id": "@resource:c1"}, values={"title": "Edited"}),
     W("approved-back-to-draft", "update", "resources", OA, where={"id": "@resource:org"}, values={"state": "draft"}),
     # A rejected one: the author revises it and submits it again (the review stays until the next decision).
-    W("rejected-edit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:rejected"},
-      values={"title": "Edited"}),
-    W("rejected-resubmit", "update", "resources", AUTHOR_AND_OA, where={"id": "@resource:rejected"},
-      values={"state": "pending_review"}),
+    W(
+        "rejected-edit",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:rejected"},
+        values={"title": "Edited"},
+    ),
+    W(
+        "rejected-resubmit",
+        "update",
+        "resources",
+        AUTHOR_AND_OA,
+        where={"id": "@resource:rejected"},
+        values={"state": "pending_review"},
+    ),
     W("rejected-to-draft", "update", "resources", OA, where={"id": "@resource:rejected"}, values={"state": "draft"}),
     W("archived-edit", "update", "resources", OA, where={"id": "@resource:archived"}, values={"title": "Edited"}),
     W("archived-restore", "update", "resources", OA, where={"id": "@resource:archived"}, values={"state": "approved"}),
     # resources: only OA approves, rejects or archives.
-    W("pending-approve", "update", "resources", OA, where={"id": "@resource:pending"},
-      values={"state": "approved", "reviewer_id": "@user:self", "reviewed_at": NOW, "review_note": "fine"}),
-    W("pending-approve-state-only", "update", "resources", OA, where={"id": "@resource:pending"},
-      values={"state": "approved"}),
+    W(
+        "pending-approve",
+        "update",
+        "resources",
+        OA,
+        where={"id": "@resource:pending"},
+        values={"state": "approved", "reviewer_id": "@user:self", "reviewed_at": NOW, "review_note": "fine"},
+    ),
+    W(
+        "pending-approve-state-only",
+        "update",
+        "resources",
+        OA,
+        where={"id": "@resource:pending"},
+        values={"state": "approved"},
+    ),
     W("draft-approve", "update", "resources", OA, where={"id": "@resource:draft"}, values={"state": "approved"}),
     W("pending-reject", "update", "resources", OA, where={"id": "@resource:pending"}, values={"state": "rejected"}),
     W("draft-reject", "update", "resources", OA, where={"id": "@resource:draft"}, values={"state": "rejected"}),
     W("approved-archive", "update", "resources", OA, where={"id": "@resource:org"}, values={"state": "archived"}),
     W("draft-archive", "update", "resources", OA, where={"id": "@resource:draft"}, values={"state": "archived"}),
     # resources: the review, AI and rating fields and the author are OA's (the guard trigger).
-    *(W(f"draft-set-{column}", "update", "resources", OA, where={"id": "@resource:draft"}, values={column: value})
-      for column, value in {**GUARDED, "author_id": "@user:t2"}.items()),
-    W("draft-move-to-B", "update", "resources", {"sa"}, where={"id": "@resource:draft"},
-      values={"organization_id": "@org:B"}),
+    *(
+        W(f"draft-set-{column}", "update", "resources", OA, where={"id": "@resource:draft"}, values={column: value})
+        for column, value in {**GUARDED, "author_id": "@user:t2"}.items()
+    ),
+    W(
+        "draft-move-to-B",
+        "update",
+        "resources",
+        {"sa"},
+        where={"id": "@resource:draft"},
+        values={"organization_id": "@org:B"},
+    ),
     W("B-edit", "update", "resources", {"sa", "oaB"}, where={"id": "@resource:B"}, values={"title": "Edited"}),
-    W("B-draft-edit", "update", "resources", {"sa", "oaB", "tB"}, where={"id": "@resource:B-draft"},
-      values={"title": "Edited"}),
+    W(
+        "B-draft-edit",
+        "update",
+        "resources",
+        {"sa", "oaB", "tB"},
+        where={"id": "@resource:B-draft"},
+        values={"title": "Edited"},
+    ),
     # An author from another organization changes nothing of org A.
-    W("draft-by-tB-edit", "update", "resources", OA, where={"id": "@resource:draft"}, values={"title": "Edited"},
-      setup=[set_resource("draft", author_id="@user:tB")]),
+    W(
+        "draft-by-tB-edit",
+        "update",
+        "resources",
+        OA,
+        where={"id": "@resource:draft"},
+        values={"title": "Edited"},
+        setup=[set_resource("draft", author_id="@user:tB")],
+    ),
     # resources: delete OA.
     W("approved-delete", "delete", "resources", OA, where={"id": "@resource:org"}),
     W("draft-delete", "delete", "resources", OA, where={"id": "@resource:draft"}),
@@ -324,21 +534,48 @@ WRITES = [
     W("review-fresh", "insert", "resource_reviews", members(A_PEOPLE), values=new_review("fresh")),
     W("review-c2", "insert", "resource_reviews", RESOURCE_READERS["c2"], values=new_review("c2")),
     W("review-c3", "insert", "resource_reviews", RESOURCE_READERS["c3"], values=new_review("c3")),
-    *(W(f"review-{key}", "insert", "resource_reviews", set(), values=new_review(key))
-      for key in ("draft", "pending", "rejected", "archived", "draft-t2")),
+    *(
+        W(f"review-{key}", "insert", "resource_reviews", set(), values=new_review(key))
+        for key in ("draft", "pending", "rejected", "archived", "draft-t2")
+    ),
     W("review-fresh-as-t1", "insert", "resource_reviews", {"t1"}, values=new_review("fresh", user="@user:t1")),
-    W("review-B", "insert", "resource_reviews", members(B_PEOPLE), values=new_review("B", "B"),
-      not_for={"sB"}),  # sB has reviewed B (see test_a_second_review_is_a_unique_violation)
+    W(
+        "review-B", "insert", "resource_reviews", members(B_PEOPLE), values=new_review("B", "B"), not_for={"sB"}
+    ),  # sB has reviewed B (see test_a_second_review_is_a_unique_violation)
     # resource_reviews: the author changes or deletes own; OA deletes.
-    W("review-org:s1-change", "update", "resource_reviews", {"s1"}, where={"id": "@review:org:s1"},
-      values={"rating": 1, "comment": "changed my mind"}),
-    W("review-org:t2-change", "update", "resource_reviews", {"t2"}, where={"id": "@review:org:t2"},
-      values={"rating": 1}),
-    W("review-c1:p1-change", "update", "resource_reviews", {"p1"}, where={"id": "@review:c1:p1"},
-      values={"comment": "edited"}),
+    W(
+        "review-org:s1-change",
+        "update",
+        "resource_reviews",
+        {"s1"},
+        where={"id": "@review:org:s1"},
+        values={"rating": 1, "comment": "changed my mind"},
+    ),
+    W(
+        "review-org:t2-change",
+        "update",
+        "resource_reviews",
+        {"t2"},
+        where={"id": "@review:org:t2"},
+        values={"rating": 1},
+    ),
+    W(
+        "review-c1:p1-change",
+        "update",
+        "resource_reviews",
+        {"p1"},
+        where={"id": "@review:c1:p1"},
+        values={"comment": "edited"},
+    ),
     W("review-B:sB-change", "update", "resource_reviews", {"sB"}, where={"id": "@review:B:sB"}, values={"rating": 2}),
-    W("review-org:s1-give-to-s2", "update", "resource_reviews", set(), where={"id": "@review:org:s1"},
-      values={"user_id": "@user:s2"}),
+    W(
+        "review-org:s1-give-to-s2",
+        "update",
+        "resource_reviews",
+        set(),
+        where={"id": "@review:org:s1"},
+        values={"user_id": "@user:s2"},
+    ),
     W("review-org:s1-delete", "delete", "resource_reviews", {"sa", "oa", "s1"}, where={"id": "@review:org:s1"}),
     W("review-c1:p1-delete", "delete", "resource_reviews", {"sa", "oa", "p1"}, where={"id": "@review:c1:p1"}),
     W("review-B:sB-delete", "delete", "resource_reviews", {"sa", "oaB", "sB"}, where={"id": "@review:B:sB"}),
@@ -360,9 +597,10 @@ async def test_write(db, refs, actor, write):
 # ---------------------------------------------------------------------------
 # Specific guarantees stated in words.
 
+
 async def test_resource_tables_are_all_in_the_matrix(db):
     """A new resource_* table fails here until this file says who may read and write it."""
-    assert await public_tables_like(db, 'resource%') == set(TABLES)
+    assert await public_tables_like(db, "resource%") == set(TABLES)
 
 
 @pytest.mark.parametrize(("reviewer", "resource"), [("s1", "org"), ("t2", "org"), ("p1", "c1"), ("sB", "B")])
@@ -380,12 +618,16 @@ async def test_a_review_after_deleting_ones_own_goes_in(db, refs, reviewer, reso
     async with as_actor(db, refs, reviewer) as session:
         deleted = await session.execute(
             text("delete from public.resource_reviews where resource_id = :r and user_id = :u"),
-            {"r": refs.rows["resource"][resource], "u": refs.world.users[reviewer]})
+            {"r": refs.rows["resource"][resource], "u": refs.world.users[reviewer]},
+        )
         assert deleted.rowcount == 1
         inserted = await session.execute(
-            text("insert into public.resource_reviews (organization_id, resource_id, user_id, rating)"
-                 " values (:o, :r, :u, 2)"),
-            {"o": refs.world.orgs["A"], "r": refs.rows["resource"][resource], "u": refs.world.users[reviewer]})
+            text(
+                "insert into public.resource_reviews (organization_id, resource_id, user_id, rating)"
+                " values (:o, :r, :u, 2)"
+            ),
+            {"o": refs.world.orgs["A"], "r": refs.rows["resource"][resource], "u": refs.world.users[reviewer]},
+        )
         assert inserted.rowcount == 1
 
 
@@ -398,8 +640,10 @@ async def test_author_setting_review_ai_or_rating_fields_is_refused_by_the_guard
     assignment = "now()" if value is NOW else ":v"
     async with as_actor(db, refs, actor) as session:
         with pytest.raises(DBAPIError) as caught:
-            await session.execute(text(f"update public.resources set {column} = {assignment} where id = :id"),
-                                  {"v": refs.resolve(actor, value), "id": refs.rows["resource"][resource]})
+            await session.execute(
+                text(f"update public.resources set {column} = {assignment} where id = :id"),
+                {"v": refs.resolve(actor, value), "id": refs.rows["resource"][resource]},
+            )
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
     assert "set by org admins and the server" in str(caught.value.orig)
 
@@ -411,10 +655,13 @@ async def test_teacher_creating_with_review_ai_or_rating_fields_is_refused_by_th
     assignment = "now()" if value is NOW else ":v"
     async with as_actor(db, refs, actor) as session:
         with pytest.raises(DBAPIError) as caught:
-            await session.execute(text(
-                "insert into public.resources (organization_id, title, type, url, author_id, "
-                f"{column}) values (:org, 'Probe', 'link', 'https://example.org/p', :me, {assignment})"
-            ), {"org": refs.world.orgs["A"], "me": refs.world.users[actor], "v": refs.resolve(actor, value)})
+            await session.execute(
+                text(
+                    "insert into public.resources (organization_id, title, type, url, author_id, "
+                    f"{column}) values (:org, 'Probe', 'link', 'https://example.org/p', :me, {assignment})"
+                ),
+                {"org": refs.world.orgs["A"], "me": refs.world.users[actor], "v": refs.resolve(actor, value)},
+            )
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
     assert "set by org admins and the server" in str(caught.value.orig)
 
@@ -424,10 +671,13 @@ async def test_a_teacher_may_not_create_an_approved_resource(db, refs, actor):
     """Refused by the insert policy (42501), not silently turned into a draft."""
     async with as_actor(db, refs, actor) as session:
         with pytest.raises(DBAPIError) as caught:
-            await session.execute(text(
-                "insert into public.resources (organization_id, title, type, url, author_id, state)"
-                " values (:org, 'Probe', 'link', 'https://example.org/p', :me, 'approved')"
-            ), {"org": refs.world.orgs["A"], "me": refs.world.users[actor]})
+            await session.execute(
+                text(
+                    "insert into public.resources (organization_id, title, type, url, author_id, state)"
+                    " values (:org, 'Probe', 'link', 'https://example.org/p', :me, 'approved')"
+                ),
+                {"org": refs.world.orgs["A"], "me": refs.world.users[actor]},
+            )
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
     assert "row-level security" in str(caught.value.orig)
 
@@ -438,8 +688,10 @@ async def test_the_author_setting_an_oa_state_is_refused(db, refs, state):
     rejected row passes it (the author revises rejected resources), and the guard trigger refuses it."""
     async with as_actor(db, refs, "t1") as session:
         with pytest.raises(DBAPIError) as caught:
-            await session.execute(text("update public.resources set state = :s where id = :id"),
-                                  {"s": state, "id": refs.rows["resource"]["draft"]})
+            await session.execute(
+                text("update public.resources set state = :s where id = :id"),
+                {"s": state, "id": refs.rows["resource"]["draft"]},
+            )
     assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
     expected = "only an org admin rejects" if state == "rejected" else "row-level security"
     assert expected in str(caught.value.orig)
@@ -447,12 +699,19 @@ async def test_the_author_setting_an_oa_state_is_refused(db, refs, state):
 
 async def test_oa_approval_is_stored(db, refs):
     async with as_actor(db, refs, "oa") as session:
-        await session.execute(text(
-            "update public.resources set state = 'approved', reviewer_id = :me, reviewed_at = now(),"
-            " review_note = 'ok' where id = :id"),
-            {"me": refs.world.users["oa"], "id": refs.rows["resource"]["pending"]})
-        row = (await session.execute(text("select state, reviewer_id from public.resources where id = :id"),
-                                     {"id": refs.rows["resource"]["pending"]})).one()
+        await session.execute(
+            text(
+                "update public.resources set state = 'approved', reviewer_id = :me, reviewed_at = now(),"
+                " review_note = 'ok' where id = :id"
+            ),
+            {"me": refs.world.users["oa"], "id": refs.rows["resource"]["pending"]},
+        )
+        row = (
+            await session.execute(
+                text("select state, reviewer_id from public.resources where id = :id"),
+                {"id": refs.rows["resource"]["pending"]},
+            )
+        ).one()
     assert tuple(row) == ("approved", refs.world.users["oa"])
 
 
@@ -460,20 +719,33 @@ async def test_oa_approval_is_stored(db, refs):
 async def test_a_review_cannot_point_into_another_organization(db, refs, actor):
     """The composite foreign key refuses a review of org B's resource filed under org A, even for service."""
     with pytest.raises(DBAPIError) as caught:
-        await can_insert(db, refs, actor, "resource_reviews", new_review("B", "A"), setup=(
-            # s1 and oa are also members of org B here, so the policy lets them in.
-            ("insert into public.memberships (organization_id, user_id, role) values (:org, :s1, 'student'),"
-             " (:org, :oa, 'org_admin')", {"org": "@org:B", "s1": "@user:s1", "oa": "@user:oa"}),
-        ))
+        await can_insert(
+            db,
+            refs,
+            actor,
+            "resource_reviews",
+            new_review("B", "A"),
+            setup=(
+                # s1 and oa are also members of org B here, so the policy lets them in.
+                (
+                    "insert into public.memberships (organization_id, user_id, role) values (:org, :s1, 'student'),"
+                    " (:org, :oa, 'org_admin')",
+                    {"org": "@org:B", "s1": "@user:s1", "oa": "@user:oa"},
+                ),
+            ),
+        )
     assert sqlstate(caught.value) == FOREIGN_KEY_VIOLATION
 
 
 async def test_probes_leave_no_trace(db, refs):
     assert await can_update(db, refs, "t1", "resources", {"id": "@resource:draft"}, {"title": "probe-trace"})
     async with rolled_back(db, SERVICE) as session:
-        assert await session.scalar(
-            text("select title from public.resources where id = :id"), {"id": refs.rows["resource"]["draft"]}
-        ) != "probe-trace"
+        assert (
+            await session.scalar(
+                text("select title from public.resources where id = :id"), {"id": refs.rows["resource"]["draft"]}
+            )
+            != "probe-trace"
+        )
 
 
 @pytest.mark.parametrize("actor", [*X, "anon"])

@@ -39,7 +39,11 @@ async def test_names_are_unique_per_level_and_pages_follow_the_name(portal):
     await portal.category("Lab", science["id"])
     await portal.category("Lab")  # same name, other level
     body = await portal.problem(
-        "POST", f"/organizations/{portal.school.org_id}/resource-categories", "oa", 409, "conflict",
+        "POST",
+        f"/organizations/{portal.school.org_id}/resource-categories",
+        "oa",
+        409,
+        "conflict",
         json={"name": "Lab", "parent_id": science["id"]},
     )
     assert "'Lab' already exists" in body["detail"]
@@ -142,7 +146,11 @@ async def test_subtree_is_one_query_in_tree_order(portal, app, other):
     with statements(app) as seen:
         tree = await portal.ok("GET", f"/resource-categories/{science['id']}/subtree", "s")
     assert [(c["name"], c["depth"]) for c in tree] == [
-        ("Science", 0), ("Biology", 1), ("Physics", 1), ("Atoms", 2), ("Optics", 2),
+        ("Science", 0),
+        ("Biology", 1),
+        ("Physics", 1),
+        ("Atoms", 2),
+        ("Optics", 2),
     ]
     touching = [s for s in seen if "resource_categories" in s or "category_subtree" in s]
     assert len(touching) == 1, seen

@@ -26,8 +26,9 @@ def stored_files(settings) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
-async def upload(portal, who="t", content=PDF, content_type="application/pdf", filename="../../etc/passwd.pdf",
-                 **fields):
+async def upload(
+    portal, who="t", content=PDF, content_type="application/pdf", filename="../../etc/passwd.pdf", **fields
+):
     data = {"title": "Cell diagram", "type": "document", **fields}
     files = {"file": (filename, content, content_type)}
     return await portal.call("POST", "/resources/upload", who, data=data, files=files)
@@ -92,8 +93,9 @@ async def test_disallowed_types_are_415(portal, settings):
 async def test_too_large_is_413_and_leaves_nothing_behind(portal, settings, app):
     before = stored_files(settings)
     with upload_limit(app, 1000):
-        body = assert_problem(await upload(portal, content=b"x" * 1001, content_type="text/plain"), 413,
-                              "file-too-large")
+        body = assert_problem(
+            await upload(portal, content=b"x" * 1001, content_type="text/plain"), 413, "file-too-large"
+        )
         assert body["max_bytes"] == 1000 and "at most 1000 bytes" in body["detail"]
         # Far above the limit: refused from the Content-Length, before the form is read.
         assert_problem(await upload(portal, content=b"x" * 400_000, content_type="text/plain"), 413, "file-too-large")
@@ -114,8 +116,9 @@ async def test_bad_uploads_are_problems(portal, settings):
     assert_problem(bad_type, 422, "validation")
     as_json = await portal.call("POST", "/resources/upload", "t", json={"title": "x"})
     assert_problem(as_json, 422, "validation")
-    no_boundary = await portal.call("POST", "/resources/upload", "t", content=b"--x\r\n",
-                                    headers={"content-type": "multipart/form-data"})
+    no_boundary = await portal.call(
+        "POST", "/resources/upload", "t", content=b"--x\r\n", headers={"content-type": "multipart/form-data"}
+    )
     assert_problem(no_boundary, 400)
     two = [("file", ("a.txt", b"a", "text/plain")), ("file", ("b.txt", b"b", "text/plain"))]
     two_files = await portal.call("POST", "/resources/upload", "t", data={"title": "x"}, files=two)
@@ -150,6 +153,9 @@ async def test_the_upload_form_is_described_in_openapi(client):
     spec = (await client.get("/openapi.json")).json()
     form = spec["paths"]["/resources/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert form["properties"]["file"] == {
-        "type": "string", "format": "binary", "description": "the file; its part's Content-Type counts"}
+        "type": "string",
+        "format": "binary",
+        "description": "the file; its part's Content-Type counts",
+    }
     assert form["properties"]["type"]["$ref"] == "#/components/schemas/ResourceType"
     assert set(form["required"]) == {"file", "title"}

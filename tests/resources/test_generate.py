@@ -29,7 +29,10 @@ async def test_a_teacher_generates_a_quiz_pending_review_with_the_ai_flag(portal
     assert (created["author_id"], created["organization_id"]) == (str(school.people["t"]), str(school.org_id))
     assert created["title"] == "Quiz: Photosynthesis"
     assert (created["subject"], created["grade_levels"], created["class_id"]) == (
-        "Biology", ["7"], str(school.class_id))
+        "Biology",
+        ["7"],
+        str(school.class_id),
+    )
     assert created["reviewer_id"] is None and created["rating_count"] == 0
     # The upstream echoes the prompt: topic, grade and the number of items reached the model.
     assert created["body"].startswith("[local upstream]")
@@ -38,7 +41,10 @@ async def test_a_teacher_generates_a_quiz_pending_review_with_the_ai_flag(portal
     (log,) = await logs(db, school.org_id)
     assert str(log["id"]) == created["ai_usage_log_id"]
     assert (str(log["feature"]), str(log["status"]), log["user_id"]) == (
-        "resource_generation", "succeeded", school.people["t"])
+        "resource_generation",
+        "succeeded",
+        school.people["t"],
+    )
 
 
 async def test_students_never_see_it_before_an_org_admin_approves(portal):
@@ -98,8 +104,11 @@ async def test_the_gateways_denials_propagate(make_school, client, db):
     response = await generate(limited, "t")
     assert_problem(response, 429, "ai-rate-limited")
     assert int(response.headers["retry-after"]) > 0
-    for portal, statuses in ((disabled, ["feature_disabled"]), (broke, ["over_budget"]),
-                             (limited, ["succeeded", "rate_limited"])):
+    for portal, statuses in (
+        (disabled, ["feature_disabled"]),
+        (broke, ["over_budget"]),
+        (limited, ["succeeded", "rate_limited"]),
+    ):
         rows = await logs(db, portal.school.org_id)
         assert [str(r["status"]) for r in rows] == statuses
         assert {str(r["feature"]) for r in rows} == {"resource_generation"}
@@ -114,8 +123,13 @@ async def test_an_upstream_failure_stores_nothing(portal, db):
 
 
 async def test_generate_validation(portal, db):
-    for body in (request(length=0), request(length=51), request(kind="essay"), request(topic=" "),
-                 request(grade_level="")):
+    for body in (
+        request(length=0),
+        request(length=51),
+        request(kind="essay"),
+        request(topic=" "),
+        request(grade_level=""),
+    ):
         assert_problem(await portal.call("POST", "/resources/generate", "t", json=body), 422, "validation")
     assert_problem(await generate(portal, "t", model="no-such-model"), 422, "unknown-model")
     assert await logs(db, portal.school.org_id) == []

@@ -14,20 +14,29 @@ from tests.conftest import rolled_back, sqlstate
 async def test_teachers_and_org_admins_create_students_and_parents_do_not(portal):
     link = await portal.resource("t", title="Khan fractions", type="link", url="https://example.org/f", body=None)
     assert (link["state"], link["type"], link["url"], link["author_id"]) == (
-        "draft", "link", "https://example.org/f", str(portal.school.people["t"])
+        "draft",
+        "link",
+        "https://example.org/f",
+        str(portal.school.people["t"]),
     )
     assert link["organization_id"] == str(portal.school.org_id) and link["file_url"] is None
     assert (link["rating_average"], link["rating_count"], link["ai_generated"]) == (None, 0, False)
     by_admin = await portal.resource("oa", state="pending_review")
     assert by_admin["state"] == "pending_review"
     for who in ("s", "p"):
-        body = await portal.problem("POST", "/resources", who, 403, "forbidden",
-                                    json={"title": "x", "type": "link", "url": "https://e.org"})
+        body = await portal.problem(
+            "POST", "/resources", who, 403, "forbidden", json={"title": "x", "type": "link", "url": "https://e.org"}
+        )
         assert "only teachers and organization admins create resources" in body["detail"]
     # Naming the organization explicitly does not help: RLS refuses.
-    await portal.problem("POST", "/resources", "s", 403, "forbidden",
-                         json={"title": "x", "type": "link", "url": "https://e.org",
-                               "organization_id": str(portal.school.org_id)})
+    await portal.problem(
+        "POST",
+        "/resources",
+        "s",
+        403,
+        "forbidden",
+        json={"title": "x", "type": "link", "url": "https://e.org", "organization_id": str(portal.school.org_id)},
+    )
 
 
 async def test_create_validation(portal):
@@ -42,8 +51,13 @@ async def test_create_validation(portal):
         problem = await portal.problem("POST", "/resources", "t", 422, "validation", json=body)
         assert fragment in problem["detail"], problem
     # A category or class of another organization is not a valid reference.
-    problem = await portal.problem("POST", "/resources", "t", 422, json={
-        "title": "x", "type": "link", "url": "https://e.org", "category_id": str(uuid.uuid4())})
+    problem = await portal.problem(
+        "POST",
+        "/resources",
+        "t",
+        422,
+        json={"title": "x", "type": "link", "url": "https://e.org", "category_id": str(uuid.uuid4())},
+    )
     assert problem["type"].endswith("invalid-reference")
 
 
@@ -165,8 +179,11 @@ async def _as_teacher(db, portal, sql: str, **params) -> str | None:
 async def test_an_author_cannot_move_a_draft_into_another_organization(db, portal, other):
     draft = await portal.resource("t")
     state = await _as_teacher(
-        db, portal, "update public.resources set organization_id = :org where id = :id",
-        org=other.school.org_id, id=draft["id"],
+        db,
+        portal,
+        "update public.resources set organization_id = :org where id = :id",
+        org=other.school.org_id,
+        id=draft["id"],
     )
     assert state == "42501"
 
@@ -174,9 +191,11 @@ async def test_an_author_cannot_move_a_draft_into_another_organization(db, porta
 @pytest.mark.parametrize("column, value", [("rating_average", "5"), ("rating_count", "3"), ("ai_generated", "true")])
 async def test_an_author_cannot_preset_a_rating_or_the_ai_flag(db, portal, column, value):
     state = await _as_teacher(
-        db, portal,
+        db,
+        portal,
         "insert into public.resources (organization_id, title, type, body, author_id, " + column + ") "
         "values (:org, 'x', 'worksheet', 'b', :me, " + value + ")",
-        org=portal.school.org_id, me=portal.school.people["t"],
+        org=portal.school.org_id,
+        me=portal.school.people["t"],
     )
     assert state == "42501"

@@ -72,8 +72,10 @@ async def test_rls_itself_refuses_a_review_of_an_unapproved_resource(portal, db)
     async with rolled_back(db, user_identity(portal.school.people["oa"])) as session:
         try:
             await session.execute(
-                text("insert into public.resource_reviews (organization_id, resource_id, user_id, rating) "
-                     "values (:org, :r, :me, 5)"),
+                text(
+                    "insert into public.resource_reviews (organization_id, resource_id, user_id, rating) "
+                    "values (:org, :r, :me, 5)"
+                ),
                 {"org": portal.school.org_id, "r": pending["id"], "me": portal.school.people["oa"]},
             )
         except DBAPIError as exc:

@@ -48,8 +48,15 @@ async def test_ranked_by_relevance_title_and_tags_above_description(portal):
 
 
 async def test_filters(portal):
-    await portal.approved("t", title="Fractions video", type="video", url="https://e.org/v", body=None,
-                          subject="Maths", grade_levels=["4", "5"])
+    await portal.approved(
+        "t",
+        title="Fractions video",
+        type="video",
+        url="https://e.org/v",
+        body=None,
+        subject="Maths",
+        grade_levels=["4", "5"],
+    )
     await portal.approved("t", title="Fractions quiz", type="quiz", subject="maths", grade_levels=["5"])
     await portal.approved("t", title="Fractions reading", type="document", subject="English", grade_levels=["6"])
     assert set(titles(await portal.search("s", q="fractions", type="quiz"))) == {"Fractions quiz"}
@@ -99,7 +106,10 @@ async def test_visibility_is_decided_by_rls(portal, other):
     assert set(titles(await portal.search("s2", **q))) == {"Algebra for everyone"}
     assert set(titles(await portal.search("p", **q))) == {"Algebra for class c", "Algebra for everyone"}
     assert set(titles(await portal.search("t", **q))) == {
-        "Algebra draft by t", "Algebra for class c", "Algebra for everyone"}
+        "Algebra draft by t",
+        "Algebra for class c",
+        "Algebra for everyone",
+    }
     assert set(titles(await portal.search("t2", **q))) == {"Algebra pending by t2", "Algebra for everyone"}
     assert len((await portal.search("oa", **q))["items"]) == 4
     assert titles(await portal.search("oa", state="pending_review", **q)) == ["Algebra pending by t2"]
@@ -148,8 +158,10 @@ async def test_the_search_can_use_the_gin_index(db):
         await session.execute(text("set local enable_seqscan = off"))
         rows = (
             await session.execute(
-                text("explain select r.id from public.resources r "
-                     "where r.search @@ websearch_to_tsquery('english', 'fractions')")
+                text(
+                    "explain select r.id from public.resources r "
+                    "where r.search @@ websearch_to_tsquery('english', 'fractions')"
+                )
             )
         ).all()
     plan = "\n".join(row[0] for row in rows)

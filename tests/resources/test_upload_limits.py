@@ -23,8 +23,12 @@ def png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0")) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def pdf() -> bytes:
@@ -105,8 +109,9 @@ class CountingBody:
 
 
 async def send(portal, who: str, body: CountingBody, **headers: str):
-    return await portal.call("POST", "/resources/upload", who, content=body.__aiter__(),
-                             headers={**body.headers, **headers})
+    return await portal.call(
+        "POST", "/resources/upload", who, content=body.__aiter__(), headers={**body.headers, **headers}
+    )
 
 
 async def test_a_chunked_body_over_the_limit_stops_being_read_at_the_limit(portal, settings, app):
@@ -204,8 +209,9 @@ async def test_content_that_is_not_of_the_declared_type_is_415_naming_both(porta
         (mp4(b"qt  ").replace(b"isom", b"qt  "), "video/mp4", "video/quicktime"),
     )
     for content, declared, detected in cases:
-        problem = assert_problem(await upload(portal, content=content, content_type=declared), 415,
-                                 "content-type-mismatch")
+        problem = assert_problem(
+            await upload(portal, content=content, content_type=declared), 415, "content-type-mismatch"
+        )
         assert problem["declared"] == declared, problem
         if detected is not None:
             assert problem["detected"] == detected, problem
@@ -223,14 +229,20 @@ async def test_the_file_must_be_the_last_part(portal, settings):
     before = stored_files(settings)
     files = [("file", ("a.txt", b"hello", "text/plain"))]
     head = CountingBody(0).head().decode()
-    late_field = (head + "hello\r\n" + f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="subject"\r\n\r\n'
-                  + f"Biology\r\n--{BOUNDARY}--\r\n")
-    response = await portal.call("POST", "/resources/upload", "t", content=late_field.encode(),
-                                 headers=CountingBody(0).headers)
+    late_field = (
+        head
+        + "hello\r\n"
+        + f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="subject"\r\n\r\n'
+        + f"Biology\r\n--{BOUNDARY}--\r\n"
+    )
+    response = await portal.call(
+        "POST", "/resources/upload", "t", content=late_field.encode(), headers=CountingBody(0).headers
+    )
     assert "before the file" in assert_problem(response, 400, "invalid-multipart")["detail"]
     truncated = head + "hello"
-    response = await portal.call("POST", "/resources/upload", "t", content=truncated.encode(),
-                                 headers=CountingBody(0).headers)
+    response = await portal.call(
+        "POST", "/resources/upload", "t", content=truncated.encode(), headers=CountingBody(0).headers
+    )
     assert_problem(response, 400, "invalid-multipart")
     response = await portal.call("POST", "/resources/upload", "t", data={"title": "ok"}, files=files)
     assert response.status_code == 201, response.text
@@ -255,9 +267,19 @@ async def test_a_client_that_goes_away_mid_file_leaves_nothing_behind(portal, se
 
     headers = [(k.lower().encode(), v.encode()) for k, v in {**portal.h("t"), **body.headers}.items()]
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/resources/upload", "raw_path": b"/resources/upload", "query_string": b"", "root_path": "",
-        "headers": headers, "client": ("127.0.0.1", 1234), "server": ("test", 80), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/resources/upload",
+        "raw_path": b"/resources/upload",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1234),
+        "server": ("test", 80),
+        "state": {},
     }
     await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")

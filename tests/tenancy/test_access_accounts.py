@@ -60,8 +60,14 @@ from tests.access import (
 from tests.conftest import sqlstate
 
 TABLES = (
-    "organization_domains", "invitations", "users", "memberships",
-    "server.sessions", "server.password_resets", "server.mail_outbox", "server.invitation_tokens",
+    "organization_domains",
+    "invitations",
+    "users",
+    "memberships",
+    "server.sessions",
+    "server.password_resets",
+    "server.mail_outbox",
+    "server.invitation_tokens",
 )
 
 TAG = uuid.uuid4().hex[:8]
@@ -96,63 +102,108 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     try:
         async with db.service() as session:
             for org, domain in DOMAINS.items():
-                rows["domain"][org] = await session.scalar(text(
-                    "insert into public.organization_domains (organization_id, domain) values (:org, :domain)"
-                    " returning id"), {"org": orgs[org], "domain": domain})
+                rows["domain"][org] = await session.scalar(
+                    text(
+                        "insert into public.organization_domains (organization_id, domain) values (:org, :domain)"
+                        " returning id"
+                    ),
+                    {"org": orgs[org], "domain": domain},
+                )
             for key, (email, username, managed_by, seats) in ACCOUNTS.items():
-                account = (await session.execute(text(
-                    "insert into public.users (email, username, display_name, managed_by_organization_id)"
-                    " values (:email, :username, :name, :org) returning id, managed_by_organization_id"
-                ), {"email": email, "username": username, "name": f"Account {key}",
-                    "org": orgs[managed_by] if username else None})).one()
+                account = (
+                    await session.execute(
+                        text(
+                            "insert into public.users (email, username, display_name, managed_by_organization_id)"
+                            " values (:email, :username, :name, :org) returning id, managed_by_organization_id"
+                        ),
+                        {
+                            "email": email,
+                            "username": username,
+                            "name": f"Account {key}",
+                            "org": orgs[managed_by] if username else None,
+                        },
+                    )
+                ).one()
                 # The trigger, not the writer, decides who manages an address.
                 assert account.managed_by_organization_id == (orgs[managed_by] if managed_by else None), key
                 rows["account"][key] = account.id
                 for org, role in seats:
-                    await session.execute(text(
-                        "insert into public.memberships (organization_id, user_id, role) values (:org, :user, :role)"
-                    ), {"org": orgs[org], "user": account.id, "role": role})
-            rows["seat"]["spare"] = await session.scalar(text(
-                "insert into public.memberships (organization_id, user_id, role) values (:org, :user, 'parent')"
-                " returning id"), {"org": orgs["A"], "user": users["t2"]})
+                    await session.execute(
+                        text(
+                            "insert into public.memberships (organization_id, user_id, role) values (:org, :user, :role)"
+                        ),
+                        {"org": orgs[org], "user": account.id, "role": role},
+                    )
+            rows["seat"]["spare"] = await session.scalar(
+                text(
+                    "insert into public.memberships (organization_id, user_id, role) values (:org, :user, 'parent')"
+                    " returning id"
+                ),
+                {"org": orgs["A"], "user": users["t2"]},
+            )
             for org, by in (("A", "oa"), ("B", "oaB")):
-                rows["invitation"][org] = await session.scalar(text(
-                    "insert into public.invitations (organization_id, email, roles, invited_by, expires_at)"
-                    " values (:org, :email, '{teacher}', :by, now() + interval '7 days') returning id"
-                ), {"org": orgs[org], "email": f"invited-{org.lower()}-{TAG}@example.com", "by": users[by]})
+                rows["invitation"][org] = await session.scalar(
+                    text(
+                        "insert into public.invitations (organization_id, email, roles, invited_by, expires_at)"
+                        " values (:org, :email, '{teacher}', :by, now() + interval '7 days') returning id"
+                    ),
+                    {"org": orgs[org], "email": f"invited-{org.lower()}-{TAG}@example.com", "by": users[by]},
+                )
             # Sending an invitation queues its message; these are never to be sent.
-            await session.execute(text("delete from server.mail_outbox where reference_id = any(:ids)"),
-                                  {"ids": list(rows["invitation"].values())})
-            await session.execute(text(
-                "insert into server.invitation_tokens (invitation_id, token_hash) values (:id, :hash)"
-            ), {"id": rows["invitation"]["A"], "hash": f"probe-invitation-{TAG}"})
-            rows["session"]["t1"] = await session.scalar(text(
-                "insert into server.sessions (user_id, client, expires_at) values (:user, 'probe', now() + interval"
-                " '1 day') returning id"), {"user": users["t1"]})
-            rows["reset"]["t1"] = await session.scalar(text(
-                "insert into server.password_resets (user_id, expires_at) values (:user, now() + interval '1 hour')"
-                " returning id"), {"user": users["t1"]})
-            rows["outbox"]["t1"] = await session.scalar(text(
-                "insert into server.mail_outbox (organization_id, kind, reference_id, to_address, state, sent_at)"
-                " values (:org, 'password_reset', :ref, :to, 'sent', now()) returning id"
-            ), {"org": orgs["A"], "ref": rows["reset"]["t1"], "to": world.emails["t1"]})
+            await session.execute(
+                text("delete from server.mail_outbox where reference_id = any(:ids)"),
+                {"ids": list(rows["invitation"].values())},
+            )
+            await session.execute(
+                text("insert into server.invitation_tokens (invitation_id, token_hash) values (:id, :hash)"),
+                {"id": rows["invitation"]["A"], "hash": f"probe-invitation-{TAG}"},
+            )
+            rows["session"]["t1"] = await session.scalar(
+                text(
+                    "insert into server.sessions (user_id, client, expires_at) values (:user, 'probe', now() + interval"
+                    " '1 day') returning id"
+                ),
+                {"user": users["t1"]},
+            )
+            rows["reset"]["t1"] = await session.scalar(
+                text(
+                    "insert into server.password_resets (user_id, expires_at) values (:user, now() + interval '1 hour')"
+                    " returning id"
+                ),
+                {"user": users["t1"]},
+            )
+            rows["outbox"]["t1"] = await session.scalar(
+                text(
+                    "insert into server.mail_outbox (organization_id, kind, reference_id, to_address, state, sent_at)"
+                    " values (:org, 'password_reset', :ref, :to, 'sent', now()) returning id"
+                ),
+                {"org": orgs["A"], "ref": rows["reset"]["t1"], "to": world.emails["t1"]},
+            )
         yield refs
     finally:
         async with db.service() as session:
-            await session.execute(text("delete from server.mail_outbox where id = any(:ids)"),
-                                  {"ids": list(rows["outbox"].values())})
-            await session.execute(text("delete from server.sessions where id = any(:ids)"),
-                                  {"ids": list(rows["session"].values())})
-            await session.execute(text("delete from server.password_resets where id = any(:ids)"),
-                                  {"ids": list(rows["reset"].values())})
-            await session.execute(text("delete from public.invitations where id = any(:ids)"),
-                                  {"ids": list(rows["invitation"].values())})
-            await session.execute(text("delete from public.memberships where id = any(:ids)"),
-                                  {"ids": list(rows["seat"].values())})
-            await session.execute(text("delete from public.users where id = any(:ids)"),
-                                  {"ids": list(rows["account"].values())})
-            await session.execute(text("delete from public.organization_domains where id = any(:ids)"),
-                                  {"ids": list(rows["domain"].values())})
+            await session.execute(
+                text("delete from server.mail_outbox where id = any(:ids)"), {"ids": list(rows["outbox"].values())}
+            )
+            await session.execute(
+                text("delete from server.sessions where id = any(:ids)"), {"ids": list(rows["session"].values())}
+            )
+            await session.execute(
+                text("delete from server.password_resets where id = any(:ids)"), {"ids": list(rows["reset"].values())}
+            )
+            await session.execute(
+                text("delete from public.invitations where id = any(:ids)"), {"ids": list(rows["invitation"].values())}
+            )
+            await session.execute(
+                text("delete from public.memberships where id = any(:ids)"), {"ids": list(rows["seat"].values())}
+            )
+            await session.execute(
+                text("delete from public.users where id = any(:ids)"), {"ids": list(rows["account"].values())}
+            )
+            await session.execute(
+                text("delete from public.organization_domains where id = any(:ids)"),
+                {"ids": list(rows["domain"].values())},
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -202,8 +253,13 @@ SEED_OWN_SESSION = (
 
 
 def new_invitation(org: str, invited_by: str) -> dict:
-    return {"organization_id": f"@org:{org}", "email": "@address:invitee", "roles": "{teacher,parent}",
-            "invited_by": invited_by, "expires_at": IN_A_WEEK}
+    return {
+        "organization_id": f"@org:{org}",
+        "email": "@address:invitee",
+        "roles": "{teacher,parent}",
+        "invited_by": invited_by,
+        "expires_at": IN_A_WEEK,
+    }
 
 
 def new_account(email: str | None = None, *, username=None, managed_by=None, **extra) -> dict:
@@ -219,140 +275,412 @@ def new_account(email: str | None = None, *, username=None, managed_by=None, **e
 
 WRITES = [
     # organization_domains: SA creates and deletes; nobody changes one (no update grant).
-    W("domain-create-A", "insert", "organization_domains", {"sa"},
-      values={"organization_id": "@org:A", "domain": FRESH_DOMAIN}),
-    W("domain-create-B", "insert", "organization_domains", {"sa"},
-      values={"organization_id": "@org:B", "domain": FRESH_DOMAIN}),
-    W("domain-A-change", "update", "organization_domains", set(), where={"id": "@domain:A"},
-      values={"updated_at": NOW}),
-    W("domain-A-move-to-B", "update", "organization_domains", set(), where={"id": "@domain:A"},
-      values={"organization_id": "@org:B"}),
+    W(
+        "domain-create-A",
+        "insert",
+        "organization_domains",
+        {"sa"},
+        values={"organization_id": "@org:A", "domain": FRESH_DOMAIN},
+    ),
+    W(
+        "domain-create-B",
+        "insert",
+        "organization_domains",
+        {"sa"},
+        values={"organization_id": "@org:B", "domain": FRESH_DOMAIN},
+    ),
+    W(
+        "domain-A-change",
+        "update",
+        "organization_domains",
+        set(),
+        where={"id": "@domain:A"},
+        values={"updated_at": NOW},
+    ),
+    W(
+        "domain-A-move-to-B",
+        "update",
+        "organization_domains",
+        set(),
+        where={"id": "@domain:A"},
+        values={"organization_id": "@org:B"},
+    ),
     W("domain-A-delete", "delete", "organization_domains", {"sa"}, where={"id": "@domain:A"}),
     # invitations: SA and the org's OA create (as themselves), change the offer, revoke, delete.
     W("invitation-create-A", "insert", "invitations", {"sa", "oa"}, values=new_invitation("A", "@user:self")),
     W("invitation-create-B", "insert", "invitations", {"sa", "oaB"}, values=new_invitation("B", "@user:self")),
     W("invitation-create-A-as-t1", "insert", "invitations", {"sa"}, values=new_invitation("A", "@user:t1")),
-    W("invitation-create-A-by-nobody", "insert", "invitations", {"sa"},
-      values={k: v for k, v in new_invitation("A", "@user:self").items() if k != "invited_by"}),
-    W("invitation-A-roles", "update", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"},
-      values={"roles": "{student}"}),
-    W("invitation-A-display_name", "update", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"},
-      values={"display_name": "Renamed"}),
-    W("invitation-A-resend", "update", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"},
-      values={"sent_at": NOW}),
-    W("invitation-A-extend", "update", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"},
-      values={"expires_at": IN_A_WEEK}),
-    W("invitation-A-revoke", "update", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"},
-      values={"revoked_at": NOW}),
-    W("invitation-B-revoke", "update", "invitations", {"sa", "oaB"}, where={"id": "@invitation:B"},
-      values={"revoked_at": NOW}),
+    W(
+        "invitation-create-A-by-nobody",
+        "insert",
+        "invitations",
+        {"sa"},
+        values={k: v for k, v in new_invitation("A", "@user:self").items() if k != "invited_by"},
+    ),
+    W(
+        "invitation-A-roles",
+        "update",
+        "invitations",
+        {"sa", "oa"},
+        where={"id": "@invitation:A"},
+        values={"roles": "{student}"},
+    ),
+    W(
+        "invitation-A-display_name",
+        "update",
+        "invitations",
+        {"sa", "oa"},
+        where={"id": "@invitation:A"},
+        values={"display_name": "Renamed"},
+    ),
+    W(
+        "invitation-A-resend",
+        "update",
+        "invitations",
+        {"sa", "oa"},
+        where={"id": "@invitation:A"},
+        values={"sent_at": NOW},
+    ),
+    W(
+        "invitation-A-extend",
+        "update",
+        "invitations",
+        {"sa", "oa"},
+        where={"id": "@invitation:A"},
+        values={"expires_at": IN_A_WEEK},
+    ),
+    W(
+        "invitation-A-revoke",
+        "update",
+        "invitations",
+        {"sa", "oa"},
+        where={"id": "@invitation:A"},
+        values={"revoked_at": NOW},
+    ),
+    W(
+        "invitation-B-revoke",
+        "update",
+        "invitations",
+        {"sa", "oaB"},
+        where={"id": "@invitation:B"},
+        values={"revoked_at": NOW},
+    ),
     # Accepting is the server's (through the token): not even SA may set these by hand.
-    W("invitation-A-accepted_at", "update", "invitations", set(), where={"id": "@invitation:A"},
-      values={"accepted_at": NOW}),
-    W("invitation-A-accepted_by", "update", "invitations", set(), where={"id": "@invitation:A"},
-      values={"accepted_by": "@user:self"}),
-    W("invitation-A-email", "update", "invitations", set(), where={"id": "@invitation:A"},
-      values={"email": "@address:invitee"}),
-    W("invitation-A-invited_by", "update", "invitations", set(), where={"id": "@invitation:A"},
-      values={"invited_by": "@user:self"}),
-    W("invitation-A-move-to-B", "update", "invitations", set(), where={"id": "@invitation:A"},
-      values={"organization_id": "@org:B"}),
+    W(
+        "invitation-A-accepted_at",
+        "update",
+        "invitations",
+        set(),
+        where={"id": "@invitation:A"},
+        values={"accepted_at": NOW},
+    ),
+    W(
+        "invitation-A-accepted_by",
+        "update",
+        "invitations",
+        set(),
+        where={"id": "@invitation:A"},
+        values={"accepted_by": "@user:self"},
+    ),
+    W(
+        "invitation-A-email",
+        "update",
+        "invitations",
+        set(),
+        where={"id": "@invitation:A"},
+        values={"email": "@address:invitee"},
+    ),
+    W(
+        "invitation-A-invited_by",
+        "update",
+        "invitations",
+        set(),
+        where={"id": "@invitation:A"},
+        values={"invited_by": "@user:self"},
+    ),
+    W(
+        "invitation-A-move-to-B",
+        "update",
+        "invitations",
+        set(),
+        where={"id": "@invitation:A"},
+        values={"organization_id": "@org:B"},
+    ),
     W("invitation-A-delete", "delete", "invitations", {"sa", "oa"}, where={"id": "@invitation:A"}),
     # users insert: an OA creates only accounts their organization manages - an address in
     # one of its domains, or a username without address. The owner follows the address
     # (a trigger), whatever the writer puts in managed_by_organization_id.
     W("account-create-in-A-domain", "insert", "users", {"sa", "oa"}, values=new_account("@address:A-new")),
-    W("account-create-in-A-domain-upper-case", "insert", "users", {"sa", "oa"},
-      values=new_account("@address:A-new-upper")),
-    W("account-create-in-A-domain-saying-B", "insert", "users", {"sa", "oa"},
-      values=new_account("@address:A-new", managed_by="@org:B")),
+    W(
+        "account-create-in-A-domain-upper-case",
+        "insert",
+        "users",
+        {"sa", "oa"},
+        values=new_account("@address:A-new-upper"),
+    ),
+    W(
+        "account-create-in-A-domain-saying-B",
+        "insert",
+        "users",
+        {"sa", "oa"},
+        values=new_account("@address:A-new", managed_by="@org:B"),
+    ),
     W("account-create-in-B-domain", "insert", "users", {"sa", "oaB"}, values=new_account("@address:B-new")),
-    W("account-create-in-B-domain-saying-A", "insert", "users", {"sa", "oaB"},
-      values=new_account("@address:B-new", managed_by="@org:A")),
-    W("account-create-in-nobodys-domain-saying-A", "insert", "users", {"sa"},
-      values=new_account("@address:nobody-new", managed_by="@org:A")),
-    W("account-create-username-A", "insert", "users", {"sa", "oa"},
-      values=new_account(username="@unique", managed_by="@org:A")),
-    W("account-create-username-B", "insert", "users", {"sa", "oaB"},
-      values=new_account(username="@unique", managed_by="@org:B")),
-    W("account-create-in-A-domain-super-admin", "insert", "users", {"sa"},
-      values=new_account("@address:A-new", is_super_admin=True)),
-    W("account-create-in-A-domain-disabled", "insert", "users", {"sa"},
-      values=new_account("@address:A-new", disabled_at=NOW)),
+    W(
+        "account-create-in-B-domain-saying-A",
+        "insert",
+        "users",
+        {"sa", "oaB"},
+        values=new_account("@address:B-new", managed_by="@org:A"),
+    ),
+    W(
+        "account-create-in-nobodys-domain-saying-A",
+        "insert",
+        "users",
+        {"sa"},
+        values=new_account("@address:nobody-new", managed_by="@org:A"),
+    ),
+    W(
+        "account-create-username-A",
+        "insert",
+        "users",
+        {"sa", "oa"},
+        values=new_account(username="@unique", managed_by="@org:A"),
+    ),
+    W(
+        "account-create-username-B",
+        "insert",
+        "users",
+        {"sa", "oaB"},
+        values=new_account(username="@unique", managed_by="@org:B"),
+    ),
+    W(
+        "account-create-in-A-domain-super-admin",
+        "insert",
+        "users",
+        {"sa"},
+        values=new_account("@address:A-new", is_super_admin=True),
+    ),
+    W(
+        "account-create-in-A-domain-disabled",
+        "insert",
+        "users",
+        {"sa"},
+        values=new_account("@address:A-new", disabled_at=NOW),
+    ),
     # users update: the managing organization's OA changes the name, username and disabled
     # state of its accounts (a guard trigger refuses every other column); nobody else but SA.
-    W("mA-display_name", "update", "users", {"sa", "oa"}, where={"id": "@account:mA"},
-      values={"display_name": "Renamed"}),
+    W(
+        "mA-display_name",
+        "update",
+        "users",
+        {"sa", "oa"},
+        where={"id": "@account:mA"},
+        values={"display_name": "Renamed"},
+    ),
     W("mA-disable", "update", "users", {"sa", "oa"}, where={"id": "@account:mA"}, values={"disabled_at": NOW}),
     W("uA-username", "update", "users", {"sa", "oa"}, where={"id": "@account:uA"}, values={"username": "@unique"}),
-    W("mAinB-disable", "update", "users", {"sa", "oa"}, where={"id": "@account:mAinB"},
-      values={"disabled_at": NOW}),  # the managing org decides, not oaB of the org it works in
+    W(
+        "mAinB-disable", "update", "users", {"sa", "oa"}, where={"id": "@account:mAinB"}, values={"disabled_at": NOW}
+    ),  # the managing org decides, not oaB of the org it works in
     W("mA-email", "update", "users", {"sa"}, where={"id": "@account:mA"}, values={"email": "@address:A-new"}),
-    W("mA-is_super_admin", "update", "users", {"sa"}, where={"id": "@account:mA"},
-      values={"is_super_admin": True}),
-    W("mA-avatar", "update", "users", {"sa"}, where={"id": "@account:mA"},
-      values={"avatar_url": "https://example.org/a.png"}),
-    W("uA-release", "update", "users", {"sa"}, where={"id": "@account:uA"},
-      values={"managed_by_organization_id": "@org:B"}),
-    W("mB-display_name", "update", "users", {"sa", "oaB"}, where={"id": "@account:mB"},
-      values={"display_name": "Renamed"}),
+    W("mA-is_super_admin", "update", "users", {"sa"}, where={"id": "@account:mA"}, values={"is_super_admin": True}),
+    W(
+        "mA-avatar",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@account:mA"},
+        values={"avatar_url": "https://example.org/a.png"},
+    ),
+    W(
+        "uA-release",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@account:uA"},
+        values={"managed_by_organization_id": "@org:B"},
+    ),
+    W(
+        "mB-display_name",
+        "update",
+        "users",
+        {"sa", "oaB"},
+        where={"id": "@account:mB"},
+        values={"display_name": "Renamed"},
+    ),
     W("mB-disable", "update", "users", {"sa", "oaB"}, where={"id": "@account:mB"}, values={"disabled_at": NOW}),
-    W("stranger-display_name", "update", "users", {"sa"}, where={"id": "@account:stranger"},
-      values={"display_name": "Renamed"}),
+    W(
+        "stranger-display_name",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@account:stranger"},
+        values={"display_name": "Renamed"},
+    ),
     W("s1-disable", "update", "users", {"sa"}, where={"id": "@user:s1"}, values={"disabled_at": NOW}),
     W("mA-delete", "delete", "users", {"sa"}, where={"id": "@account:mA"}),
     # memberships: an OA adds roles only for (org, person) pairs already in their org -
     # its members and the accounts it manages. Everyone else is invited.
-    W("seat-A-for-member-s2", "insert", "memberships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "user_id": "@user:s2", "role": "teacher"}),
-    W("seat-A-for-managed-mA", "insert", "memberships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "user_id": "@account:mA", "role": "student"}),
-    W("seat-A-for-managed-uA", "insert", "memberships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "user_id": "@account:uA", "role": "student"}),
-    W("seat-A-for-managed-mAinB", "insert", "memberships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "user_id": "@account:mAinB", "role": "teacher"}),
-    W("seat-A-for-member-of-B", "insert", "memberships", {"sa"},
-      values={"organization_id": "@org:A", "user_id": "@user:sB", "role": "student"}),
-    W("seat-A-for-managed-by-B", "insert", "memberships", {"sa"},
-      values={"organization_id": "@org:A", "user_id": "@account:mB", "role": "student"}),
-    W("seat-A-for-stranger", "insert", "memberships", {"sa"},
-      values={"organization_id": "@org:A", "user_id": "@account:stranger", "role": "student"}),
-    W("seat-B-for-managed-by-A", "insert", "memberships", {"sa"},
-      values={"organization_id": "@org:B", "user_id": "@account:mA", "role": "student"}),
-    W("seat-B-for-member-mAinB", "insert", "memberships", {"sa", "oaB"},
-      values={"organization_id": "@org:B", "user_id": "@account:mAinB", "role": "parent"}),
-    W("spare-seat-to-managed", "update", "memberships", {"sa", "oa"}, where={"id": "@seat:spare"},
-      values={"user_id": "@account:uA"}),
-    W("spare-seat-to-member-of-B", "update", "memberships", {"sa"}, where={"id": "@seat:spare"},
-      values={"user_id": "@user:sB"}),
-    W("spare-seat-to-stranger", "update", "memberships", {"sa"}, where={"id": "@seat:spare"},
-      values={"user_id": "@account:stranger"}),
+    W(
+        "seat-A-for-member-s2",
+        "insert",
+        "memberships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "user_id": "@user:s2", "role": "teacher"},
+    ),
+    W(
+        "seat-A-for-managed-mA",
+        "insert",
+        "memberships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "user_id": "@account:mA", "role": "student"},
+    ),
+    W(
+        "seat-A-for-managed-uA",
+        "insert",
+        "memberships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "user_id": "@account:uA", "role": "student"},
+    ),
+    W(
+        "seat-A-for-managed-mAinB",
+        "insert",
+        "memberships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "user_id": "@account:mAinB", "role": "teacher"},
+    ),
+    W(
+        "seat-A-for-member-of-B",
+        "insert",
+        "memberships",
+        {"sa"},
+        values={"organization_id": "@org:A", "user_id": "@user:sB", "role": "student"},
+    ),
+    W(
+        "seat-A-for-managed-by-B",
+        "insert",
+        "memberships",
+        {"sa"},
+        values={"organization_id": "@org:A", "user_id": "@account:mB", "role": "student"},
+    ),
+    W(
+        "seat-A-for-stranger",
+        "insert",
+        "memberships",
+        {"sa"},
+        values={"organization_id": "@org:A", "user_id": "@account:stranger", "role": "student"},
+    ),
+    W(
+        "seat-B-for-managed-by-A",
+        "insert",
+        "memberships",
+        {"sa"},
+        values={"organization_id": "@org:B", "user_id": "@account:mA", "role": "student"},
+    ),
+    W(
+        "seat-B-for-member-mAinB",
+        "insert",
+        "memberships",
+        {"sa", "oaB"},
+        values={"organization_id": "@org:B", "user_id": "@account:mAinB", "role": "parent"},
+    ),
+    W(
+        "spare-seat-to-managed",
+        "update",
+        "memberships",
+        {"sa", "oa"},
+        where={"id": "@seat:spare"},
+        values={"user_id": "@account:uA"},
+    ),
+    W(
+        "spare-seat-to-member-of-B",
+        "update",
+        "memberships",
+        {"sa"},
+        where={"id": "@seat:spare"},
+        values={"user_id": "@user:sB"},
+    ),
+    W(
+        "spare-seat-to-stranger",
+        "update",
+        "memberships",
+        {"sa"},
+        where={"id": "@seat:spare"},
+        values={"user_id": "@account:stranger"},
+    ),
     W("spare-seat-delete", "delete", "memberships", {"sa", "oa"}, where={"id": "@seat:spare"}),
     # server tables: service only - the schema refuses everyone else before any policy.
-    W("session-create", "insert", "server.sessions", set(),
-      values={"user_id": "@user:self", "expires_at": Sql("now() + interval '1 day'")}),
-    W("session-t1-revoke", "update", "server.sessions", set(), where={"id": "@session:t1"},
-      values={"revoked_at": NOW}),
-    W("own-session-revoke", "update", "server.sessions", set(), where={"id": PROBE_SESSION},
-      values={"revoked_at": NOW}, setup=[SEED_OWN_SESSION]),
+    W(
+        "session-create",
+        "insert",
+        "server.sessions",
+        set(),
+        values={"user_id": "@user:self", "expires_at": Sql("now() + interval '1 day'")},
+    ),
+    W("session-t1-revoke", "update", "server.sessions", set(), where={"id": "@session:t1"}, values={"revoked_at": NOW}),
+    W(
+        "own-session-revoke",
+        "update",
+        "server.sessions",
+        set(),
+        where={"id": PROBE_SESSION},
+        values={"revoked_at": NOW},
+        setup=[SEED_OWN_SESSION],
+    ),
     W("session-t1-delete", "delete", "server.sessions", set(), where={"id": "@session:t1"}),
-    W("reset-create", "insert", "server.password_resets", set(),
-      values={"user_id": "@user:self", "expires_at": Sql("now() + interval '1 hour'")}),
-    W("reset-t1-use", "update", "server.password_resets", set(), where={"id": "@reset:t1"},
-      values={"used_at": NOW}),
+    W(
+        "reset-create",
+        "insert",
+        "server.password_resets",
+        set(),
+        values={"user_id": "@user:self", "expires_at": Sql("now() + interval '1 hour'")},
+    ),
+    W("reset-t1-use", "update", "server.password_resets", set(), where={"id": "@reset:t1"}, values={"used_at": NOW}),
     W("reset-t1-delete", "delete", "server.password_resets", set(), where={"id": "@reset:t1"}),
-    W("outbox-create", "insert", "server.mail_outbox", set(),
-      values={"kind": "invitation", "reference_id": "@invitation:A", "to_address": "@address:invitee",
-              "state": "sent"}),
-    W("outbox-t1-change", "update", "server.mail_outbox", set(), where={"id": "@outbox:t1"},
-      values={"to_address": "@address:invitee"}),
+    W(
+        "outbox-create",
+        "insert",
+        "server.mail_outbox",
+        set(),
+        values={
+            "kind": "invitation",
+            "reference_id": "@invitation:A",
+            "to_address": "@address:invitee",
+            "state": "sent",
+        },
+    ),
+    W(
+        "outbox-t1-change",
+        "update",
+        "server.mail_outbox",
+        set(),
+        where={"id": "@outbox:t1"},
+        values={"to_address": "@address:invitee"},
+    ),
     W("outbox-t1-delete", "delete", "server.mail_outbox", set(), where={"id": "@outbox:t1"}),
-    W("invitation-token-create", "insert", "server.invitation_tokens", set(),
-      values={"invitation_id": "@invitation:B", "token_hash": "@unique"}),
-    W("invitation-token-A-change", "update", "server.invitation_tokens", set(),
-      where={"invitation_id": "@invitation:A"}, values={"token_hash": "@unique"}),
-    W("invitation-token-A-delete", "delete", "server.invitation_tokens", set(),
-      where={"invitation_id": "@invitation:A"}),
+    W(
+        "invitation-token-create",
+        "insert",
+        "server.invitation_tokens",
+        set(),
+        values={"invitation_id": "@invitation:B", "token_hash": "@unique"},
+    ),
+    W(
+        "invitation-token-A-change",
+        "update",
+        "server.invitation_tokens",
+        set(),
+        where={"invitation_id": "@invitation:A"},
+        values={"token_hash": "@unique"},
+    ),
+    W(
+        "invitation-token-A-delete",
+        "delete",
+        "server.invitation_tokens",
+        set(),
+        where={"invitation_id": "@invitation:A"},
+    ),
 ]
 
 WRITE_CASES = write_cases(WRITES)
@@ -389,34 +717,44 @@ PASSWORD_CASES = [(actor, account) for account in PASSWORD_SETTERS for actor in 
 async def set_managed_password(db, refs, actor: str, account: str, setup=()) -> bool:
     async with as_actor(db, refs, actor, setup) as session:
         try:
-            await session.execute(text("select private.set_managed_password(:id, 'probe-hash')"),
-                                  {"id": refs.resolve(actor, account)})
+            await session.execute(
+                text("select private.set_managed_password(:id, 'probe-hash')"), {"id": refs.resolve(actor, account)}
+            )
         except DBAPIError as exc:
             assert sqlstate(exc) == INSUFFICIENT_PRIVILEGE, exc
             return False
         return True
 
 
-@pytest.mark.parametrize(("actor", "account"), PASSWORD_CASES,
-                         ids=[f"{a}-{k[1:]}-{'allowed' if a in PASSWORD_SETTERS[k] else 'denied'}"
-                              for a, k in PASSWORD_CASES])
+@pytest.mark.parametrize(
+    ("actor", "account"),
+    PASSWORD_CASES,
+    ids=[f"{a}-{k[1:]}-{'allowed' if a in PASSWORD_SETTERS[k] else 'denied'}" for a, k in PASSWORD_CASES],
+)
 async def test_set_managed_password(db, refs, actor, account):
     assert await set_managed_password(db, refs, actor, account) is (actor in PASSWORD_SETTERS[account])
 
 
 async def test_set_managed_password_ends_sessions_and_must_be_changed(db, refs):
     session_id = uuid.uuid4()
-    seed = ("insert into server.sessions (id, user_id, expires_at) values (:id, :user, now() + interval '1 day')",
-            {"id": session_id, "user": "@account:mA"})
+    seed = (
+        "insert into server.sessions (id, user_id, expires_at) values (:id, :user, now() + interval '1 day')",
+        {"id": session_id, "user": "@account:mA"},
+    )
     async with as_actor(db, refs, "oa", setup=[seed]) as session:
-        await session.execute(text("select private.set_managed_password(:id, 'probe-hash')"),
-                              {"id": refs.rows["account"]["mA"]})
+        await session.execute(
+            text("select private.set_managed_password(:id, 'probe-hash')"), {"id": refs.rows["account"]["mA"]}
+        )
         await apply_identity(session, SERVICE)
-        credential = (await session.execute(text(
-            "select password_hash, must_change from server.credentials where user_id = :id"),
-            {"id": refs.rows["account"]["mA"]})).one()
-        revoked = await session.scalar(text("select revoked_at from server.sessions where id = :id"),
-                                       {"id": session_id})
+        credential = (
+            await session.execute(
+                text("select password_hash, must_change from server.credentials where user_id = :id"),
+                {"id": refs.rows["account"]["mA"]},
+            )
+        ).one()
+        revoked = await session.scalar(
+            text("select revoked_at from server.sessions where id = :id"), {"id": session_id}
+        )
     assert tuple(credential) == ("probe-hash", True)
     assert revoked is not None
 
@@ -424,14 +762,14 @@ async def test_set_managed_password_ends_sessions_and_must_be_changed(db, refs):
 @pytest.mark.parametrize("actor", sorted(EVERY_PERSON))
 async def test_nobody_writes_credentials_but_through_the_function(db, refs, actor):
     """The function is the only way: the table itself is out of every end user's reach."""
-    assert not await can_insert(db, refs, actor, "server.credentials",
-                                {"user_id": "@account:uA", "password_hash": "x"})
+    assert not await can_insert(db, refs, actor, "server.credentials", {"user_id": "@account:uA", "password_hash": "x"})
 
 
 # ---------------------------------------------------------------------------
 # No answer reveals whether an address or a person has an account elsewhere: a refused
 # account or membership is refused the same way (42501, before any unique or foreign key
 # check) whether the address or person exists or not.
+
 
 async def refusal(db, refs, actor: str, sql: str, params: dict) -> str | None:
     async with as_actor(db, refs, actor) as session:
@@ -446,10 +784,13 @@ CREATE_ACCOUNT = "insert into public.users (email, display_name) values (:email,
 CREATE_SEAT = "insert into public.memberships (organization_id, user_id, role) values (:org, :user, 'student')"
 
 
-@pytest.mark.parametrize(("existing", "absent"), [
-    ("@email:tB", "@address:nobody-new"),  # nobody's domain: a world person's address, a new one
-    ("@address:mB", "@address:B-new"),  # another organization's domain
-])
+@pytest.mark.parametrize(
+    ("existing", "absent"),
+    [
+        ("@email:tB", "@address:nobody-new"),  # nobody's domain: a world person's address, a new one
+        ("@address:mB", "@address:B-new"),  # another organization's domain
+    ],
+)
 async def test_oa_cannot_tell_whether_an_address_has_an_account(db, refs, existing, absent):
     assert await refusal(db, refs, "oa", CREATE_ACCOUNT, {"email": existing}) == INSUFFICIENT_PRIVILEGE
     assert await refusal(db, refs, "oa", CREATE_ACCOUNT, {"email": absent}) == INSUFFICIENT_PRIVILEGE
@@ -469,29 +810,47 @@ async def test_an_address_in_an_own_domain_that_exists_is_a_duplicate(db, refs):
 # ---------------------------------------------------------------------------
 # Domains decide who manages an account, whoever writes the rows (triggers).
 
+
 async def test_claiming_a_domain_takes_over_its_accounts_and_releasing_it_lets_them_go(db, refs):
     stranger = refs.rows["account"]["stranger"]
-    claim = ("insert into public.organization_domains (organization_id, domain) values (:org, 'example.com')",
-             {"org": "@org:A"})
+    claim = (
+        "insert into public.organization_domains (organization_id, domain) values (:org, 'example.com')",
+        {"org": "@org:A"},
+    )
     async with as_actor(db, refs, "oa", setup=[claim]) as session:
-        assert await session.scalar(text("select managed_by_organization_id from public.users where id = :id"),
-                                    {"id": stranger}) == refs.world.orgs["A"]
+        assert (
+            await session.scalar(
+                text("select managed_by_organization_id from public.users where id = :id"), {"id": stranger}
+            )
+            == refs.world.orgs["A"]
+        )
         await session.execute(text(CREATE_SEAT), {"org": refs.world.orgs["A"], "user": stranger})
     release = ("delete from public.organization_domains where id = :id", {"id": "@domain:A"})
     async with as_actor(db, refs, "oa", setup=[release]) as session:
-        assert await session.scalar(text("select count(*) from public.users where id = any(:ids)"),
-                                    {"ids": [refs.rows["account"]["mA"], refs.rows["account"]["mAinB"]]}) == 0
+        assert (
+            await session.scalar(
+                text("select count(*) from public.users where id = any(:ids)"),
+                {"ids": [refs.rows["account"]["mA"], refs.rows["account"]["mAinB"]]},
+            )
+            == 0
+        )
         # The username account has no address: the domain never decided who manages it.
-        assert await session.scalar(text("select managed_by_organization_id from public.users where id = :id"),
-                                    {"id": refs.rows["account"]["uA"]}) == refs.world.orgs["A"]
+        assert (
+            await session.scalar(
+                text("select managed_by_organization_id from public.users where id = :id"),
+                {"id": refs.rows["account"]["uA"]},
+            )
+            == refs.world.orgs["A"]
+        )
 
 
 @pytest.mark.parametrize("actor", ["sa", "service"])
 async def test_the_owner_column_follows_the_address(db, refs, actor):
     async with as_actor(db, refs, actor) as session:
-        owner = await session.scalar(text(
-            "update public.users set email = :email where id = :id returning managed_by_organization_id"),
-            {"email": refs.rows["address"]["B-new"], "id": refs.rows["account"]["mA"]})
+        owner = await session.scalar(
+            text("update public.users set email = :email where id = :id returning managed_by_organization_id"),
+            {"email": refs.rows["address"]["B-new"], "id": refs.rows["account"]["mA"]},
+        )
     assert owner == refs.world.orgs["B"]
 
 
@@ -512,8 +871,9 @@ async def test_oa_cannot_set_the_password_of_a_super_admin_in_their_domain(db, r
 
 
 async def test_oa_cannot_disable_a_super_admin_in_their_domain(db, refs):
-    assert not await can_update(db, refs, "oa", "users", {"id": SUPER_ADMIN_IN_A}, {"disabled_at": NOW},
-                                setup=[SEED_SUPER_ADMIN_IN_A_DOMAIN])
+    assert not await can_update(
+        db, refs, "oa", "users", {"id": SUPER_ADMIN_IN_A}, {"disabled_at": NOW}, setup=[SEED_SUPER_ADMIN_IN_A_DOMAIN]
+    )
 
 
 async def test_oa_cannot_create_an_invitation_already_accepted(db, refs):
@@ -522,7 +882,10 @@ async def test_oa_cannot_create_an_invitation_already_accepted(db, refs):
 
 
 async def test_sa_releases_a_domain_with_a_username_account_in_it(db, refs):
-    both = ("insert into public.users (email, username, display_name) values (:email, :username, 'Both')",
-            {"email": "@address:A-new", "username": "@unique"})
-    assert await perform(db, refs, "sa", W("release", "delete", "organization_domains", {"sa"},
-                                            where={"id": "@domain:A"}, setup=[both]))
+    both = (
+        "insert into public.users (email, username, display_name) values (:email, :username, 'Both')",
+        {"email": "@address:A-new", "username": "@unique"},
+    )
+    assert await perform(
+        db, refs, "sa", W("release", "delete", "organization_domains", {"sa"}, where={"id": "@domain:A"}, setup=[both])
+    )

@@ -67,8 +67,7 @@ SEED_TOKEN = (
     {"id": PROBE_TOKEN, "user_id": "@user:self", "session_id": PROBE_SESSION},
 )
 SEED_FAILURE = (
-    "insert into server.login_failures (scope, key, window_started_at, failures) "
-    "values ('account', :key, now(), 1)",
+    "insert into server.login_failures (scope, key, window_started_at, failures) values ('account', :key, now(), 1)",
     {"key": PROBE_FAILURE_KEY},
 )
 SEED_USER = (
@@ -83,8 +82,12 @@ SEED_USER = (
 # enrollments "class:person"; guardianships the parent.
 
 KEY = {
-    "organizations": ("id", "org"), "users": ("id", "user"), "server.credentials": ("user_id", "user"),
-    "memberships": ("id", "membership"), "classes": ("id", "class"), "enrollments": ("id", "enrollment"),
+    "organizations": ("id", "org"),
+    "users": ("id", "user"),
+    "server.credentials": ("user_id", "user"),
+    "memberships": ("id", "membership"),
+    "classes": ("id", "class"),
+    "enrollments": ("id", "enrollment"),
     "guardianships": ("id", "guardianship"),
 }
 
@@ -183,95 +186,273 @@ async def test_read_service_only_table(db, world, actor, table):
 
 WRITES = [
     # organizations: create, delete SA; change OA.
-    W("org-create", "insert", "organizations", {"sa"},
-      values={"id": "@new", "name": "Probe School", "slug": "@unique"}),
+    W(
+        "org-create",
+        "insert",
+        "organizations",
+        {"sa"},
+        values={"id": "@new", "name": "Probe School", "slug": "@unique"},
+    ),
     W("org-A-change", "update", "organizations", {"sa", "oa"}, where={"id": "@org:A"}, values={"name": "Renamed"}),
     W("org-B-change", "update", "organizations", {"sa", "oaB"}, where={"id": "@org:B"}, values={"name": "Renamed"}),
     W("org-A-delete", "delete", "organizations", {"sa"}, where={"id": "@org:A"}),
     # users: self changes display name and avatar; the rest is SA's. An address in nobody's
     # domain is nobody's to create but SA's: OA creates only accounts their organization
     # manages (test_access_accounts.py), everyone else joins by invitation.
-    W("user-create", "insert", "users", {"sa"},
-      values={"id": "@new", "email": Sql("gen_random_uuid() || '@example.org'"), "display_name": "New"}),
-    W("user-create-super-admin", "insert", "users", {"sa"},
-      values={"id": "@new", "email": Sql("gen_random_uuid() || '@example.org'"), "display_name": "New",
-              "is_super_admin": True}),
-    W("self-display_name", "update", "users", EVERY_PERSON, where={"id": "@user:self"},
-      values={"display_name": "Renamed"}),
-    W("self-avatar", "update", "users", EVERY_PERSON, where={"id": "@user:self"},
-      values={"avatar_url": "https://example.org/a.png"}),
-    W("self-email", "update", "users", {"sa"}, where={"id": "@user:self"},
-      values={"email": Sql("'changed-' || email")}),
-    W("self-is_super_admin", "update", "users", {"sa"}, where={"id": "@user:self"},
-      values={"is_super_admin": Sql("not is_super_admin")}),
+    W(
+        "user-create",
+        "insert",
+        "users",
+        {"sa"},
+        values={"id": "@new", "email": Sql("gen_random_uuid() || '@example.org'"), "display_name": "New"},
+    ),
+    W(
+        "user-create-super-admin",
+        "insert",
+        "users",
+        {"sa"},
+        values={
+            "id": "@new",
+            "email": Sql("gen_random_uuid() || '@example.org'"),
+            "display_name": "New",
+            "is_super_admin": True,
+        },
+    ),
+    W(
+        "self-display_name",
+        "update",
+        "users",
+        EVERY_PERSON,
+        where={"id": "@user:self"},
+        values={"display_name": "Renamed"},
+    ),
+    W(
+        "self-avatar",
+        "update",
+        "users",
+        EVERY_PERSON,
+        where={"id": "@user:self"},
+        values={"avatar_url": "https://example.org/a.png"},
+    ),
+    W(
+        "self-email",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@user:self"},
+        values={"email": Sql("'changed-' || email")},
+    ),
+    W(
+        "self-is_super_admin",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@user:self"},
+        values={"is_super_admin": Sql("not is_super_admin")},
+    ),
     W("self-disabled_at", "update", "users", {"sa"}, where={"id": "@user:self"}, values={"disabled_at": NOW}),
-    W("self-created_at", "update", "users", {"sa"}, where={"id": "@user:self"},
-      values={"created_at": Sql("created_at - interval '1 day'")}),
-    W("s1-display_name", "update", "users", {"sa", "s1"}, where={"id": "@user:s1"},
-      values={"display_name": "Renamed"}),
-    W("t1-display_name", "update", "users", {"sa", "t1"}, where={"id": "@user:t1"},
-      values={"display_name": "Renamed"}),
+    W(
+        "self-created_at",
+        "update",
+        "users",
+        {"sa"},
+        where={"id": "@user:self"},
+        values={"created_at": Sql("created_at - interval '1 day'")},
+    ),
+    W("s1-display_name", "update", "users", {"sa", "s1"}, where={"id": "@user:s1"}, values={"display_name": "Renamed"}),
+    W("t1-display_name", "update", "users", {"sa", "t1"}, where={"id": "@user:t1"}, values={"display_name": "Renamed"}),
     W("s1-delete", "delete", "users", {"sa"}, where={"id": "@user:s1"}),
     # credentials, refresh tokens, login failures: service only.
-    W("credential-create", "insert", "server.credentials", set(),
-      values={"user_id": PROBE_USER, "password_hash": "x"}, setup=[SEED_USER]),
-    W("credential-change", "update", "server.credentials", set(), where={"user_id": "@user:t1"},
-      values={"password_hash": "x"}),
-    W("credential-must-change", "update", "server.credentials", set(), where={"user_id": "@user:t1"},
-      values={"must_change": True}),
+    W(
+        "credential-create",
+        "insert",
+        "server.credentials",
+        set(),
+        values={"user_id": PROBE_USER, "password_hash": "x"},
+        setup=[SEED_USER],
+    ),
+    W(
+        "credential-change",
+        "update",
+        "server.credentials",
+        set(),
+        where={"user_id": "@user:t1"},
+        values={"password_hash": "x"},
+    ),
+    W(
+        "credential-must-change",
+        "update",
+        "server.credentials",
+        set(),
+        where={"user_id": "@user:t1"},
+        values={"must_change": True},
+    ),
     W("credential-delete", "delete", "server.credentials", set(), where={"user_id": "@user:t1"}),
-    W("own-credential-change", "update", "server.credentials", set(), where={"user_id": "@user:self"},
-      values={"password_hash": "x"}),
-    W("refresh-token-create", "insert", "server.refresh_tokens", set(),
-      values={"user_id": "@user:self", "session_id": PROBE_SESSION, "token_hash": "@unique",
-              "expires_at": Sql("now() + interval '1 day'")}, setup=[SEED_SESSION]),
-    W("refresh-token-revoke", "update", "server.refresh_tokens", set(), where={"id": PROBE_TOKEN},
-      values={"revoked_at": NOW}, setup=[SEED_SESSION, SEED_TOKEN]),
-    W("refresh-token-delete", "delete", "server.refresh_tokens", set(), where={"id": PROBE_TOKEN},
-      setup=[SEED_SESSION, SEED_TOKEN]),
-    W("login-failure-create", "insert", "server.login_failures", set(),
-      values={"scope": "address", "key": "@unique", "window_started_at": NOW, "failures": 1}),
-    W("login-failure-change", "update", "server.login_failures", set(), where={"key": PROBE_FAILURE_KEY},
-      values={"failures": 0}, setup=[SEED_FAILURE]),
-    W("login-failure-delete", "delete", "server.login_failures", set(), where={"key": PROBE_FAILURE_KEY},
-      setup=[SEED_FAILURE]),
+    W(
+        "own-credential-change",
+        "update",
+        "server.credentials",
+        set(),
+        where={"user_id": "@user:self"},
+        values={"password_hash": "x"},
+    ),
+    W(
+        "refresh-token-create",
+        "insert",
+        "server.refresh_tokens",
+        set(),
+        values={
+            "user_id": "@user:self",
+            "session_id": PROBE_SESSION,
+            "token_hash": "@unique",
+            "expires_at": Sql("now() + interval '1 day'"),
+        },
+        setup=[SEED_SESSION],
+    ),
+    W(
+        "refresh-token-revoke",
+        "update",
+        "server.refresh_tokens",
+        set(),
+        where={"id": PROBE_TOKEN},
+        values={"revoked_at": NOW},
+        setup=[SEED_SESSION, SEED_TOKEN],
+    ),
+    W(
+        "refresh-token-delete",
+        "delete",
+        "server.refresh_tokens",
+        set(),
+        where={"id": PROBE_TOKEN},
+        setup=[SEED_SESSION, SEED_TOKEN],
+    ),
+    W(
+        "login-failure-create",
+        "insert",
+        "server.login_failures",
+        set(),
+        values={"scope": "address", "key": "@unique", "window_started_at": NOW, "failures": 1},
+    ),
+    W(
+        "login-failure-change",
+        "update",
+        "server.login_failures",
+        set(),
+        where={"key": PROBE_FAILURE_KEY},
+        values={"failures": 0},
+        setup=[SEED_FAILURE],
+    ),
+    W(
+        "login-failure-delete",
+        "delete",
+        "server.login_failures",
+        set(),
+        where={"key": PROBE_FAILURE_KEY},
+        setup=[SEED_FAILURE],
+    ),
     # memberships: OA, for people already in the org (the pair rule, test_access_accounts.py).
-    W("membership-create", "insert", "memberships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "user_id": "@user:s2", "role": "parent"}),
-    W("membership-create-self-admin", "insert", "memberships", {"sa"},  # nobody promotes themselves
-      values={"organization_id": "@org:A", "user_id": "@user:self", "role": "org_admin"},
-      not_for={"oa"}),  # already org_admin of A
-    W("membership-change", "update", "memberships", {"sa", "oa"}, where={"id": "@membership:s1:student"},
-      values={"updated_at": NOW}),
+    W(
+        "membership-create",
+        "insert",
+        "memberships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "user_id": "@user:s2", "role": "parent"},
+    ),
+    W(
+        "membership-create-self-admin",
+        "insert",
+        "memberships",
+        {"sa"},  # nobody promotes themselves
+        values={"organization_id": "@org:A", "user_id": "@user:self", "role": "org_admin"},
+        not_for={"oa"},
+    ),  # already org_admin of A
+    W(
+        "membership-change",
+        "update",
+        "memberships",
+        {"sa", "oa"},
+        where={"id": "@membership:s1:student"},
+        values={"updated_at": NOW},
+    ),
     W("membership-delete", "delete", "memberships", {"sa", "oa"}, where={"id": "@membership:p2:parent"}),
     W("own-membership-delete", "delete", "memberships", {"sa", "oa"}, where={"id": "@membership:t1:teacher"}),
     # classes: OA; T changes own class.
     W("class-create", "insert", "classes", {"sa", "oa"}, values={"organization_id": "@org:A", "name": "New"}),
     W("c1-change", "update", "classes", {"sa", "oa", "t1"}, where={"id": "@class:c1"}, values={"name": "Renamed"}),
-    W("c3-change", "update", "classes", {"sa", "oa", "t1", "t2"}, where={"id": "@class:c3"},
-      values={"name": "Renamed"}),
+    W(
+        "c3-change",
+        "update",
+        "classes",
+        {"sa", "oa", "t1", "t2"},
+        where={"id": "@class:c3"},
+        values={"name": "Renamed"},
+    ),
     W("c1-delete", "delete", "classes", {"sa", "oa"}, where={"id": "@class:c1"}),
     # enrollments: OA; T manages student enrollments of own class.
-    W("enroll-student-own-class", "insert", "enrollments", {"sa", "oa", "t1"},
-      values={"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"}),
-    W("enroll-teacher", "insert", "enrollments", {"sa", "oa"},
-      values={"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:t2", "role": "teacher"}),
-    W("enroll-student-other-class", "insert", "enrollments", {"sa", "oa", "t2"},
-      values={"organization_id": "@org:A", "class_id": "@class:c2", "user_id": "@user:s1", "role": "student"}),
-    W("student-enrollment-change", "update", "enrollments", {"sa", "oa", "t1"},
-      where={"id": "@enrollment:c1:s1"}, values={"updated_at": NOW}),
-    W("student-enrollment-move-to-other-class", "update", "enrollments", {"sa", "oa"},
-      where={"id": "@enrollment:c1:s1"}, values={"class_id": "@class:c2"}),
-    W("teacher-enrollment-change", "update", "enrollments", {"sa", "oa"},
-      where={"id": "@enrollment:c1:t1"}, values={"updated_at": NOW}),
+    W(
+        "enroll-student-own-class",
+        "insert",
+        "enrollments",
+        {"sa", "oa", "t1"},
+        values={"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"},
+    ),
+    W(
+        "enroll-teacher",
+        "insert",
+        "enrollments",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:t2", "role": "teacher"},
+    ),
+    W(
+        "enroll-student-other-class",
+        "insert",
+        "enrollments",
+        {"sa", "oa", "t2"},
+        values={"organization_id": "@org:A", "class_id": "@class:c2", "user_id": "@user:s1", "role": "student"},
+    ),
+    W(
+        "student-enrollment-change",
+        "update",
+        "enrollments",
+        {"sa", "oa", "t1"},
+        where={"id": "@enrollment:c1:s1"},
+        values={"updated_at": NOW},
+    ),
+    W(
+        "student-enrollment-move-to-other-class",
+        "update",
+        "enrollments",
+        {"sa", "oa"},
+        where={"id": "@enrollment:c1:s1"},
+        values={"class_id": "@class:c2"},
+    ),
+    W(
+        "teacher-enrollment-change",
+        "update",
+        "enrollments",
+        {"sa", "oa"},
+        where={"id": "@enrollment:c1:t1"},
+        values={"updated_at": NOW},
+    ),
     W("student-unenroll-c1", "delete", "enrollments", {"sa", "oa", "t1"}, where={"id": "@enrollment:c1:s1"}),
     W("student-unenroll-c2", "delete", "enrollments", {"sa", "oa", "t2"}, where={"id": "@enrollment:c2:s2"}),
     W("teacher-unenroll", "delete", "enrollments", {"sa", "oa"}, where={"id": "@enrollment:c1:t1"}),
     # guardianships: OA.
-    W("guardianship-create", "insert", "guardianships", {"sa", "oa"},
-      values={"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:s2"}),
-    W("guardianship-change", "update", "guardianships", {"sa", "oa"}, where={"id": "@guardianship:p1"},
-      values={"updated_at": NOW}),
+    W(
+        "guardianship-create",
+        "insert",
+        "guardianships",
+        {"sa", "oa"},
+        values={"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:s2"},
+    ),
+    W(
+        "guardianship-change",
+        "update",
+        "guardianships",
+        {"sa", "oa"},
+        where={"id": "@guardianship:p1"},
+        values={"updated_at": NOW},
+    ),
     W("guardianship-delete", "delete", "guardianships", {"sa", "oa"}, where={"id": "@guardianship:p1"}),
 ]
 
@@ -287,10 +468,9 @@ async def test_write(db, world, actor, write):
 # ---------------------------------------------------------------------------
 # Specific guarantees stated in words.
 
+
 @pytest.mark.parametrize("actor", ["t1", "s1", "p1", "oa"])
-@pytest.mark.parametrize(
-    "change", ["is_super_admin = true", "email = 'x-' || email", "disabled_at = now()"]
-)
+@pytest.mark.parametrize("change", ["is_super_admin = true", "email = 'x-' || email", "disabled_at = now()"])
 async def test_user_guard_trigger_refuses_with_42501(db, world, actor, change):
     """A person's own row passes the update policy; the guard trigger is what refuses."""
     async with rolled_back(db, world.identity(actor)) as session:
@@ -308,27 +488,35 @@ async def test_probes_leave_no_trace(db, world):
         assert await session.scalar(text("select count(*) from public.classes where name = :n"), {"n": marker}) == 0
 
 
-@pytest.mark.parametrize(("actor", "role"), [("t1", "authenticated"), ("sa", "authenticated"), ("anon", "anon"),
-                                             ("service", "service_role")])
+@pytest.mark.parametrize(
+    ("actor", "role"), [("t1", "authenticated"), ("sa", "authenticated"), ("anon", "anon"), ("service", "service_role")]
+)
 async def test_probes_with_setup_run_as_the_actor(db, world, actor, role):
     """A probe that seeds rows first runs on an owner connection; its statement still runs
     as the actor's role and claims, and sees what the setup wrote."""
     async with as_actor(db, world, actor, setup=[SEED_FAILURE]) as session:
-        row = (await session.execute(text(
-            "select current_user, auth.uid(), current_setting('is_superuser')"))).one()
+        row = (await session.execute(text("select current_user, auth.uid(), current_setting('is_superuser')"))).one()
         assert (row[0], row[2]) == (role, "off")
         assert row[1] == (world.users[actor] if actor in world.users else None)
         if actor == "service":
-            assert await session.scalar(text("select count(*) from server.login_failures where key = :k"),
-                                        {"k": PROBE_FAILURE_KEY}) == 1
+            assert (
+                await session.scalar(
+                    text("select count(*) from server.login_failures where key = :k"), {"k": PROBE_FAILURE_KEY}
+                )
+                == 1
+            )
 
 
 async def _public_tables(db) -> list[str]:
     async with rolled_back(db, SERVICE) as session:
-        return list(await session.scalars(text(
-            "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-            "and c.relkind in ('r', 'p') order by 1"
-        )))
+        return list(
+            await session.scalars(
+                text(
+                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
+                    "and c.relkind in ('r', 'p') order by 1"
+                )
+            )
+        )
 
 
 async def test_anon_sees_nothing_in_any_table(db, world):
@@ -348,31 +536,54 @@ async def test_anon_sees_nothing_in_any_table(db, world):
 
 
 SERVER_TABLES = {
-    "credentials", "refresh_tokens", "login_failures", "sessions", "password_resets", "mail_outbox",
+    "credentials",
+    "refresh_tokens",
+    "login_failures",
+    "sessions",
+    "password_resets",
+    "mail_outbox",
     "invitation_tokens",
 }
 
 
 async def _server_tables(db) -> set[str]:
     async with rolled_back(db, SERVICE) as session:
-        return set(await session.scalars(text(
-            "select c.relname from pg_class c where c.relnamespace = 'server'::regnamespace and c.relkind in ('r', 'p')"
-        )))
+        return set(
+            await session.scalars(
+                text(
+                    "select c.relname from pg_class c where c.relnamespace = 'server'::regnamespace and c.relkind in ('r', 'p')"
+                )
+            )
+        )
 
 
 async def test_only_service_role_may_use_the_server_schema(db):
     """Schema privilege, not row-level security, keeps the server's tables from end users."""
     assert await _server_tables(db) == SERVER_TABLES  # a new server table is added here, and to docs/access.md
     async with rolled_back(db, SERVICE) as session:
-        usage = dict((await session.execute(text(
-            "select r, has_schema_privilege(r, 'server', 'USAGE') from unnest(array"
-            "['anon', 'authenticated', 'authenticator', 'service_authenticator', 'service_role']) r"
-        ))).all())
-        public_usage = await session.scalar(text(
-            "select coalesce(bool_or(a.grantee = 0), false) from pg_namespace n, aclexplode(n.nspacl) a"
-            " where n.nspname = 'server' and a.privilege_type = 'USAGE'"))
-    assert usage == {"anon": False, "authenticated": False, "authenticator": False,
-                     "service_authenticator": False, "service_role": True}
+        usage = dict(
+            (
+                await session.execute(
+                    text(
+                        "select r, has_schema_privilege(r, 'server', 'USAGE') from unnest(array"
+                        "['anon', 'authenticated', 'authenticator', 'service_authenticator', 'service_role']) r"
+                    )
+                )
+            ).all()
+        )
+        public_usage = await session.scalar(
+            text(
+                "select coalesce(bool_or(a.grantee = 0), false) from pg_namespace n, aclexplode(n.nspacl) a"
+                " where n.nspname = 'server' and a.privilege_type = 'USAGE'"
+            )
+        )
+    assert usage == {
+        "anon": False,
+        "authenticated": False,
+        "authenticator": False,
+        "service_authenticator": False,
+        "service_role": True,
+    }
     assert public_usage is False
 
 
@@ -426,27 +637,40 @@ async def test_x_sees_nothing_of_org_a(db, world, actor):
 FK_CASES = {
     "enroll-parent-as-student": (
         "enrollments",
-        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:p1", "role": "student"}),
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:p1", "role": "student"},
+    ),
     "enroll-student-as-teacher": (
         "enrollments",
-        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "teacher"}),
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "teacher"},
+    ),
     "enroll-other-org-student": (
         "enrollments",
-        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
+        {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"},
+    ),
     "enroll-into-other-org-class": (
         "enrollments",
-        {"organization_id": "@org:A", "class_id": "@class:cB", "user_id": "@user:s2", "role": "student"}),
+        {"organization_id": "@org:A", "class_id": "@class:cB", "user_id": "@user:s2", "role": "student"},
+    ),
     "enroll-as-org-B-into-org-A-class": (
         "enrollments",
-        {"organization_id": "@org:B", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"}),
+        {"organization_id": "@org:B", "class_id": "@class:c1", "user_id": "@user:sB", "role": "student"},
+    ),
     "guardian-teacher-as-parent": (
-        "guardianships", {"organization_id": "@org:A", "parent_id": "@user:t1", "student_id": "@user:s2"}),
+        "guardianships",
+        {"organization_id": "@org:A", "parent_id": "@user:t1", "student_id": "@user:s2"},
+    ),
     "guardian-of-a-parent": (
-        "guardianships", {"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:p2"}),
+        "guardianships",
+        {"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:p2"},
+    ),
     "guardian-from-other-org": (
-        "guardianships", {"organization_id": "@org:A", "parent_id": "@user:pB", "student_id": "@user:s2"}),
+        "guardianships",
+        {"organization_id": "@org:A", "parent_id": "@user:pB", "student_id": "@user:s2"},
+    ),
     "guardian-of-other-org-student": (
-        "guardianships", {"organization_id": "@org:B", "parent_id": "@user:pB", "student_id": "@user:s2"}),
+        "guardianships",
+        {"organization_id": "@org:B", "parent_id": "@user:pB", "student_id": "@user:s2"},
+    ),
 }
 
 
@@ -461,8 +685,10 @@ async def test_composite_foreign_keys_refuse_mismatched_rows_even_for_service(db
 @pytest.mark.parametrize(
     ("table", "values"),
     [
-        ("enrollments",
-         {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"}),
+        (
+            "enrollments",
+            {"organization_id": "@org:A", "class_id": "@class:c1", "user_id": "@user:s2", "role": "student"},
+        ),
         ("guardianships", {"organization_id": "@org:A", "parent_id": "@user:p1", "student_id": "@user:s2"}),
     ],
 )

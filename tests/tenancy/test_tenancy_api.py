@@ -25,8 +25,6 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
-
-
 @dataclass
 class School:
     """A fresh organization: oa (org admin), t and t2 (teachers), s and s2 (students),
@@ -413,7 +411,9 @@ async def test_existing_person_elsewhere_is_invited_and_joins_on_accepting(clien
     assert orgs == {str(other.org): ["teacher"], str(school.org): ["parent"]}
     # The link is spent.
     assert_problem(
-        await client.post("/auth/invitations/accept", json={"token": token}, headers=other.as_("t")), 400, "invalid-token"
+        await client.post("/auth/invitations/accept", json={"token": token}, headers=other.as_("t")),
+        400,
+        "invalid-token",
     )
 
 
@@ -426,7 +426,9 @@ async def test_a_password_only_for_own_domains_whoever_the_address_is(client, wo
         )
         assert_problem(response, 422, "validation")
     # Nothing changed: no password, no invitation.
-    takeover = await client.post("/auth/token", data={"username": world.emails["t1"], "password": "trying to take over"})
+    takeover = await client.post(
+        "/auth/token", data={"username": world.emails["t1"], "password": "trying to take over"}
+    )
     assert_problem(takeover, 401, "unauthorized")
     assert await walk(client, f"/organizations/{school.org}/invitations", school.as_("oa")) == []
 

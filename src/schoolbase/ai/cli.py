@@ -35,7 +35,9 @@ def parse_month(value: str) -> date:
 @app.command("usage")
 def usage(
     org: Annotated[str, typer.Option(help="Organization slug.")],
-    month: Annotated[str, typer.Option(help="YYYY-MM in the organization's time zone.")] = datetime.now(UTC).strftime("%Y-%m"),
+    month: Annotated[str, typer.Option(help="YYYY-MM in the organization's time zone.")] = datetime.now(UTC).strftime(
+        "%Y-%m"
+    ),
 ) -> None:
     """Requests, tokens and cost per person for one organization and month."""
     from schoolbase.models import Organization, User  # noqa: PLC0415
@@ -51,9 +53,14 @@ def usage(
         next_month = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         per_user = (
             await session.execute(
-                select(User.email, func.sum(D.requests), func.sum(D.succeeded),
-                       func.sum(D.input_tokens + D.cache_write_tokens + D.cache_read_tokens),
-                       func.sum(D.output_tokens), func.sum(D.cost_usd))
+                select(
+                    User.email,
+                    func.sum(D.requests),
+                    func.sum(D.succeeded),
+                    func.sum(D.input_tokens + D.cache_write_tokens + D.cache_read_tokens),
+                    func.sum(D.output_tokens),
+                    func.sum(D.cost_usd),
+                )
                 .join(User, User.id == D.user_id)
                 .where(D.organization_id == org_id, D.day >= first, D.day < next_month)
                 .group_by(User.email)
@@ -61,7 +68,9 @@ def usage(
             )
         ).all()
         total = await session.scalar(
-            select(AiMonthlyOrgUsage).where(AiMonthlyOrgUsage.organization_id == org_id, AiMonthlyOrgUsage.month == first)
+            select(AiMonthlyOrgUsage).where(
+                AiMonthlyOrgUsage.organization_id == org_id, AiMonthlyOrgUsage.month == first
+            )
         )
         return per_user, total
 
@@ -73,9 +82,14 @@ def usage(
         table.add_row(email, str(requests), str(succeeded), str(tokens_in), str(tokens_out), f"{cost:.6f}")
     if total is not None:
         table.add_section()
-        table.add_row("total", str(total.requests), str(total.succeeded),
-                      str(total.input_tokens + total.cache_write_tokens + total.cache_read_tokens),
-                      str(total.output_tokens), f"{total.cost_usd:.6f}")
+        table.add_row(
+            "total",
+            str(total.requests),
+            str(total.succeeded),
+            str(total.input_tokens + total.cache_write_tokens + total.cache_read_tokens),
+            str(total.output_tokens),
+            f"{total.cost_usd:.6f}",
+        )
     console.print(table)
     if total is not None:
         budget = "none" if total.budget_usd is None else f"${total.budget_usd}"
@@ -105,8 +119,10 @@ def prices(
         try:
             new_price = PriceCreate(
                 effective_from=start if start.tzinfo else start.replace(tzinfo=UTC),
-                input_usd_per_mtok=input_price, output_usd_per_mtok=output_price,
-                cache_write_usd_per_mtok=cache_write, cache_read_usd_per_mtok=cache_read,
+                input_usd_per_mtok=input_price,
+                output_usd_per_mtok=output_price,
+                cache_write_usd_per_mtok=cache_write,
+                cache_read_usd_per_mtok=cache_read,
             )
         except ValidationError as exc:  # a negative or too precise rate is a usage error, not a crash
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -131,8 +147,12 @@ def prices(
         table.add_column(column)
     for alias, enabled, price in _run(work):
         rates = (getattr(price, f"{k}_usd_per_mtok") for k in ("input", "output", "cache_write", "cache_read"))
-        table.add_row(alias, "yes" if enabled else "no", price.effective_from.strftime("%Y-%m-%d %H:%M %Z"),
-                      *(format(rate.normalize(), "f") for rate in rates))
+        table.add_row(
+            alias,
+            "yes" if enabled else "no",
+            price.effective_from.strftime("%Y-%m-%d %H:%M %Z"),
+            *(format(rate.normalize(), "f") for rate in rates),
+        )
     console.print(table)
 
 

@@ -112,24 +112,43 @@ class Gateway:
         params = request.provider_params()
         payload = json.dumps(params, ensure_ascii=False)
         async with self.db.service_statements() as conn:
-            rows = (await conn.execute(_PREPARE, {"user": user_id, "org": request.organization_id,
-                                                  "alias": request.model})).all()
+            rows = (
+                await conn.execute(_PREPARE, {"user": user_id, "org": request.organization_id, "alias": request.model})
+            ).all()
             found = self._one_organization(rows, request)
             price = self._check_service(found, request)
             prompt = payload if found.store_prompts else None
             worst = price.worst_case(input_token_bound(len(payload.encode())), request.max_tokens)
             admitted = (
-                await conn.execute(_ADMIT, {
-                    "org": found.org_id, "user": user_id, "service": found.service_id,
-                    "feature": request.feature.value, "worst": worst, "ttl": self.reservation_ttl,
-                    "request_id": request_id, "prompt": prompt,
-                })
+                await conn.execute(
+                    _ADMIT,
+                    {
+                        "org": found.org_id,
+                        "user": user_id,
+                        "service": found.service_id,
+                        "feature": request.feature.value,
+                        "worst": worst,
+                        "ttl": self.reservation_ttl,
+                        "request_id": request_id,
+                        "prompt": prompt,
+                    },
+                )
             ).one()
         if admitted.denial:
             record_ai_call(request.model, admitted.denial, Usage(), Decimal(0))
             raise denial_problem(admitted.denial, admitted.detail, admitted.retry_after)
-        return Call(found.org_id, user_id, found.service_id, found.model_id, price, request, request_id, prompt,
-                    admitted.reservation_id, time.perf_counter())
+        return Call(
+            found.org_id,
+            user_id,
+            found.service_id,
+            found.model_id,
+            price,
+            request,
+            request_id,
+            prompt,
+            admitted.reservation_id,
+            time.perf_counter(),
+        )
 
     @staticmethod
     def _one_organization(rows: list, request: MessageRequest):
@@ -137,7 +156,9 @@ class Gateway:
             raise not_found("organization")
         if len(rows) != 1:
             raise Problem(
-                422, "organization-required", "Organization required",
+                422,
+                "organization-required",
+                "Organization required",
                 "you belong to several organizations (or none): say which one pays with organization_id",
             )
         return rows[0]
@@ -145,15 +166,24 @@ class Gateway:
     @staticmethod
     def _check_service(found, request: MessageRequest) -> Price:
         if found.service_id is None:
-            raise Problem(422, "unknown-model", "Unknown model",
-                          f"no enabled AI service {request.model!r}; see GET /ai/services")
+            raise Problem(
+                422, "unknown-model", "Unknown model", f"no enabled AI service {request.model!r}; see GET /ai/services"
+            )
         if request.max_tokens > found.max_output_tokens:
-            raise Problem(422, "validation", "Invalid request",
-                          f"max_tokens: {request.model} allows at most {found.max_output_tokens}")
+            raise Problem(
+                422,
+                "validation",
+                "Invalid request",
+                f"max_tokens: {request.model} allows at most {found.max_output_tokens}",
+            )
         if found.input_usd_per_mtok is None:
             raise Problem(503, "no-price", "No price", f"no price is in force for {request.model}")
-        return Price(found.input_usd_per_mtok, found.output_usd_per_mtok, found.cache_write_usd_per_mtok,
-                     found.cache_read_usd_per_mtok)
+        return Price(
+            found.input_usd_per_mtok,
+            found.output_usd_per_mtok,
+            found.cache_write_usd_per_mtok,
+            found.cache_read_usd_per_mtok,
+        )
 
     async def settle(
         self, call: Call, status: AiCallStatus, usage: Usage, *, error: str | None = None, text_out: str | None = None
@@ -161,14 +191,30 @@ class Gateway:
         cost = call.price.cost(usage)
         price = call.price
         async with self.db.service_statements() as conn:
-            log_id = await conn.scalar(_RECORD, {
-                "org": call.organization_id, "user": call.user_id, "service": call.service_id,
-                "feature": call.request.feature.value, "request_id": call.request_id, "status": status.value,
-                "tokens": [usage.input_tokens, usage.output_tokens, usage.cache_write_tokens, usage.cache_read_tokens],
-                "prices": [price.input, price.output, price.cache_write, price.cache_read], "cost": cost,
-                "latency": int((time.perf_counter() - call.started) * 1000), "error": error,
-                "prompt": call.prompt, "response": text_out, "reservation": call.reservation_id,
-            })
+            log_id = await conn.scalar(
+                _RECORD,
+                {
+                    "org": call.organization_id,
+                    "user": call.user_id,
+                    "service": call.service_id,
+                    "feature": call.request.feature.value,
+                    "request_id": call.request_id,
+                    "status": status.value,
+                    "tokens": [
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        usage.cache_write_tokens,
+                        usage.cache_read_tokens,
+                    ],
+                    "prices": [price.input, price.output, price.cache_write, price.cache_read],
+                    "cost": cost,
+                    "latency": int((time.perf_counter() - call.started) * 1000),
+                    "error": error,
+                    "prompt": call.prompt,
+                    "response": text_out,
+                    "reservation": call.reservation_id,
+                },
+            )
         record_ai_call(call.request.model, status.value, usage, cost)
         return log_id, cost
 
@@ -190,8 +236,12 @@ class Gateway:
         return {**completion.message, "schoolbase": self._receipt(call, log_id, cost)}
 
     def _receipt(self, call: Call, log_id: uuid.UUID, cost: Decimal) -> dict[str, Any]:
-        return {"usage_log_id": str(log_id), "cost_usd": str(cost), "provider": self.provider.name,
-                "organization_id": str(call.organization_id)}
+        return {
+            "usage_log_id": str(log_id),
+            "cost_usd": str(cost),
+            "provider": self.provider.name,
+            "organization_id": str(call.organization_id),
+        }
 
     async def stream(self, call: Call) -> AsyncIterator[bytes]:
         """Pass the provider's events through as server-sent events, then a receipt.
@@ -214,9 +264,13 @@ class Gateway:
                 tally.observe(event)
                 queue.put_nowait(sse(event["type"], event))
         except Exception as exc:  # noqa: BLE001 - any failure mid-stream is a failed call, billed as far as it got
-            problem = provider_problem(exc if isinstance(exc, ProviderError) else ProviderError("upstream_error", str(exc)))
+            problem = provider_problem(
+                exc if isinstance(exc, ProviderError) else ProviderError("upstream_error", str(exc))
+            )
             status, error = AiCallStatus.failed, problem.detail
-            queue.put_nowait(sse("error", {"type": "error", "error": {"type": problem.kind, "message": problem.detail}}))
+            queue.put_nowait(
+                sse("error", {"type": "error", "error": {"type": problem.kind, "message": problem.detail}})
+            )
         try:
             log_id, cost = await self.settle(call, status, tally.usage, error=error, text_out="".join(tally.text))
             queue.put_nowait(sse("schoolbase_receipt", self._receipt(call, log_id, cost)))

@@ -140,5 +140,6 @@ async def monthly_usage(
     _: CurrentUser, session: Session, paging: Paging, organization_id: uuid.UUID | None = None
 ) -> Page:
     """Per organization per month, with the budget and the amount reserved by calls in flight (org admins)."""
-    return await page_of(session, service.monthly_query(organization_id), AiMonthlyOrgUsage, paging,
-                         schemas.MonthlyUsageOut)
+    return await page_of(
+        session, service.monthly_query(organization_id), AiMonthlyOrgUsage, paging, schemas.MonthlyUsageOut
+    )

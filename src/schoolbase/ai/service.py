@@ -112,8 +112,12 @@ async def check_usage_export(session: AsyncSession, stmt: Select) -> None:
     """422 when more rows match than one export may carry (counted up to the limit only)."""
     matching = await session.scalar(select(func.count()).select_from(stmt.limit(CSV_ROW_LIMIT + 1).subquery()))
     if matching > CSV_ROW_LIMIT:
-        raise Problem(422, "export-too-large", "Export too large",
-                      f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until")
+        raise Problem(
+            422,
+            "export-too-large",
+            "Export too large",
+            f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until",
+        )
 
 
 async def usage_csv_rows(session: AsyncSession, stmt: Select) -> AsyncIterator[list[Any]]:
@@ -141,8 +145,9 @@ async def give_feedback(session: AsyncSession, log_id: uuid.UUID, body: schemas.
     return row
 
 
-def daily_query(organization_id: uuid.UUID | None, user_id: uuid.UUID | None, since: date | None,
-                until: date | None) -> Select:
+def daily_query(
+    organization_id: uuid.UUID | None, user_id: uuid.UUID | None, since: date | None, until: date | None
+) -> Select:
     stmt = select(AiDailyUserUsage)
     if organization_id:
         stmt = stmt.where(AiDailyUserUsage.organization_id == organization_id)

@@ -29,7 +29,9 @@ from schoolbase.models import (
 )
 
 INVALID = Problem(
-    400, "invalid-token", "Invalid or expired invitation",
+    400,
+    "invalid-token",
+    "Invalid or expired invitation",
     "this invitation link was used, replaced, revoked or has expired; ask for a new one",
 )
 
@@ -73,7 +75,10 @@ async def resend(session: AsyncSession, settings: Settings, invitation: Invitati
     if wait > timedelta(0):
         seconds = int(wait.total_seconds()) + 1
         raise Problem(
-            429, "too-soon", "Sent a moment ago", f"this invitation was just sent; send it again in {seconds} s",
+            429,
+            "too-soon",
+            "Sent a moment ago",
+            f"this invitation was just sent; send it again in {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
     invitation.sent_at = datetime.now(UTC)
@@ -140,13 +145,17 @@ def _check_signed_in_as(account: User, signed_in: uuid.UUID | None) -> None:
         raise INVALID
     if signed_in is None:
         raise Problem(
-            401, "sign-in-required", "Sign in to accept",
+            401,
+            "sign-in-required",
+            "Sign in to accept",
             "this address already has an account: sign in with it, then accept the invitation",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if signed_in != account.id:
         raise Problem(
-            403, "wrong-account", "Signed in as someone else",
+            403,
+            "wrong-account",
+            "Signed in as someone else",
             "this invitation is for another address: sign in with the invited address to accept it",
         )
 
@@ -160,7 +169,9 @@ async def _new_account(
     if owner is not None and owner != invitation.organization_id:
         # The domain's organization is the only way to an account there.
         raise Problem(
-            409, "account-managed-elsewhere", "Account managed by another organization",
+            409,
+            "account-managed-elsewhere",
+            "Account managed by another organization",
             "accounts at this address are created by the organization that manages its domain; "
             "ask them for your account, then sign in and accept",
         )

@@ -101,8 +101,12 @@ class InvitationToken(BaseModel):
 
 
 class InvitationAccept(InvitationToken):
-    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024,
-                                 description="for a new account: the password you choose")
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="for a new account: the password you choose",
+    )
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 

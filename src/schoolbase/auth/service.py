@@ -78,7 +78,9 @@ def failure_keys(login: LoginName, address: str) -> dict[str, str]:
     return {"account_address": f"{account}|{address}", "address": address, "account": account}
 
 
-async def recent_failures(session: AsyncSession, settings: Settings, keys: dict[str, str]) -> dict[str, tuple[int, int]]:
+async def recent_failures(
+    session: AsyncSession, settings: Settings, keys: dict[str, str]
+) -> dict[str, tuple[int, int]]:
     """For each scope: failures in the current window and the seconds until it ends."""
     window = timedelta(seconds=settings.login_window_seconds)
     now = datetime.now(UTC)
@@ -176,9 +178,7 @@ async def issue_tokens(
     )
     # Each use of the session slides its end along with the newest refresh token.
     await session.execute(
-        update(AuthSession)
-        .where(AuthSession.id == session_id)
-        .values(last_used_at=func.now(), expires_at=expires_at)
+        update(AuthSession).where(AuthSession.id == session_id).values(last_used_at=func.now(), expires_at=expires_at)
     )
     await session.flush()
     return TokenPair(

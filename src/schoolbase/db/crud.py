@@ -28,7 +28,9 @@ async def change(session: AsyncSession, model: Any, row_id: uuid.UUID, values: d
         return await get_visible(session, model, row_id, what)
     row = await session.scalar(update(model).where(model.id == row_id).values(**values).returning(model))
     if row is None:
-        raise forbidden(f"you may not change this {what}") if await _visible(session, model, row_id) else not_found(what)
+        raise (
+            forbidden(f"you may not change this {what}") if await _visible(session, model, row_id) else not_found(what)
+        )
     return row
 
 

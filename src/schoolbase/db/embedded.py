@@ -121,7 +121,8 @@ def clear_stale_handles(pgdata: Path) -> list[int]:
     if stale:
         log.warning(
             "embedded PostgreSQL in %s: clearing entries of processes that exited without detaching: %s",
-            pgdata, stale,
+            pgdata,
+            stale,
         )
         handles.write_text(json.dumps(alive))
     _write_starts(pgdata, {pid: started for pid, started in starts.items() if pid in alive})

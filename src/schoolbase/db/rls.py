@@ -42,9 +42,7 @@ def user_identity(user_id: UUID, claims: dict[str, Any] | None = None) -> DbIden
     return DbIdentity(AUTHENTICATED, {**(claims or {}), "sub": str(user_id), "role": AUTHENTICATED})
 
 
-_APPLY = text(
-    "select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true)"
-)
+_APPLY = text("select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true)")
 
 
 async def apply_identity(conn: AsyncSession | AsyncConnection, identity: DbIdentity) -> None:

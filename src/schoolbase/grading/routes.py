@@ -149,9 +149,7 @@ async def post_grades(assignment_id: uuid.UUID, _: CurrentUser, session: Session
     return await service.post_grades(session, assignment_id)
 
 
-@router.post(
-    "/assignments/{assignment_id}/students/{student_id}/excuse", response_model=schemas.SubmissionOut
-)
+@router.post("/assignments/{assignment_id}/students/{student_id}/excuse", response_model=schemas.SubmissionOut)
 async def excuse_student(
     assignment_id: uuid.UUID, student_id: uuid.UUID, _: CurrentUser, session: Session
 ) -> schemas.SubmissionOut:
@@ -160,9 +158,7 @@ async def excuse_student(
     return await service.submission_out(session, row)
 
 
-@router.post(
-    "/assignments/{assignment_id}/students/{student_id}/missing", response_model=schemas.SubmissionOut
-)
+@router.post("/assignments/{assignment_id}/students/{student_id}/missing", response_model=schemas.SubmissionOut)
 async def mark_student_missing(
     assignment_id: uuid.UUID, student_id: uuid.UUID, _: CurrentUser, session: Session
 ) -> schemas.SubmissionOut:
@@ -270,9 +266,7 @@ async def excuse_submission(submission_id: uuid.UUID, _: CurrentUser, session: S
 
 
 @router.post("/submissions/{submission_id}/missing", response_model=schemas.SubmissionOut)
-async def mark_submission_missing(
-    submission_id: uuid.UUID, _: CurrentUser, session: Session
-) -> schemas.SubmissionOut:
+async def mark_submission_missing(submission_id: uuid.UUID, _: CurrentUser, session: Session) -> schemas.SubmissionOut:
     return await service.submission_out(session, await service.mark_submission_missing(session, submission_id))
 
 

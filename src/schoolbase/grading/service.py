@@ -135,7 +135,9 @@ async def get_grading_scale(session: AsyncSession, organization_id: uuid.UUID) -
             levels=[schemas.ScaleLevel(letter=letter, min_percent=Decimal(low)) for letter, low in DEFAULT_SCALE],
         )
     return schemas.GradingScaleOut(
-        organization_id=organization_id, is_default=False, levels=[schemas.ScaleLevel.model_validate(level) for level in levels]
+        organization_id=organization_id,
+        is_default=False,
+        levels=[schemas.ScaleLevel.model_validate(level) for level in levels],
     )
 
 
@@ -232,7 +234,9 @@ async def _check_category(session: AsyncSession, class_id: uuid.UUID, category_i
     )
     if not found:
         raise Problem(
-            422, "invalid-reference", "Refers to something that does not exist",
+            422,
+            "invalid-reference",
+            "Refers to something that does not exist",
             "category_id is not one of this class's assignment categories",
         )
 
@@ -251,8 +255,17 @@ async def update_assignment(
     session: AsyncSession, assignment_id: uuid.UUID, body: schemas.AssignmentUpdate
 ) -> Assignment:
     values = body.values()
-    for column in ("title", "type", "points_possible", "accept_late", "late_penalty_percent_per_day",
-                   "late_penalty_floor_percent", "allowed_attempts", "visible_to_parents", "category_id"):
+    for column in (
+        "title",
+        "type",
+        "points_possible",
+        "accept_late",
+        "late_penalty_percent_per_day",
+        "late_penalty_floor_percent",
+        "allowed_attempts",
+        "visible_to_parents",
+        "category_id",
+    ):
         if column in values and values[column] is None:
             raise Problem(422, "validation", "Invalid request", f"{column} cannot be null")
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
@@ -356,7 +369,8 @@ async def set_rubric(session: AsyncSession, assignment_id: uuid.UUID, body: sche
     else:
         if used := await _rubric_scores(session, rubric.id):
             raise conflict(
-                "rubric-in-use", "Rubric in use",
+                "rubric-in-use",
+                "Rubric in use",
                 f"{used} rubric score(s) use these criteria: delete those grades before replacing the rubric",
             )
         rubric.title = body.title
@@ -453,8 +467,10 @@ async def submit(
         raise forbidden("only students of the class hand in work")
     latest = await _latest_attempt(session, assignment_id, student_id)
     values = _content(body)
-    if latest is not None and latest.submitted_at is None and latest.status in (
-        SubmissionStatus.draft, SubmissionStatus.missing
+    if (
+        latest is not None
+        and latest.submitted_at is None
+        and latest.status in (SubmissionStatus.draft, SubmissionStatus.missing)
     ):
         if latest.status == SubmissionStatus.missing and not body.submit:
             raise conflict(
@@ -486,10 +502,12 @@ async def update_my_submission(
     if submission.student_id != student_id:
         raise forbidden("only the student changes their own submission")
     if submission.submitted_at is not None or submission.status not in (
-        SubmissionStatus.draft, SubmissionStatus.missing
+        SubmissionStatus.draft,
+        SubmissionStatus.missing,
     ):
         raise conflict(
-            "already-submitted", "Already turned in",
+            "already-submitted",
+            "Already turned in",
             f"this submission is {submission.status}: resubmit as a new attempt (POST /assignments/{{id}}/submissions)",
         )
     values = _content(body)
@@ -594,10 +612,12 @@ async def mark_submission_missing(session: AsyncSession, submission_id: uuid.UUI
     submission = await get_submission(session, submission_id)
     await require_manager(session, submission.organization_id, submission.class_id, "mark work missing")
     if submission.submitted_at is not None or submission.status not in (
-        SubmissionStatus.draft, SubmissionStatus.excused
+        SubmissionStatus.draft,
+        SubmissionStatus.excused,
     ):
         raise conflict(
-            "submission-state", "Not possible in this state",
+            "submission-state",
+            "Not possible in this state",
             f"the submission is {submission.status}: only work never turned in can be missing",
         )
     return await _set_status(session, submission, SubmissionStatus.missing, "mark work missing")
@@ -617,8 +637,12 @@ async def set_student_status(
     if not await _is_student_of(session, assignment.class_id, student_id):
         raise not_found("student of this class")
     row = AssignmentSubmission(
-        organization_id=assignment.organization_id, class_id=assignment.class_id, assignment_id=assignment_id,
-        student_id=student_id, attempt=1, status=status,
+        organization_id=assignment.organization_id,
+        class_id=assignment.class_id,
+        assignment_id=assignment_id,
+        student_id=student_id,
+        attempt=1,
+        status=status,
     )
     return await _refreshed(session, await add(session, row))
 
@@ -659,14 +683,18 @@ async def mark_missing(session: AsyncSession, assignment_id: uuid.UUID) -> schem
         raise rule_broken("the assignment has no due date, so nothing can be missing")
     if not await session.scalar(select(func.now() > assignment.due_at)):
         raise conflict(
-            "not-due-yet", "Not due yet",
+            "not-due-yet",
+            "Not due yet",
             f"the assignment is due at {assignment.due_at.isoformat()}; mark missing after that",
         )
     students = (
         await session.scalars(
             _MARK_MISSING,
-            {"organization_id": assignment.organization_id, "class_id": assignment.class_id,
-             "assignment_id": assignment_id},
+            {
+                "organization_id": assignment.organization_id,
+                "class_id": assignment.class_id,
+                "assignment_id": assignment_id,
+            },
         )
     ).all()
     return schemas.MarkedMissing(marked=len(students), student_ids=list(students))
@@ -796,7 +824,9 @@ async def grade_submission(
             raise conflict("no-rubric", "No rubric", "this assignment has no rubric: grade it by points")
         if unknown := [str(score.criterion_id) for score in rubric if score.criterion_id not in criteria]:
             raise Problem(
-                422, "invalid-reference", "Refers to something that does not exist",
+                422,
+                "invalid-reference",
+                "Refers to something that does not exist",
                 f"not criteria of this assignment's rubric: {', '.join(unknown)}",
             )
         if len({score.criterion_id for score in rubric}) != len(rubric):
@@ -865,8 +895,11 @@ async def grade_submission(
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["organization_id", "grade_id", "criterion_id"],
-                set_={"points": stmt.excluded.points, "level_title": stmt.excluded.level_title,
-                      "comment": stmt.excluded.comment},
+                set_={
+                    "points": stmt.excluded.points,
+                    "level_title": stmt.excluded.level_title,
+                    "comment": stmt.excluded.comment,
+                },
             )
         )
     grade = await _grade_of(session, submission_id)
@@ -945,9 +978,7 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
     grades; a student or parent: their own posted ones)."""
     cls = await get_visible(session, Class, class_id, "class")
     categories = (
-        await session.scalars(
-            categories_query(class_id).order_by(AssignmentCategory.name, AssignmentCategory.id)
-        )
+        await session.scalars(categories_query(class_id).order_by(AssignmentCategory.name, AssignmentCategory.id))
     ).all()
     columns = (
         await session.scalars(
@@ -975,7 +1006,9 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
     if any(c.status == SubmissionStatus.graded and c.grade_id is None for row in cells.values() for c in row.values()):
         due = {a.id: a.due_at for a in columns}
         for student_id, assignment_id, submitted_at in await session.execute(
-            select(AssignmentSubmission.student_id, AssignmentSubmission.assignment_id, AssignmentSubmission.submitted_at)
+            select(
+                AssignmentSubmission.student_id, AssignmentSubmission.assignment_id, AssignmentSubmission.submitted_at
+            )
             .where(AssignmentSubmission.class_id == class_id, AssignmentSubmission.status == SubmissionStatus.graded)
             .order_by(AssignmentSubmission.attempt)
         ):
@@ -988,8 +1021,12 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
         ],
         assignments=[
             schemas.GradebookColumn(
-                assignment_id=a.id, title=a.title, category_id=a.category_id, points_possible=a.points_possible,
-                due_at=a.due_at, state=a.state,
+                assignment_id=a.id,
+                title=a.title,
+                category_id=a.category_id,
+                points_possible=a.points_possible,
+                due_at=a.due_at,
+                state=a.state,
             )
             for a in columns
         ],
@@ -1006,9 +1043,14 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> schemas.Grade
                         if cell.status == SubmissionStatus.graded and cell.grade_id is None
                         else cell.status,
                         grade_id=cell.grade_id,
-                        points=cell.points, final_points=cell.final_points, points_possible=cell.points_possible,
-                        percentage=cell.percentage, letter_grade=cell.letter_grade, grade_state=cell.grade_state,
-                        posted_at=cell.posted_at, counted=cell.counted,
+                        points=cell.points,
+                        final_points=cell.final_points,
+                        points_possible=cell.points_possible,
+                        percentage=cell.percentage,
+                        letter_grade=cell.letter_grade,
+                        grade_state=cell.grade_state,
+                        posted_at=cell.posted_at,
+                        counted=cell.counted,
                     )
                     for assignment_id in order
                     if (cell := cells.get(student_id, {}).get(assignment_id)) is not None
@@ -1071,7 +1113,8 @@ async def my_assignments(
     target = student_id or user_id
     latest = (
         select(
-            AssignmentSubmission.id.label("submission_id"), AssignmentSubmission.attempt.label("attempt"),
+            AssignmentSubmission.id.label("submission_id"),
+            AssignmentSubmission.attempt.label("attempt"),
             AssignmentSubmission.status.label("submission_status"),
             AssignmentSubmission.submitted_at.label("submitted_at"),
         )
@@ -1114,16 +1157,25 @@ async def my_assignments(
         if status == SubmissionStatus.graded and grade is None:
             status = _turned_in_status(row.submitted_at, assignment.due_at)  # "graded" only once posted
         submission = (
-            schemas.MySubmission(id=row.submission_id, attempt=row.attempt, status=status, submitted_at=row.submitted_at)
+            schemas.MySubmission(
+                id=row.submission_id, attempt=row.attempt, status=status, submitted_at=row.submitted_at
+            )
             if row.submission_id is not None
             else None
         )
         items.append(
             schemas.MyAssignment(
-                id=assignment.id, class_id=assignment.class_id, category_id=assignment.category_id,
-                title=assignment.title, type=assignment.type, state=assignment.state,
-                points_possible=assignment.points_possible, available_from=assignment.available_from,
-                due_at=assignment.due_at, close_at=assignment.close_at, accept_late=assignment.accept_late,
+                id=assignment.id,
+                class_id=assignment.class_id,
+                category_id=assignment.category_id,
+                title=assignment.title,
+                type=assignment.type,
+                state=assignment.state,
+                points_possible=assignment.points_possible,
+                available_from=assignment.available_from,
+                due_at=assignment.due_at,
+                close_at=assignment.close_at,
+                accept_late=assignment.accept_late,
                 allowed_attempts=assignment.allowed_attempts,
                 status=submission.status if submission else "not_submitted",
                 submission=submission,

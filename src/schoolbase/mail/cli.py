@@ -54,9 +54,13 @@ def _table(messages) -> Table:
         table.add_column(column, justify="right" if column == "attempts" else "left")
     for m in messages:
         table.add_row(
-            f"{m.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}", m.state, m.kind, escape(m.to_address),
+            f"{m.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+            m.state,
+            m.kind,
+            escape(m.to_address),
             escape(m.subject or ("(never rendered)" if m.state == "dead" else "(not rendered yet)")),
-            str(m.attempts), escape(m.last_error or ""),
+            str(m.attempts),
+            escape(m.last_error or ""),
         )
     return table
 

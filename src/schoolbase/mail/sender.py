@@ -185,8 +185,14 @@ class SmtpSender:
             return self._client
         target = self.target
         client = aiosmtplib.SMTP(
-            hostname=target.host, port=target.port, username=target.username, password=target.password,
-            use_tls=target.use_tls, start_tls=target.start_tls, timeout=TIMEOUT_SECONDS, tls_context=self.tls_context,
+            hostname=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.use_tls,
+            start_tls=target.start_tls,
+            timeout=TIMEOUT_SECONDS,
+            tls_context=self.tls_context,
         )
         try:
             await client.connect()
@@ -238,4 +244,3 @@ def sender_for(settings: Settings, *, tls_context: ssl.SSLContext | None = None)
     if settings.smtp_url is None or not settings.smtp_url.get_secret_value():
         return OfflineSender(settings)
     return SmtpSender(settings, parse_smtp_url(settings.smtp_url.get_secret_value()), tls_context=tls_context)
-

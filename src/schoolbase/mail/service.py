@@ -89,7 +89,9 @@ def format_moment(moment: datetime, time_zone: str) -> str:
         zone = ZoneInfo("UTC")
     local = moment.astimezone(zone)
     hour = local.hour % 12 or 12
-    return f"{local:%A, %B} {local.day}, {local.year} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local:%Z}"
+    return (
+        f"{local:%A, %B} {local.day}, {local.year} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local:%Z}"
+    )
 
 
 def format_duration(left: timedelta) -> str:
@@ -204,7 +206,9 @@ async def _supersede_older(session: AsyncSession, message: MailMessage) -> None:
 async def _time_zone(session: AsyncSession, message: MailMessage) -> str:
     if message.organization_id is None:
         return "UTC"
-    return await session.scalar(select(Organization.time_zone).where(Organization.id == message.organization_id)) or "UTC"
+    return (
+        await session.scalar(select(Organization.time_zone).where(Organization.id == message.organization_id)) or "UTC"
+    )
 
 
 async def mark_sent(session: AsyncSession, message_id: uuid.UUID) -> None:

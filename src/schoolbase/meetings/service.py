@@ -88,15 +88,17 @@ class Lookups:
         limit 1
         """
     )
-    _IS_MEMBER = text(
-        "select exists (select from public.memberships where organization_id = :org and user_id = :user)"
-    )
+    _IS_MEMBER = text("select exists (select from public.memberships where organization_id = :org and user_id = :user)")
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def session_in_the_way(
-        self, org_id: uuid.UUID, room_id: uuid.UUID, starts_at: datetime, ends_at: datetime,
+        self,
+        org_id: uuid.UUID,
+        room_id: uuid.UUID,
+        starts_at: datetime,
+        ends_at: datetime,
         exclude: uuid.UUID | None,
     ) -> Any:
         async with self.db.service_statements() as conn:
@@ -184,8 +186,13 @@ async def _check_class(session: AsyncSession, organization_id: uuid.UUID, class_
 
 
 async def _booking(
-    session: AsyncSession, lookups: Lookups, room: MeetingRoom, starts_at: datetime, ends_at: datetime,
-    session_id: uuid.UUID | None, write: Callable[[], Awaitable[T]],
+    session: AsyncSession,
+    lookups: Lookups,
+    room: MeetingRoom,
+    starts_at: datetime,
+    ends_at: datetime,
+    session_id: uuid.UUID | None,
+    write: Callable[[], Awaitable[T]],
 ) -> T:
     """Run ``write`` in a savepoint; when the room is taken, answer 409 naming the session in the way."""
     try:
@@ -198,13 +205,18 @@ async def _booking(
 
 
 async def _overlap_problem(
-    session: AsyncSession, lookups: Lookups, room: MeetingRoom, starts_at: datetime, ends_at: datetime,
+    session: AsyncSession,
+    lookups: Lookups,
+    room: MeetingRoom,
+    starts_at: datetime,
+    ends_at: datetime,
     session_id: uuid.UUID | None,
 ) -> Problem:
     found = await lookups.session_in_the_way(room.organization_id, room.id, starts_at, ends_at, session_id)
     if found is None:  # removed or cancelled since the refusal
         return conflict(
-            "session-overlap", "Room already booked",
+            "session-overlap",
+            "Room already booked",
             f"meeting room {room.name!r} was booked for part of that time; try again",
         )
     window = f"{found.starts_at.isoformat()} to {found.ends_at.isoformat()}"
@@ -256,7 +268,8 @@ async def update_session(
     state = values.get("state", row.state)
     if state != row.state and (row.state, state) not in TRANSITIONS:
         raise conflict(
-            "invalid-transition", "Invalid state change",
+            "invalid-transition",
+            "Invalid state change",
             f"a {row.state.value} session cannot become {state.value}; "
             "allowed: scheduled → live → ended, scheduled or live → cancelled",
         )
@@ -418,7 +431,10 @@ async def session_attendance(session: AsyncSession, session_id: uuid.UUID) -> sc
     row = await managed_session(session, session_id, "see the attendance of")
     stmt = (
         select(
-            MeetingParticipant.user_id, User.display_name, MeetingParticipant.joined_at, MeetingParticipant.left_at,
+            MeetingParticipant.user_id,
+            User.display_name,
+            MeetingParticipant.joined_at,
+            MeetingParticipant.left_at,
             minutes(seconds_present()).label("minutes"),
         )
         .join(MeetingSession, MeetingSession.id == MeetingParticipant.session_id)
@@ -428,10 +444,17 @@ async def session_attendance(session: AsyncSession, session_id: uuid.UUID) -> sc
     )
     rows = (await session.execute(stmt)).all()
     return schemas.SessionAttendance(
-        session_id=row.id, starts_at=row.starts_at, ends_at=row.ends_at,
+        session_id=row.id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
         participants=[
-            schemas.AttendanceRow(user_id=r.user_id, display_name=r.display_name, joined_at=r.joined_at,
-                                  left_at=r.left_at, minutes=float(r.minutes))
+            schemas.AttendanceRow(
+                user_id=r.user_id,
+                display_name=r.display_name,
+                joined_at=r.joined_at,
+                left_at=r.left_at,
+                minutes=float(r.minutes),
+            )
             for r in rows
         ],
     )
@@ -460,11 +483,13 @@ async def class_attendance(
             MeetingSession.class_id == class_id,
             MeetingSession.state != MeetingState.cancelled,
         ),
-        since, until,
+        since,
+        until,
     ).cte("class_sessions")
     present = (
         select(
-            MeetingParticipant.user_id, MeetingParticipant.session_id,
+            MeetingParticipant.user_id,
+            MeetingParticipant.session_id,
             seconds_present(MeetingParticipant, sessions.c).label("seconds"),
         )
         .join(sessions, sessions.c.id == MeetingParticipant.session_id)
@@ -491,10 +516,14 @@ async def class_attendance(
     rows = (await session.execute(stmt)).all()
     held = await session.scalar(select(func.count()).select_from(sessions))
     return schemas.ClassAttendance(
-        class_id=class_id, since=since, until=until, sessions=held,
+        class_id=class_id,
+        since=since,
+        until=until,
+        sessions=held,
         students=[
-            schemas.StudentAttendance(user_id=r.user_id, display_name=r.display_name, minutes=float(r.minutes),
-                                      sessions_attended=r.attended)
+            schemas.StudentAttendance(
+                user_id=r.user_id, display_name=r.display_name, minutes=float(r.minutes), sessions_attended=r.attended
+            )
             for r in rows
         ],
     )

@@ -115,7 +115,10 @@ class Invitation(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         Index(
-            "invitations_open_key", "organization_id", func.lower(text("email")), unique=True,
+            "invitations_open_key",
+            "organization_id",
+            func.lower(text("email")),
+            unique=True,
             postgresql_where=text("accepted_at is null and revoked_at is null"),
         ),
     )

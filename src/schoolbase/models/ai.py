@@ -78,9 +78,7 @@ class AiServicePrice(Timestamps, Base):
     __table_args__ = (UniqueConstraint("service_id", "effective_from"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ai_services.id", ondelete="CASCADE")
-    )
+    service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_services.id", ondelete="CASCADE"))
     effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     input_usd_per_mtok: Mapped[Decimal] = mapped_column(PRICE)
     output_usd_per_mtok: Mapped[Decimal] = mapped_column(PRICE)

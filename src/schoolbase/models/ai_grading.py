@@ -46,7 +46,10 @@ class BulkGradingJob(TenantRow, Base):
         Index("bulk_grading_jobs_assignment_idx", "organization_id", "class_id", "assignment_id"),
         Index("bulk_grading_jobs_requested_by_idx", "requested_by"),
         Index(
-            "bulk_grading_jobs_unfinished_idx", "organization_id", "assignment_id", unique=True,
+            "bulk_grading_jobs_unfinished_idx",
+            "organization_id",
+            "assignment_id",
+            unique=True,
             postgresql_where=text("state in ('queued', 'running')"),
         ),
     )
@@ -68,7 +71,8 @@ class BulkGradingJobItem(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "job_id", "submission_id"),
         ForeignKeyConstraint(
-            ["organization_id", "job_id"], ["bulk_grading_jobs.organization_id", "bulk_grading_jobs.id"],
+            ["organization_id", "job_id"],
+            ["bulk_grading_jobs.organization_id", "bulk_grading_jobs.id"],
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(

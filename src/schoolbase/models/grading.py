@@ -138,7 +138,8 @@ class AssignmentRubric(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "assignment_id"),
         ForeignKeyConstraint(
-            ["organization_id", "assignment_id"], ["assignments.organization_id", "assignments.id"],
+            ["organization_id", "assignment_id"],
+            ["assignments.organization_id", "assignments.id"],
             ondelete="CASCADE",
         ),
     )
@@ -153,7 +154,8 @@ class AssignmentRubricCriterion(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "rubric_id", "position"),
         ForeignKeyConstraint(
-            ["organization_id", "rubric_id"], ["assignment_rubrics.organization_id", "assignment_rubrics.id"],
+            ["organization_id", "rubric_id"],
+            ["assignment_rubrics.organization_id", "assignment_rubrics.id"],
             ondelete="CASCADE",
         ),
     )
@@ -208,8 +210,12 @@ class AssignmentGrade(TenantRow, Base):
         UniqueConstraint("organization_id", "submission_id"),
         ForeignKeyConstraint(
             ["organization_id", "submission_id", "assignment_id", "student_id"],
-            ["assignment_submissions.organization_id", "assignment_submissions.id",
-             "assignment_submissions.assignment_id", "assignment_submissions.student_id"],
+            [
+                "assignment_submissions.organization_id",
+                "assignment_submissions.id",
+                "assignment_submissions.assignment_id",
+                "assignment_submissions.student_id",
+            ],
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(
@@ -254,7 +260,8 @@ class RubricGrade(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "grade_id", "criterion_id"),
         ForeignKeyConstraint(
-            ["organization_id", "grade_id"], ["assignment_grades.organization_id", "assignment_grades.id"],
+            ["organization_id", "grade_id"],
+            ["assignment_grades.organization_id", "assignment_grades.id"],
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(

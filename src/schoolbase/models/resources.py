@@ -90,7 +90,9 @@ class Resource(TenantRow, Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     category_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     class_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    state: Mapped[ResourceState] = mapped_column(pg_enum(ResourceState, "resource_state"), server_default=text("'draft'"))
+    state: Mapped[ResourceState] = mapped_column(
+        pg_enum(ResourceState, "resource_state"), server_default=text("'draft'")
+    )
     author_id: Mapped[uuid.UUID] = user_fk()
     reviewer_id: Mapped[uuid.UUID | None] = user_fk()
     review_note: Mapped[str | None] = mapped_column(Text)

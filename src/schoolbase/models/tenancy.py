@@ -54,7 +54,10 @@ class User(Timestamps, Base):
         Index("users_email_domain_idx", func.lower(func.split_part(text("email"), "@", 2))),
         Index("users_managed_by_idx", "managed_by_organization_id"),
         Index(
-            "users_username_key", "managed_by_organization_id", "username", unique=True,
+            "users_username_key",
+            "managed_by_organization_id",
+            "username",
+            unique=True,
             postgresql_where=text("username is not null"),
         ),
     )

@@ -27,6 +27,7 @@ from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, checke
 router = APIRouter(tags=["resources"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
+
 def no_content() -> Response:
     return Response(status_code=204)
 
@@ -116,8 +117,16 @@ async def search_resources(
     Students see approved resources of their organization (class-scoped ones only for their
     classes); authors also see their own drafts; org admins see everything of their organization."""
     found = service.search(
-        q, type=type, subject=subject, grade_level=grade_level, category_id=category_id, min_rating=min_rating,
-        organization_id=organization_id, state=state, author_id=author_id, class_id=class_id,
+        q,
+        type=type,
+        subject=subject,
+        grade_level=grade_level,
+        category_id=category_id,
+        min_rating=min_rating,
+        organization_id=organization_id,
+        state=state,
+        author_id=author_id,
+        class_id=class_id,
     )
     rows, cursor = await paginate_by(session, found.stmt, paging, found.keys, found.key_of, descending=True)
     items = [
@@ -220,7 +229,9 @@ async def upload_resource(
     content_type = part.content_type
     if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
         raise Problem(
-            415, "unsupported-media-type", "File type not allowed",
+            415,
+            "unsupported-media-type",
+            "File type not allowed",
             f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
             + ", ".join(settings.upload_content_types),
             allowed=list(settings.upload_content_types),
@@ -239,8 +250,12 @@ async def upload_resource(
         raise
 
 
-@router.post("/resources/generate", response_model=schemas.ResourceOut, status_code=201,
-             responses={402: {}, 403: {}, 429: {}, 502: {}, 503: {}, 504: {}})
+@router.post(
+    "/resources/generate",
+    response_model=schemas.ResourceOut,
+    status_code=201,
+    responses={402: {}, 403: {}, 429: {}, 502: {}, 503: {}, 504: {}},
+)
 async def generate_resource(body: schemas.GenerateRequest, user: CurrentUser, request: Request) -> Resource:
     """Teachers and org admins: an AI-written worksheet or quiz, through the AI gateway (feature
     ``resource_generation``: limits, budget and the usage log apply; a denial is the gateway's
@@ -355,8 +370,12 @@ async def list_reviews(resource_id: uuid.UUID, _: CurrentUser, session: Session,
     return Page(items=[schemas.ReviewOut.model_validate(row[0]) for row in rows], next_cursor=cursor)
 
 
-@router.post("/resources/{resource_id}/reviews", response_model=schemas.ReviewOut, status_code=201,
-             responses={403: {}, 404: {}, 409: {}})
+@router.post(
+    "/resources/{resource_id}/reviews",
+    response_model=schemas.ReviewOut,
+    status_code=201,
+    responses={403: {}, 404: {}, 409: {}},
+)
 async def create_review(
     resource_id: uuid.UUID, body: schemas.ReviewCreate, user: CurrentUser, session: Session
 ) -> ResourceReview:

@@ -86,7 +86,9 @@ async def resolve_organization(
         raise forbidden("only teachers and organization admins create resources")
     if len(found) > 1:
         raise Problem(
-            422, "organization-required", "Organization required",
+            422,
+            "organization-required",
+            "Organization required",
             "you teach or administer in several organizations: say which one with organization_id",
         )
     return found[0]
@@ -108,7 +110,9 @@ async def _parent_in(session: AsyncSession, organization_id: uuid.UUID, parent_i
     parent = await session.get(ResourceCategory, parent_id)
     if parent is None or parent.organization_id != organization_id:
         raise Problem(
-            422, "invalid-reference", "Refers to something that does not exist",
+            422,
+            "invalid-reference",
+            "Refers to something that does not exist",
             f"parent category {parent_id} does not exist in this organization",
         )
     return parent
@@ -116,7 +120,9 @@ async def _parent_in(session: AsyncSession, organization_id: uuid.UUID, parent_i
 
 def _duplicate_name(name: str | None) -> Problem:
     return Problem(
-        409, "conflict", "Already exists",
+        409,
+        "conflict",
+        "Already exists",
         f"a category named {name!r} already exists at this level; choose another name or parent",
     )
 
@@ -199,10 +205,13 @@ async def delete_category(session: AsyncSession, category_id: uuid.UUID) -> None
             )
         ).one()
         raise Problem(
-            409, "category-in-use", "Category in use",
+            409,
+            "category-in-use",
+            "Category in use",
             f"category {category.name!r} still has {children} subcategories and {resources} resources; "
             "move or delete them first",
-            subcategories=children, resources=resources,
+            subcategories=children,
+            resources=resources,
         ) from exc
 
 
@@ -245,8 +254,12 @@ async def create_file_resource(
     organization_id = await resolve_organization(session, user_id, body.organization_id)
     values = body.model_dump(exclude={"organization_id"})
     row = Resource(
-        organization_id=organization_id, author_id=user_id, file_path=key, file_content_type=content_type,
-        file_size=size, **values,
+        organization_id=organization_id,
+        author_id=user_id,
+        file_path=key,
+        file_content_type=content_type,
+        file_size=size,
+        **values,
     )
     return await add(session, row)
 
@@ -292,7 +305,9 @@ async def submit(session: AsyncSession, user_id: uuid.UUID, resource_id: uuid.UU
     if current.author_id != user_id:
         raise forbidden("only the author submits a resource for review")
     raise Problem(
-        409, "invalid-state", "Not possible in this state",
+        409,
+        "invalid-state",
+        "Not possible in this state",
         f"only a draft or a rejected resource can be submitted for review; this resource is {current.state.value}",
         state=current.state.value,
     )
@@ -337,7 +352,9 @@ async def decide(
         state = await session.scalar(select(Resource.state).where(Resource.id == resource_id))
         allowed = " or ".join(s.value for s in transition.sources)
         raise Problem(
-            409, "invalid-state", "Not possible in this state",
+            409,
+            "invalid-state",
+            "Not possible in this state",
             f"cannot {action} a resource that is {state.value if state else 'gone'}; it must be {allowed}",
             state=state.value if state else None,
         )
@@ -403,8 +420,10 @@ def search(
     if min_rating is not None:
         where.append(Resource.rating_average >= min_rating)
     for column, value in (
-        (Resource.organization_id, organization_id), (Resource.state, state),
-        (Resource.author_id, author_id), (Resource.class_id, class_id),
+        (Resource.organization_id, organization_id),
+        (Resource.state, state),
+        (Resource.author_id, author_id),
+        (Resource.class_id, class_id),
     ):
         if value is not None:
             where.append(column == value)
@@ -444,7 +463,9 @@ async def create_review(
     except IntegrityError as exc:
         if _sqlstate(exc)[0] == "23505":
             raise Problem(
-                409, "review-exists", "Already reviewed",
+                409,
+                "review-exists",
+                "Already reviewed",
                 "you have already reviewed this resource; change your review with "
                 f"PUT /resources/{resource_id}/reviews",
             ) from exc
@@ -512,9 +533,7 @@ SYSTEM_PROMPT = (
 def _prompt(body: schemas.GenerateRequest) -> str:
     subject = f" in {body.subject}" if body.subject else ""
     if body.kind == "quiz":
-        items = (
-            f"{body.length} multiple-choice questions, each with four options (A-D) and exactly one correct answer"
-        )
+        items = f"{body.length} multiple-choice questions, each with four options (A-D) and exactly one correct answer"
     else:
         items = f"{body.length} exercises of varied difficulty, with space for the student's answer"
     return f"Write a {body.kind}{subject} for grade {body.grade_level} on the topic: {body.topic}\nIt has {items}."

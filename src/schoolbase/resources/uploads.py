@@ -61,9 +61,12 @@ def no_file() -> Problem:
 
 def mismatch(declared: str, detected: str) -> Problem:
     return Problem(
-        415, "content-type-mismatch", "File content does not match its type",
+        415,
+        "content-type-mismatch",
+        "File content does not match its type",
         f"the file was sent as {declared!r} but its content is {detected!r}",
-        declared=declared, detected=detected,
+        declared=declared,
+        detected=detected,
     )
 
 
@@ -98,23 +101,28 @@ class UploadForm:
         kind, options = parse_options_header(content_type_header or "")
         if kind != b"multipart/form-data":
             raise Problem(
-                422, "validation", "Invalid request",
+                422,
+                "validation",
+                "Invalid request",
                 "body: send the file and the resource's fields as multipart/form-data",
             )
         boundary = options.get(b"boundary")
         if not boundary:
             raise bad_form("the multipart Content-Type has no boundary")
         try:
-            self._parser = MultipartParser(boundary, {
-                "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-                "on_end": self._on_end,
-            })
+            self._parser = MultipartParser(
+                boundary,
+                {
+                    "on_part_begin": self._on_part_begin,
+                    "on_header_field": self._on_header_field,
+                    "on_header_value": self._on_header_value,
+                    "on_header_end": self._on_header_end,
+                    "on_headers_finished": self._on_headers_finished,
+                    "on_part_data": self._on_part_data,
+                    "on_part_end": self._on_part_end,
+                    "on_end": self._on_end,
+                },
+            )
         except FormParserError as exc:
             raise bad_form("the multipart boundary is not valid") from exc
         self._body = body
@@ -213,7 +221,9 @@ class UploadForm:
             raise bad_form("the multipart body is malformed") from exc
         if self.body_bytes - self.file_bytes > FORM_OVERHEAD_BYTES:
             raise Problem(
-                413, "form-too-large", "Form too large",
+                413,
+                "form-too-large",
+                "Form too large",
                 f"the form fields and part headers may take at most {FORM_OVERHEAD_BYTES} bytes",
             )
 
@@ -268,9 +278,9 @@ def _zip_names(tail: bytes, total: int) -> list[str] | None:
     if start < 0 or start + cd_size > end:
         return None
     names, at = [], start
-    while at + 46 <= start + cd_size and tail[at:at + 4] == b"PK\x01\x02":
+    while at + 46 <= start + cd_size and tail[at : at + 4] == b"PK\x01\x02":
         name_len, extra_len, comment_len = struct.unpack_from("<HHH", tail, at + 28)
-        names.append(tail[at + 46:at + 46 + name_len].decode("utf-8", "replace"))
+        names.append(tail[at + 46 : at + 46 + name_len].decode("utf-8", "replace"))
         at += 46 + name_len + extra_len + comment_len
     return names
 
@@ -296,8 +306,25 @@ def _text_like(head: bytes) -> bool:
 
 
 # ISO base media brands of MP4 files; puremagic knows only some (isom, mp42, M4V).
-MP4_BRANDS = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42", b"avc1",
-                        b"M4V ", b"dash", b"mmp4", b"MSNV", b"f4v "})
+MP4_BRANDS = frozenset(
+    {
+        b"isom",
+        b"iso2",
+        b"iso4",
+        b"iso5",
+        b"iso6",
+        b"iso8",
+        b"iso9",
+        b"mp41",
+        b"mp42",
+        b"avc1",
+        b"M4V ",
+        b"dash",
+        b"mmp4",
+        b"MSNV",
+        b"f4v ",
+    }
+)
 
 
 def _mp4_brands(head: bytes) -> set[bytes]:
@@ -305,7 +332,7 @@ def _mp4_brands(head: bytes) -> set[bytes]:
     if len(head) < 16 or head[4:8] != b"ftyp":
         return set()
     size = min(struct.unpack_from(">I", head)[0], len(head), 256)
-    return {head[8:12]} | {head[at:at + 4] for at in range(16, size - 3, 4)}
+    return {head[8:12]} | {head[at : at + 4] for at in range(16, size - 3, 4)}
 
 
 def detect(head: bytes) -> list[str]:

@@ -23,7 +23,9 @@ DEMO_PASSWORD = "schoolbase-demo"
 
 ORGS = [
     {
-        "name": "Maple Grove Academy", "slug": "maple-grove", "time_zone": "America/New_York",
+        "name": "Maple Grove Academy",
+        "slug": "maple-grove",
+        "time_zone": "America/New_York",
         "people": {
             "admin": ("Morgan Admin", ["org_admin"]),
             "ada": ("Ada Lovelace", ["teacher"]),
@@ -46,7 +48,9 @@ ORGS = [
         "children": {"pat": ["grace"], "sam": ["linus"], "kim": ["margaret", "donald"]},
     },
     {
-        "name": "Riverside High", "slug": "riverside", "time_zone": "Europe/London",
+        "name": "Riverside High",
+        "slug": "riverside",
+        "time_zone": "Europe/London",
         "people": {
             "admin": ("Riley Admin", ["org_admin"]),
             "edsger": ("Edsger Dijkstra", ["teacher"]),

@@ -23,6 +23,8 @@ from schoolbase.tenancy import schemas, service
 router = APIRouter(tags=["tenancy"])
 Paging = Annotated[PageParams, Depends(page_params)]
 Config = Annotated[Settings, Depends(get_settings)]
+
+
 def no_content() -> Response:
     return Response(status_code=204)
 

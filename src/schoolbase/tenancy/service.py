@@ -97,7 +97,9 @@ async def add_member(
         invitation = await invite(session, settings, organization_id, body.email, body.roles, body.display_name, admin)
         if body.password:
             raise Problem(
-                422, "validation", "Invalid request",
+                422,
+                "validation",
+                "Invalid request",
                 "password: only accounts in your organization's own email domains get a password from you; "
                 "this address gets an invitation instead",
             )
@@ -125,7 +127,9 @@ async def managed_account(session: AsyncSession, organization_id: uuid.UUID, bod
     if body.email is not None:
         found = select(User.id).where(func.lower(User.email) == body.email.lower())
     else:
-        found = select(User.id).where(User.managed_by_organization_id == organization_id, User.username == body.username)
+        found = select(User.id).where(
+            User.managed_by_organization_id == organization_id, User.username == body.username
+        )
     if user_id := await session.scalar(found):
         return user_id
     if not body.display_name:
@@ -135,7 +139,10 @@ async def managed_account(session: AsyncSession, organization_id: uuid.UUID, bod
     # security then admits the row only if that is the caller's organization.
     await session.execute(
         insert(User).values(
-            id=user_id, email=body.email, username=body.username, display_name=body.display_name,
+            id=user_id,
+            email=body.email,
+            username=body.username,
+            display_name=body.display_name,
             managed_by_organization_id=organization_id,
         )
     )
@@ -178,7 +185,9 @@ def domains_query(organization_id: uuid.UUID) -> Select:
     return select(OrganizationDomain).where(OrganizationDomain.organization_id == organization_id)
 
 
-async def add_domain(session: AsyncSession, organization_id: uuid.UUID, body: schemas.DomainCreate) -> OrganizationDomain:
+async def add_domain(
+    session: AsyncSession, organization_id: uuid.UUID, body: schemas.DomainCreate
+) -> OrganizationDomain:
     await get_visible(session, Organization, organization_id, "organization")
     return await add(session, OrganizationDomain(organization_id=organization_id, domain=body.domain))
 
@@ -210,7 +219,9 @@ async def enroll(session: AsyncSession, class_id: uuid.UUID, body: schemas.Enrol
     cls = await get_visible(session, Class, class_id, "class")
     return await add(
         session,
-        Enrollment(organization_id=cls.organization_id, class_id=class_id, user_id=body.user_id, role=MembershipRole(body.role)),
+        Enrollment(
+            organization_id=cls.organization_id, class_id=class_id, user_id=body.user_id, role=MembershipRole(body.role)
+        ),
     )
 
 

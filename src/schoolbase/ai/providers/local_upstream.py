@@ -40,8 +40,11 @@ from schoolbase.ai.providers.offline import (
 )
 
 ERROR_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error",
-    500: "api_error", 529: "overloaded_error",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
 }
 DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache|score|confidence):([0-9.,]+)\]\]")
 REPLY = re.compile(r"\[\[reply:([a-z-]+)\]\]")
@@ -67,8 +70,12 @@ def grading_reply(prompt: str, found: dict[str, list[float]]) -> str:
     fraction = found.get("score", [0.75])[0]
     kinds = set(REPLY.findall(prompt))
     scores = [
-        {"criterion_id": c["criterion_id"], "points": round(c["max_points"] * fraction, 2),
-         "level": None, "comment": f"local upstream: {c['title']}"}
+        {
+            "criterion_id": c["criterion_id"],
+            "points": round(c["max_points"] * fraction, 2),
+            "level": None,
+            "comment": f"local upstream: {c['title']}",
+        }
         for c in criteria
     ]
     if "missing" in kinds and scores:

@@ -53,21 +53,28 @@ def message_json(model_id: str, message_id: str, text: str, usage: Usage) -> dic
 
 def stream_events(model_id: str, message_id: str, text: str, usage: Usage) -> list[dict[str, Any]]:
     """The Messages API's stream for one text block, as Anthropic sends it."""
-    start = message_json(model_id, message_id, "", Usage(usage.input_tokens, 1, usage.cache_write_tokens,
-                                                         usage.cache_read_tokens))
+    start = message_json(
+        model_id, message_id, "", Usage(usage.input_tokens, 1, usage.cache_write_tokens, usage.cache_read_tokens)
+    )
     start["content"], start["stop_reason"] = [], None
     words = text.split(" ")
     return [
         {"type": "message_start", "message": start},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         *(
-            {"type": "content_block_delta", "index": 0,
-             "delta": {"type": "text_delta", "text": word if i == 0 else " " + word}}
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": word if i == 0 else " " + word},
+            }
             for i, word in enumerate(words)
         ),
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": usage.output_tokens}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": usage.output_tokens},
+        },
         {"type": "message_stop"},
     ]
 

@@ -103,9 +103,7 @@ _UNFINISHED_OF = text(
 )
 
 
-async def start(
-    db: Database, queue: JobQueue, identity: DbIdentity, assignment_id: uuid.UUID, model: str
-) -> uuid.UUID:
+async def start(db: Database, queue: JobQueue, identity: DbIdentity, assignment_id: uuid.UUID, model: str) -> uuid.UUID:
     async with transaction_as(db, identity) as session:
         row = (await session.execute(_ASSIGNMENT, {"id": assignment_id})).first()
         if row is None:
@@ -117,16 +115,22 @@ async def start(
     async with db.service() as session:
         try:
             async with session.begin_nested():
-                job_id = await session.scalar(_INSERT_JOB, {**keys, "user": identity.user_id, "model": model,
-                                                            "total": len(submissions)})
+                job_id = await session.scalar(
+                    _INSERT_JOB, {**keys, "user": identity.user_id, "model": model, "total": len(submissions)}
+                )
         except IntegrityError as exc:
             running = await session.scalar(_UNFINISHED_OF, keys)
-            raise Problem(409, "ai-grading-running", "AI grading already running",
-                          "this assignment already has an AI grading run in progress",
-                          job_id=str(running)) from exc
+            raise Problem(
+                409,
+                "ai-grading-running",
+                "AI grading already running",
+                "this assignment already has an AI grading run in progress",
+                job_id=str(running),
+            ) from exc
         if submissions:
-            await session.execute(_INSERT_ITEMS, {"org": row.organization_id, "job": job_id,
-                                                  "submissions": submissions})
+            await session.execute(
+                _INSERT_ITEMS, {"org": row.organization_id, "job": job_id, "submissions": submissions}
+            )
     if submissions:
         try:
             await queue.defer(TASK, lock=job_lock(job_id), job_id=str(job_id))
@@ -156,8 +160,10 @@ async def job_out(session: AsyncSession, job_id: uuid.UUID) -> schemas.JobOut:
     job = (await session.execute(_JOB, {"id": job_id})).mappings().first()
     if job is None:
         raise not_found("AI grading job")
-    items = [schemas.JobItemOut(**i) for i in (await session.execute(_ITEMS, {"org": job["organization_id"],
-                                                                               "id": job_id})).mappings()]
+    items = [
+        schemas.JobItemOut(**i)
+        for i in (await session.execute(_ITEMS, {"org": job["organization_id"], "id": job_id})).mappings()
+    ]
     count = {state: sum(1 for i in items if i.state == state) for state in ("done", "failed", "skipped")}
     pending = sum(1 for i in items if i.state in ("pending", "running"))
     return schemas.JobOut(**job, **count, pending=pending, items=items)
@@ -261,8 +267,7 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> None:
         return
     # Items wait (a retry delay) or are leased by a worker that may have died: come back then.
     when = min(t for t in (remaining.next_pending, remaining.next_lease) if t is not None)
-    await runtime.queue.defer(TASK, lock=job_lock(run.id), schedule_at=max(when, datetime.now(UTC)),
-                              job_id=str(run.id))
+    await runtime.queue.defer(TASK, lock=job_lock(run.id), schedule_at=max(when, datetime.now(UTC)), job_id=str(run.id))
 
 
 async def _lane(runtime: Runtime, run: Run, identity: DbIdentity) -> None:
@@ -276,20 +281,36 @@ async def _lane(runtime: Runtime, run: Run, identity: DbIdentity) -> None:
 
 async def _grade_item(runtime: Runtime, run: Run, identity: DbIdentity, item) -> None:
     def finish(state: str, error: str | None = None, grade=None, log_id=None):
-        return _statement(runtime, _FINISH_ITEM, {"id": item.id, "state": state, "error": error,
-                                                  "grade": grade, "log": log_id})
+        return _statement(
+            runtime, _FINISH_ITEM, {"id": item.id, "state": state, "error": error, "grade": grade, "log": log_id}
+        )
 
     if item.attempts > MAX_ATTEMPTS:
         await finish("failed", f"gave up after {MAX_ATTEMPTS} attempts")
         return
 
     async def mark_done(session: AsyncSession, suggestion: Suggestion) -> None:
-        await session.execute(_FINISH_ITEM, {"id": item.id, "state": "done", "error": None,
-                                             "grade": suggestion.grade_id, "log": suggestion.usage_log_id})
+        await session.execute(
+            _FINISH_ITEM,
+            {
+                "id": item.id,
+                "state": "done",
+                "error": None,
+                "grade": suggestion.grade_id,
+                "log": suggestion.usage_log_id,
+            },
+        )
 
     try:
-        await suggest(runtime.db, runtime.gateway, identity, item.submission_id, model=run.model,
-                      request_id=f"ai-grading-job:{run.id}", on_stored=mark_done)
+        await suggest(
+            runtime.db,
+            runtime.gateway,
+            identity,
+            item.submission_id,
+            model=run.model,
+            request_id=f"ai-grading-job:{run.id}",
+            on_stored=mark_done,
+        )
     except Problem as problem:
         error = f"{problem.status} {problem.title}: {problem.detail or ''}".strip()[:2000]
         log_id = problem.extra.get("usage_log_id")
@@ -300,15 +321,18 @@ async def _grade_item(runtime: Runtime, run: Run, identity: DbIdentity, item) ->
             run.stop_reason = error
         elif problem.status in RETRYABLE and item.attempts < MAX_ATTEMPTS:
             retry_after = problem.headers.get("Retry-After")
-            delay = int(retry_after) if retry_after and retry_after.isdigit() else 5 * 2 ** item.attempts
+            delay = int(retry_after) if retry_after and retry_after.isdigit() else 5 * 2**item.attempts
             await _statement(runtime, _RELEASE_ITEM, {"id": item.id, "error": error, "delay": delay})
         else:
             await finish("failed", error, log_id=log_id)
     except Exception as exc:  # noqa: BLE001 - one item's failure must not stop the run
         log.exception("AI grading of submission %s failed", item.submission_id)
         if item.attempts < MAX_ATTEMPTS:
-            await _statement(runtime, _RELEASE_ITEM, {"id": item.id, "error": f"internal error: {exc}"[:2000],
-                                                      "delay": 5 * 2 ** item.attempts})
+            await _statement(
+                runtime,
+                _RELEASE_ITEM,
+                {"id": item.id, "error": f"internal error: {exc}"[:2000], "delay": 5 * 2**item.attempts},
+            )
         else:
             await finish("failed", "internal error")
 

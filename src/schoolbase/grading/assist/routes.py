@@ -26,8 +26,9 @@ def _model(request: Request, body: schemas.AiGradeRequest | None) -> str:
     return (body.model if body and body.model else None) or request.app.state.settings.ai_grading_model
 
 
-@router.post("/submissions/{submission_id}/ai-grade", response_model=schemas.GradeOut, status_code=201,
-             responses=AI_ERRORS)
+@router.post(
+    "/submissions/{submission_id}/ai-grade", response_model=schemas.GradeOut, status_code=201, responses=AI_ERRORS
+)
 async def ai_grade(
     submission_id: uuid.UUID,
     identity: CurrentUser,
@@ -43,7 +44,11 @@ async def ai_grade(
     model's answer does not fit the rubric (nothing is stored); 409 when the submission
     already has a grade."""
     suggestion = await service.suggest(
-        db, gateway, identity, submission_id, model=_model(request, body),
+        db,
+        gateway,
+        identity,
+        submission_id,
+        model=_model(request, body),
         request_id=getattr(request.state, "request_id", None),
     )
     async with transaction_as(db, identity) as session:
@@ -95,8 +100,12 @@ async def agreement(
     return await service.agreement(session, organization_id, tolerance, class_id, since, until)
 
 
-@router.post("/assignments/{assignment_id}/ai-grade-all", response_model=schemas.JobOut, status_code=202,
-             responses={403: {}, 404: {}, 409: {}, 422: {}})
+@router.post(
+    "/assignments/{assignment_id}/ai-grade-all",
+    response_model=schemas.JobOut,
+    status_code=202,
+    responses={403: {}, 404: {}, 409: {}, 422: {}},
+)
 async def ai_grade_all(
     assignment_id: uuid.UUID,
     identity: CurrentUser,

@@ -96,7 +96,9 @@ async def load_criteria(session: AsyncSession, organization_id: uuid.UUID, assig
         criteria = [Criterion(r.id, r.position, r.title, r.description, r.max_points, r.levels or []) for r in rows]
     if not criteria:
         raise Problem(
-            422, "rubric-required", "Rubric required",
+            422,
+            "rubric-required",
+            "Rubric required",
             "AI grading scores a submission against the assignment's rubric; give the assignment a rubric "
             "with at least one criterion first",
         )
@@ -114,15 +116,26 @@ async def load_target(session: AsyncSession, submission_id: uuid.UUID) -> Target
         raise already_graded(grade.id, grade.state)
     if row.status not in GRADABLE:
         raise Problem(
-            422, "not-gradable", "Not gradable",
+            422,
+            "not-gradable",
+            "Not gradable",
             f"the submission is {row.status}; only submitted or late work is graded",
         )
     rubric, criteria = await load_criteria(session, row.organization_id, row.assignment_id)
     return Target(
-        organization_id=row.organization_id, class_id=row.class_id, assignment_id=row.assignment_id,
-        submission_id=row.id, student_id=row.student_id, assignment_title=row.title, assignment_type=row.type,
-        instructions=row.instructions, points_possible=row.points_possible, body=row.body, links=list(row.links),
-        rubric_title=rubric.title, criteria=criteria,
+        organization_id=row.organization_id,
+        class_id=row.class_id,
+        assignment_id=row.assignment_id,
+        submission_id=row.id,
+        student_id=row.student_id,
+        assignment_title=row.title,
+        assignment_type=row.type,
+        instructions=row.instructions,
+        points_possible=row.points_possible,
+        body=row.body,
+        links=list(row.links),
+        rubric_title=rubric.title,
+        criteria=criteria,
     )
 
 
@@ -147,18 +160,25 @@ async def store_suggestion(session: AsyncSession, target: Target, answer: Answer
     try:
         async with session.begin_nested():
             grade = await grade_submission(
-                session, target.submission_id, grader_id=None, state=GradeState.ai_suggested,
-                source=GradeSource.ai, feedback=answer.feedback or None, ai_confidence=answer.confidence,
+                session,
+                target.submission_id,
+                grader_id=None,
+                state=GradeState.ai_suggested,
+                source=GradeSource.ai,
+                feedback=answer.feedback or None,
+                ai_confidence=answer.confidence,
                 ai_usage_log_id=log_id,
                 rubric=[RubricScore(s.criterion_id, s.points, s.level, s.comment) for s in answer.scores],
             )
             if grade.state != GradeState.ai_suggested or grade.ai_usage_log_id != log_id:
-                raise Problem(409, "already-graded", "Already graded",
-                              "this submission was graded while the AI was answering")
+                raise Problem(
+                    409, "already-graded", "Already graded", "this submission was graded while the AI was answering"
+                )
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23505":
-            raise Problem(409, "already-graded", "Already graded",
-                          "this submission was graded while the AI was answering") from exc
+            raise Problem(
+                409, "already-graded", "Already graded", "this submission was graded while the AI was answering"
+            ) from exc
         raise
     return grade.id
 
@@ -200,18 +220,33 @@ async def suggest(
         answer = parse_answer(answer_text(message), target.criteria)
     except AnswerError as exc:
         async with db.service() as session:
-            await record_quality(session, target.organization_id, log_id, {
-                "grading": {"valid": False, "error": str(exc), "submission_id": str(submission_id)},
-            })
-        raise Problem(502, "ai-answer-invalid", "The AI answer did not fit the rubric", str(exc),
-                      usage_log_id=str(log_id)) from exc
+            await record_quality(
+                session,
+                target.organization_id,
+                log_id,
+                {
+                    "grading": {"valid": False, "error": str(exc), "submission_id": str(submission_id)},
+                },
+            )
+        raise Problem(
+            502, "ai-answer-invalid", "The AI answer did not fit the rubric", str(exc), usage_log_id=str(log_id)
+        ) from exc
     async with db.service() as session:
         grade_id = await store_suggestion(session, target, answer, log_id)
-        await record_quality(session, target.organization_id, log_id, {
-            "confidence": float(answer.confidence),
-            "grading": {"valid": True, "submission_id": str(submission_id), "grade_id": str(grade_id),
-                        "suggested_points": str(answer.points)},
-        })
+        await record_quality(
+            session,
+            target.organization_id,
+            log_id,
+            {
+                "confidence": float(answer.confidence),
+                "grading": {
+                    "valid": True,
+                    "submission_id": str(submission_id),
+                    "grade_id": str(grade_id),
+                    "suggested_points": str(answer.points),
+                },
+            },
+        )
         suggestion = Suggestion(grade_id, log_id, answer.confidence)
         if on_stored is not None:
             await on_stored(session, suggestion)
@@ -271,8 +306,13 @@ async def _visible_grade(session: AsyncSession, grade_id: uuid.UUID):
 
 
 def _not_a_suggestion(state: str) -> Problem:
-    return Problem(409, "not-an-ai-suggestion", "Not an AI suggestion awaiting review",
-                   f"this grade is {state}, not an AI suggestion awaiting review", grade_state=state)
+    return Problem(
+        409,
+        "not-an-ai-suggestion",
+        "Not an AI suggestion awaiting review",
+        f"this grade is {state}, not an AI suggestion awaiting review",
+        grade_state=state,
+    )
 
 
 async def accept(session: AsyncSession, grade_id: uuid.UUID) -> schemas.GradeOut:
@@ -281,8 +321,10 @@ async def accept(session: AsyncSession, grade_id: uuid.UUID) -> schemas.GradeOut
     if row.state != GradeState.ai_suggested:
         raise _not_a_suggestion(row.state)
     done = await session.scalar(
-        text("update public.assignment_grades set state = 'final', grader_id = auth.uid() "
-             "where id = :id and state = 'ai_suggested' returning id"),
+        text(
+            "update public.assignment_grades set state = 'final', grader_id = auth.uid() "
+            "where id = :id and state = 'ai_suggested' returning id"
+        ),
         {"id": grade_id},
     )
     if done is None:
@@ -309,11 +351,19 @@ async def edit(session: AsyncSession, grade_id: uuid.UUID, body: schemas.GradeEd
         for score in body.rubric:
             criterion = known.get(score.criterion_id)
             if criterion is None:
-                raise Problem(422, "validation", "Invalid request",
-                              f"criterion {score.criterion_id} is not part of this assignment's rubric")
+                raise Problem(
+                    422,
+                    "validation",
+                    "Invalid request",
+                    f"criterion {score.criterion_id} is not part of this assignment's rubric",
+                )
             if score.points > criterion.max_points:
-                raise Problem(422, "validation", "Invalid request",
-                              f"criterion {criterion.title!r} allows at most {criterion.max_points} points")
+                raise Problem(
+                    422,
+                    "validation",
+                    "Invalid request",
+                    f"criterion {criterion.title!r} allows at most {criterion.max_points} points",
+                )
     sets = ["state = cast(:state as public.grade_state)", "source = 'teacher'", "grader_id = auth.uid()"]
     params: dict[str, Any] = {"id": grade_id, "state": body.state}
     if "feedback" in body.model_fields_set:
@@ -329,15 +379,26 @@ async def edit(session: AsyncSession, grade_id: uuid.UUID, body: schemas.GradeEd
     if body.points is not None:
         # Points given directly replace the rubric breakdown; its removal re-sums the points,
         # so they are set after (and only now that the grade is no AI suggestion any more).
-        await session.execute(text("delete from public.rubric_grades where organization_id = :org and grade_id = :id"),
-                              {"org": row.organization_id, "id": grade_id})
-        await session.execute(text("update public.assignment_grades set points = :points where id = :id"),
-                              {"points": body.points, "id": grade_id})
+        await session.execute(
+            text("delete from public.rubric_grades where organization_id = :org and grade_id = :id"),
+            {"org": row.organization_id, "id": grade_id},
+        )
+        await session.execute(
+            text("update public.assignment_grades set points = :points where id = :id"),
+            {"points": body.points, "id": grade_id},
+        )
     for score in body.rubric or []:
-        await session.execute(_UPSERT_SCORE, {
-            "org": row.organization_id, "grade": grade_id, "criterion": score.criterion_id, "points": score.points,
-            "level": score.level_title, "comment": score.comment,
-        })
+        await session.execute(
+            _UPSERT_SCORE,
+            {
+                "org": row.organization_id,
+                "grade": grade_id,
+                "criterion": score.criterion_id,
+                "points": score.points,
+                "level": score.level_title,
+                "comment": score.comment,
+            },
+        )
     return await grade_out(session, grade_id)
 
 
@@ -387,18 +448,37 @@ _AGREEMENT = text(
 
 
 async def agreement(
-    session: AsyncSession, organization_id: uuid.UUID, tolerance: Decimal, class_id: uuid.UUID | None,
-    since, until,
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    tolerance: Decimal,
+    class_id: uuid.UUID | None,
+    since,
+    until,
 ) -> schemas.AgreementOut:
     allowed = await session.scalar(
-        text("select (select private.is_super_admin()) "
-             "or cast(:org as uuid) in (select private.org_ids_with_role('org_admin'))"),
+        text(
+            "select (select private.is_super_admin()) "
+            "or cast(:org as uuid) in (select private.org_ids_with_role('org_admin'))"
+        ),
         {"org": organization_id},
     )
     if not allowed:
         raise forbidden("the AI grading agreement report is for the organization's admins")
-    row = (await session.execute(_AGREEMENT, {
-        "org": organization_id, "tolerance": tolerance, "class": class_id, "since": since, "until": until,
-    })).mappings().one()
+    row = (
+        (
+            await session.execute(
+                _AGREEMENT,
+                {
+                    "org": organization_id,
+                    "tolerance": tolerance,
+                    "class": class_id,
+                    "since": since,
+                    "until": until,
+                },
+            )
+        )
+        .mappings()
+        .one()
+    )
     rate = (Decimal(row["agreed"]) / row["finalized"]).quantize(Decimal("0.0001")) if row["finalized"] else None
     return schemas.AgreementOut(organization_id=organization_id, tolerance=tolerance, agreement_rate=rate, **row)

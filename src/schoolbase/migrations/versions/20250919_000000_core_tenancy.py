@@ -237,8 +237,15 @@ create index guardianships_parent_idx on public.guardianships (parent_id, studen
 """
 
 TOUCHED_TABLES = (
-    "organizations", "users", "credentials", "refresh_tokens", "login_failures",
-    "memberships", "classes", "enrollments", "guardianships",
+    "organizations",
+    "users",
+    "credentials",
+    "refresh_tokens",
+    "login_failures",
+    "memberships",
+    "classes",
+    "enrollments",
+    "guardianships",
 )
 
 # Each helper returns the *set* of ids the caller may reach; policies compare an

@@ -196,8 +196,15 @@ create table public.ai_budget_alerts (
 """
 
 TOUCHED_TABLES = (
-    "ai_services", "ai_service_prices", "ai_organization_settings", "ai_usage_logs", "ai_daily_user_usage",
-    "ai_monthly_org_usage", "ai_budget_reservations", "ai_rate_limits", "ai_budget_alerts",
+    "ai_services",
+    "ai_service_prices",
+    "ai_organization_settings",
+    "ai_usage_logs",
+    "ai_daily_user_usage",
+    "ai_monthly_org_usage",
+    "ai_budget_reservations",
+    "ai_rate_limits",
+    "ai_budget_alerts",
 )
 
 FUNCTIONS = """

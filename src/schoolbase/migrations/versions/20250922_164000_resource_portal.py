@@ -190,8 +190,13 @@ create index meeting_action_items_assignee_idx on public.meeting_action_items (a
 """
 
 TOUCHED_TABLES = (
-    "resource_categories", "resources", "resource_reviews", "meeting_rooms", "meeting_sessions",
-    "meeting_participants", "meeting_action_items",
+    "resource_categories",
+    "resources",
+    "resource_reviews",
+    "meeting_rooms",
+    "meeting_sessions",
+    "meeting_participants",
+    "meeting_action_items",
 )
 
 FUNCTIONS = """

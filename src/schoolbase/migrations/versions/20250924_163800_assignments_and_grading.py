@@ -220,8 +220,15 @@ create index grade_history_class_idx on public.grade_history (organization_id, c
 """
 
 TOUCHED_TABLES = (
-    "grading_scale_levels", "assignment_categories", "assignments", "assignment_rubrics",
-    "assignment_rubric_criteria", "assignment_submissions", "assignment_grades", "rubric_grades", "grade_history",
+    "grading_scale_levels",
+    "assignment_categories",
+    "assignments",
+    "assignment_rubrics",
+    "assignment_rubric_criteria",
+    "assignment_submissions",
+    "assignment_grades",
+    "rubric_grades",
+    "grade_history",
 )
 
 FUNCTIONS = """

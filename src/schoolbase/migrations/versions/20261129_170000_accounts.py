@@ -228,8 +228,13 @@ create trigger invitations_queue_mail after insert or update of sent_at on publi
   for each row execute function private.queue_invitation_mail();
 """
 
-TOUCHED = ("server.sessions", "server.password_resets", "server.mail_outbox",
-           "public.organization_domains", "public.invitations")
+TOUCHED = (
+    "server.sessions",
+    "server.password_resets",
+    "server.mail_outbox",
+    "public.organization_domains",
+    "public.invitations",
+)
 
 FUNCTIONS = """
 drop function private.user_id_for_email(text);
