@@ -177,4 +177,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(request, internal_problem(request))
+        response = problem_response(request, internal_problem(request))
+        # Answered outside the request-log middleware, which adds the header to every other response.
+        if request_id := getattr(request.state, "request_id", None):
+            response.headers["X-Request-ID"] = request_id
+        return response
