@@ -56,7 +56,7 @@ async def make_school(urls: DatabaseUrls) -> str:
     """A school with one student whose AI limits never bind; returns the student's access token."""
     db = Database(urls, pool_size=1, max_overflow=0)
     tag = uuid.uuid4().hex[:8]
-    async with db.service() as session:
+    async with db.as_service() as session:
         org = Organization(name=f"Bench {tag}", slug=f"bench-{tag}")
         session.add(org)
         await session.flush()

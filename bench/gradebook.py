@@ -11,7 +11,7 @@ the class. Plus the target class: 30 students x 40 published assignments, most
 graded and posted, some ungraded, missing or excused. Then ANALYZE, and
 ``select * from public.class_gradebook(:class)`` for the target class, alternately
 as its teacher (role authenticated with the teacher's JWT claims, set with
-set_config in the transaction, through the server's login role ``authenticator``)
+apply_identity_sync in the transaction, through the server's login role ``authenticator``)
 and as service_role. Prints p50/p99 and the ratio of two timings per role: the
 statement as the client sees it (sent, executed, all 1,200 rows received; Python's
 garbage collector paused), and its execution time in the server (EXPLAIN ANALYZE
@@ -26,7 +26,6 @@ the rows being consistent by construction. No grade history is generated.
 
 import argparse
 import gc
-import json
 import os
 import statistics
 import tempfile
@@ -35,11 +34,12 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
-from schoolbase.db.rls import SERVICE, user_identity
+from schoolbase.db.rls import SERVICE, apply_identity_sync, user_identity
 from schoolbase.db.urls import DatabaseUrls, database_urls
 
 TARGET_STUDENTS = 30
@@ -134,7 +134,6 @@ select (select count(*) from public.memberships where role = 'student'),
        (select count(*) from public.assignment_grades)
 """
 GRADEBOOK = "select * from public.class_gradebook(%s)"
-APPLY = "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 
 
 def generate(owner_url: str, args) -> tuple[uuid.UUID, uuid.UUID]:
@@ -194,7 +193,7 @@ def run(conn: psycopg.Connection, identity, target: uuid.UUID) -> tuple[float, l
     gc.disable()  # a collection pause inside the timed fetch of 1,200 rows is not the database's
     try:
         with conn.transaction():
-            conn.execute(APPLY, (identity.role, json.dumps(identity.claims)))
+            apply_identity_sync(conn, identity)
             started = time.perf_counter()
             rows = conn.execute(GRADEBOOK, (target,)).fetchall()
             return (time.perf_counter() - started) * 1000, rows
@@ -205,7 +204,7 @@ def run(conn: psycopg.Connection, identity, target: uuid.UUID) -> tuple[float, l
 def server_time(conn: psycopg.Connection, identity, target: uuid.UUID) -> float:
     """The same statement's execution time in the server (EXPLAIN ANALYZE, no per-node timing), in ms."""
     with conn.transaction():
-        conn.execute(APPLY, (identity.role, json.dumps(identity.claims)))
+        apply_identity_sync(conn, identity)
         plan = [row[0] for row in conn.execute("explain (analyze, timing off, summary on) " + GRADEBOOK, (target,))]
     return next(float(line.split(":")[1].split()[0]) for line in plan if line.startswith("Execution Time"))
 
@@ -219,10 +218,10 @@ def explain_plan(conn: psycopg.Connection, identity, target: uuid.UUID) -> str:
     with conn.transaction(force_rollback=True):
         for setting in config or []:
             name, value = setting.split("=", 1)
-            conn.execute("select set_config(%s, %s, true)", (name, value.strip('"')))
-        conn.execute(APPLY, (identity.role, json.dumps(identity.claims)))
-        sql = "explain (analyze, buffers, costs off) " + body.replace("p_class_id", f"'{target}'::uuid")
-        plan = [row[0] for row in conn.execute(sql)]
+            conn.execute(sql.SQL("set local {} = {}").format(sql.Identifier(name), sql.Literal(value.strip('"'))))
+        apply_identity_sync(conn, identity)
+        query = "explain (analyze, buffers, costs off) " + body.replace("p_class_id", f"'{target}'::uuid")
+        plan = [row[0] for row in conn.execute(query)]
     return "\n".join(plan)
 
 

@@ -68,7 +68,7 @@ QUERIES = ["photosynthesis", "algebra fractions", "volcano", "poetry -novel", "r
 
 
 async def timed(db: Database, identity, org: uuid.UUID, query: str) -> float:
-    async with db.transaction(identity) as session:
+    async with db.as_user(identity) as session:
         started = time.perf_counter()
         found = search(query, organization_id=org)
         rows = (await session.execute(found.stmt.order_by(*(k.desc() for k in found.keys)).limit(20))).all()

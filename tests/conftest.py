@@ -204,7 +204,7 @@ async def build_world(session, tag: str) -> World:
 
 @pytest.fixture(scope="session")
 async def world(db: Database) -> World:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return await build_world(session, "w")
 
 
@@ -226,7 +226,7 @@ async def signed_in(db: Database, settings: Settings, user_id: uuid.UUID) -> dic
     """Authorization headers for a new session of ``user_id``, without checking a password:
     argon2 per person would make every test school cost seconds. Signing in with a password
     is tested in tests/auth."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await session.get(User, user_id)
         pair = await start_session(session, settings, user, Client("127.0.0.1", "tests"))
     return {"Authorization": f"Bearer {pair.access_token}"}
@@ -237,7 +237,7 @@ async def emailed_token(db: Database, settings: Settings, reference_id, timeout:
     the app's mail worker has rendered it: the link a person would follow."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        async with db.service() as session:
+        async with db.as_service() as session:
             body = await session.scalar(
                 text(
                     "select text_body from server.mail_outbox where reference_id = :id and text_body is not null"

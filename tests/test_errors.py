@@ -19,7 +19,7 @@ async def db_error(db, identity, statement: str) -> DBAPIError:
     """The error ``statement`` raises as ``identity`` (None: the owner)."""
     with pytest.raises(DBAPIError) as caught:
         if identity is None:
-            async with db.service() as session:
+            async with db.as_service() as session:
                 await session.execute(text(statement))
         else:
             async with rolled_back(db, identity) as session:
@@ -88,7 +88,7 @@ async def test_row_level_security_text_is_not_shown(db, world):
 
 async def test_our_own_raise_exception_messages_are_shown(db):
     # A category cycle is refused by our trigger with a message written for people.
-    async with db.service() as session:
+    async with db.as_service() as session:
         org = (
             await session.execute(
                 text("insert into organizations (name, slug) values ('Cycle school', :s) returning id"),
@@ -112,12 +112,12 @@ async def test_our_own_raise_exception_messages_are_shown(db):
     assert (problem.status, problem.kind) == (422, "constraint-violation")
     assert problem.detail == f"moving category {ids[0]} under {ids[1]} would make a cycle"
     assert problem.extra == {"constraint": "resource_categories_no_cycle"}
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text("delete from organizations where id = :o"), {"o": org})
 
 
 async def test_unique_violation_is_a_409_naming_the_constraint(db, world):
-    async with db.service() as session:
+    async with db.as_service() as session:
         slug = (
             await session.execute(text("select slug from organizations where id = :o"), {"o": world.orgs["A"]})
         ).scalar_one()
@@ -140,7 +140,7 @@ async def test_a_real_fault_shows_only_the_request_id(db):
 
     @app.get("/db-fault")
     async def db_fault() -> None:
-        async with db.service() as session:
+        async with db.as_service() as session:
             await session.execute(text("select websearch_to_tsquery('english', repeat('-', 40) || 'x')"))
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

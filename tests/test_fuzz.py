@@ -183,7 +183,7 @@ class Run:
 
 @pytest.mark.parametrize("who", ["t1", "oa"])
 async def test_fuzz_whole_api(app, db, settings, who: str):
-    async with db.service() as session:
+    async with db.as_service() as session:
         world = await build_world(session, f"fz-{who}-{uuid.uuid4().hex[:6]}")
     auth = await signed_in(db, settings, world.users[who])
 

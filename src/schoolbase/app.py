@@ -16,7 +16,7 @@ from schoolbase.config import Settings, get_settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS
 from schoolbase.db.urls import DatabaseUrls
-from schoolbase.errors import Problem, install_error_handlers
+from schoolbase.errors import install_error_handlers
 from schoolbase.grading.assist.jobs import Runtime as AiGradingRuntime
 from schoolbase.grading.assist.jobs import register as register_ai_grading
 from schoolbase.grading.assist.routes import router as ai_grading_router
@@ -26,6 +26,7 @@ from schoolbase.mail import jobs as mail_jobs
 from schoolbase.meetings.routes import router as meetings_router
 from schoolbase.observability import install_observability
 from schoolbase.openapi import install_problem_responses
+from schoolbase.problems import UNAVAILABLE
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
 from schoolbase.tenancy.routes import router as tenancy_router
@@ -81,10 +82,10 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     async def healthz(request: Request) -> dict:
         """Answers 200 when the database answers."""
         try:
-            async with request.app.state.db.transaction(ANONYMOUS) as session:
+            async with request.app.state.db.as_user(ANONYMOUS) as session:
                 await session.execute(text("select 1"))
         except Exception as exc:
-            raise Problem(503, "unavailable", "Database unavailable", str(exc)) from exc
+            raise UNAVAILABLE(str(exc)) from exc
         return {"status": "ok", "database": "ok"}
 
     return app

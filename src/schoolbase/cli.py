@@ -19,8 +19,9 @@ from schoolbase.db import migrate
 from schoolbase.db.engine import Database
 from schoolbase.db.runtime import owner_url, prepare_database
 from schoolbase.db.urls import DatabaseUrls
-from schoolbase.errors import Problem, problem_from_db_error
+from schoolbase.errors import problem_from_db_error
 from schoolbase.mail.cli import app as mail_app
+from schoolbase.problems import NOT_FOUND, Problem
 
 app = typer.Typer(help="Schoolbase: a multi-tenant school platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -40,7 +41,7 @@ def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]])
     async def run() -> T:
         db = Database(urls, pool_size=1, max_overflow=0)
         try:
-            async with db.service() as session:
+            async with db.as_service() as session:
                 return await work(session)
         finally:
             await db.dispose()
@@ -201,7 +202,7 @@ def users_create(
         if org:
             org_id = await session.scalar(select(Organization.id).where(Organization.slug == org))
             if org_id is None:
-                raise Problem(404, "not-found", "Not found", f"no organization with slug {org!r}")
+                raise NOT_FOUND(f"no organization with slug {org!r}")
             session.add_all(Membership(organization_id=org_id, user_id=user.id, role=r) for r in roles)
         return str(user.id)
 

@@ -1,4 +1,5 @@
-"""RFC 9457 problem documents: every error the API returns, with a stable ``type``."""
+"""Answering errors as RFC 9457 problem documents (the kinds are in ``problems.py``), and the
+one mapping from database errors to problems."""
 
 import logging
 from typing import Any
@@ -9,44 +10,32 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from schoolbase.problems import (
+    CONFLICT,
+    CONSTRAINT_VIOLATION,
+    FORBIDDEN,
+    INTERNAL,
+    INVALID_REFERENCE,
+    INVALID_VALUE,
+    METHOD_NOT_ALLOWED,
+    MISSING_VALUE,
+    NOT_FOUND,
+    OVERLAP,
+    PROBLEM_JSON,
+    RETRY,
+    RULE_VIOLATION,
+    TOO_COMPLEX,
+    TYPE_BASE,
+    UNAUTHORIZED,
+    Problem,
+    ProblemKind,
+    validation_problem,
+)
+
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://schoolbase.dev/problems/"
-
-
-class Problem(Exception):
-    """An error the client caused or must know about, answered as a problem document."""
-
-    def __init__(
-        self,
-        status: int,
-        kind: str,
-        title: str,
-        detail: str | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status, self.kind, self.title, self.detail = status, kind, title, detail
-        self.headers = headers or {}
-        self.extra = extra
-
-
-def not_found(what: str) -> Problem:
-    return Problem(404, "not-found", "Not found", f"{what} does not exist or is not visible to you")
-
-
-def forbidden(detail: str) -> Problem:
-    return Problem(403, "forbidden", "Forbidden", detail)
-
-
-def validation_problem(errors: list[dict]) -> Problem:
-    """A 422 listing every invalid field, from Pydantic's or FastAPI's validation errors."""
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-    detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-    return Problem(422, "validation", "Invalid request", detail, errors=errors)
+NUL_IN_TEXT = "Text may not contain NUL (0x00) characters"
+HTTP_KINDS = {401: UNAUTHORIZED, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -69,38 +58,43 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
 # errcode = ...``, see the migrations) are written for people and are shown as they are.
 # Anything not listed is a real fault: a 500 showing only the request id.
 # SQLSTATE or class → (status, type, title, detail).
-SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
+SQLSTATE_PROBLEMS: dict[str, tuple[ProblemKind, str]] = {
     # Class 22: data exceptions: a value the column cannot hold.
-    "22": (422, "invalid-value", "A value is not valid", "A value is not valid for {field}"),
-    "22001": (422, "invalid-value", "A value is too long", "A value is too long for {field}"),
-    "22003": (422, "invalid-value", "A number is out of range", "A number is too large for {field}"),
-    "22007": (422, "invalid-value", "A date or time is not valid", "A date or time is not valid for {field}"),
-    "22008": (422, "invalid-value", "A date or time is out of range", "A date or time is out of range for {field}"),
-    "22P02": (422, "invalid-value", "A value has the wrong format", "A value has the wrong format for {field}"),
-    "22P05": (422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters"),
-    "22021": (422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters"),
+    "22": (INVALID_VALUE, "A value is not valid for {field}"),
+    "22001": (INVALID_VALUE, "A value is too long for {field}"),
+    "22003": (INVALID_VALUE, "A number is too large for {field}"),
+    "22007": (INVALID_VALUE, "A date or time is not valid for {field}"),
+    "22008": (INVALID_VALUE, "A date or time is out of range for {field}"),
+    "22P02": (INVALID_VALUE, "A value has the wrong format for {field}"),
+    "22P05": (INVALID_VALUE, NUL_IN_TEXT),
+    "22021": (INVALID_VALUE, NUL_IN_TEXT),
     # Class 23: integrity: the change conflicts with what is stored or breaks a rule.
-    "23": (422, "constraint-violation", "A value breaks a rule", "A value breaks a rule of {field}"),
-    "23505": (409, "conflict", "Already exists", "Something with the same {field} already exists"),
-    "23503": (
-        422,
-        "invalid-reference",
-        "Refers to something that does not exist",
-        "{field} refers to something that does not exist or is not visible to you",
-    ),
-    "23502": (422, "missing-value", "A required value is missing", "{field} is required"),
-    "23514": (422, "constraint-violation", "A value breaks a rule", "A value breaks a rule of {field}"),
-    "23P01": (409, "conflict", "Conflicts with an existing row", "It overlaps with an existing one ({field})"),
+    "23": (CONSTRAINT_VIOLATION, "A value breaks a rule of {field}"),
+    "23505": (CONFLICT, "Something with the same {field} already exists"),
+    "23503": (INVALID_REFERENCE, "{field} refers to something that does not exist or is not visible to you"),
+    "23502": (MISSING_VALUE, "{field} is required"),
+    "23514": (CONSTRAINT_VIOLATION, "A value breaks a rule of {field}"),
+    "23P01": (OVERLAP, "It overlaps with an existing one ({field})"),
     # Insufficient privilege, and row-level security refusing a row.
-    "42501": (403, "forbidden", "Not allowed", "You are not allowed to make this change"),
+    "42501": (FORBIDDEN, "You are not allowed to make this change"),
     # Class 54: program limits (a value nested too deep, a query too complex).
-    "54": (422, "too-complex", "Request too complex", "The request is too large or too complex to handle"),
+    "54": (TOO_COMPLEX, "The request is too large or too complex to handle"),
     # Concurrent transactions: the client may retry.
-    "40001": (409, "retry", "Concurrent update, please retry", "Another change got there first; please retry"),
-    "40P01": (409, "retry", "Concurrent update, please retry", "Another change got there first; please retry"),
+    "40001": (RETRY, "Another change got there first; please retry"),
+    "40P01": (RETRY, "Another change got there first; please retry"),
     # Our own rules, raised by triggers with ``raise exception`` (message shown, see below).
-    "P0001": (422, "rule-violation", "A rule was broken", "A rule was broken"),
+    "P0001": (RULE_VIOLATION, "A rule was broken"),
 }
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a database error, if the server sent one."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+
+
+def violated_constraint(exc: DBAPIError) -> str | None:
+    """The constraint a database error names, if any."""
+    return getattr(getattr(getattr(exc, "orig", None), "diag", None), "constraint_name", None)
 
 
 def _raised_by_us(diag: Any) -> bool:
@@ -121,13 +115,13 @@ def problem_from_db_error(exc: DBAPIError) -> Problem | None:
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate is None and "cannot contain NUL" in str(orig):
         # Refused by the driver before the text reaches PostgreSQL, so there is no SQLSTATE.
-        return Problem(422, "invalid-value", "A value is not valid", "Text may not contain NUL (0x00) characters")
+        return INVALID_VALUE(NUL_IN_TEXT)
     if not sqlstate:
         return None
     entry = SQLSTATE_PROBLEMS.get(sqlstate) or SQLSTATE_PROBLEMS.get(sqlstate[:2])
     if entry is None:
         return None
-    status, kind, title, detail = entry
+    kind, detail = entry
     diag = getattr(orig, "diag", None)
     if _raised_by_us(diag) and getattr(diag, "message_primary", None):
         detail = diag.message_primary
@@ -137,7 +131,7 @@ def problem_from_db_error(exc: DBAPIError) -> Problem | None:
     constraint = getattr(diag, "constraint_name", None)
     column = getattr(diag, "column_name", None)
     extra = {**({"constraint": constraint} if constraint else {}), **({"field": column} if column else {})}
-    return Problem(status, kind, title, detail, **extra)
+    return kind(detail, **extra)
 
 
 def internal_problem(request: Request) -> Problem:
@@ -145,8 +139,8 @@ def internal_problem(request: Request) -> Problem:
     request_id = getattr(request.state, "request_id", None)
     detail = "The server could not complete the request"
     if request_id:
-        return Problem(500, "internal", "Internal error", f"{detail}; request id {request_id}", request_id=request_id)
-    return Problem(500, "internal", "Internal error", detail)
+        return INTERNAL(f"{detail}; request id {request_id}", request_id=request_id)
+    return INTERNAL(detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -156,11 +150,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(exc.status_code, "http-error")
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-        return problem_response(
-            request, Problem(exc.status_code, kind, title, str(exc.detail), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        kind = HTTP_KINDS.get(exc.status_code)
+        problem = (
+            kind(str(exc.detail), headers=headers)
+            if kind
+            else Problem(exc.status_code, "http-error", "Error", str(exc.detail), headers=headers)
         )
+        return problem_response(request, problem)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

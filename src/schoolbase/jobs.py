@@ -1,9 +1,8 @@
 """Background jobs on Procrastinate, a PostgreSQL-backed queue, in the server's own database.
 
 Procrastinate's tables and functions live in the schema ``procrastinate`` (revision
-``20250925_120000``), usable only by ``service_role``. Its connections log in as the
-server's ``service_authenticator`` and start as ``service_role`` with
-``search_path=procrastinate`` (libpq options), the same way as the gateway's pool.
+``20250925_120000``), usable only by ``service_role``; its connections come from
+``schoolbase.db.queue``.
 
 A worker runs inside the API process (``serve``, and the tests' app) when
 ``jobs_worker`` is on; any number of processes may run one. A job is a row, so
@@ -22,34 +21,21 @@ from typing import Any
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.worker import Worker
-from sqlalchemy.engine import make_url
 
 from schoolbase.config import Settings
-from schoolbase.db.rls import SERVICE_ROLE
+from schoolbase.db.queue import queue_connector
 
 log = logging.getLogger(__name__)
 
 QUEUE = "schoolbase"
-SCHEMA = "procrastinate"
-
-
-def conninfo(app_url: str) -> str:
-    """A libpq URI for psycopg from the server's (SQLAlchemy-style) URL."""
-    return make_url(app_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class JobQueue:
     """One Procrastinate app (connection pool, tasks) and, optionally, its in-process worker."""
 
-    def __init__(self, app_url: str, settings: Settings) -> None:
+    def __init__(self, service_url: str, settings: Settings) -> None:
         self.settings = settings
-        connector = procrastinate.PsycopgConnector(
-            conninfo=conninfo(app_url),
-            min_size=1,
-            max_size=settings.jobs_pool_size,
-            kwargs={"options": f"-c role={SERVICE_ROLE} -c search_path={SCHEMA}"},
-        )
-        self.app = procrastinate.App(connector=connector)
+        self.app = procrastinate.App(connector=queue_connector(service_url, max_size=settings.jobs_pool_size))
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task | None = None
         self._on_start: list[Callable[[], Awaitable[None]]] = []

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schoolbase.errors import Problem
+from schoolbase.problems import NOT_FOUND, UNAUTHORIZED
 
 REQUESTS = Counter("schoolbase_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("schoolbase_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -100,16 +100,12 @@ def check_metrics_token(request: Request) -> None:
     # An empty token would let anyone in who sends an empty bearer, so it counts as unset.
     expected = configured.get_secret_value() if configured is not None else ""
     if not expected:
-        raise Problem(404, "not-found", "Not found", "metrics are not served: no metrics token is configured")
+        raise NOT_FOUND("metrics are not served: no metrics token is configured")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     # Bytes, because compare_digest refuses str with non-ASCII characters and a header may carry them.
     if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected.encode()):
-        raise Problem(
-            401,
-            "unauthorized",
-            "Not authenticated",
-            "metrics need Authorization: Bearer <metrics token>",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        raise UNAUTHORIZED(
+            "metrics need Authorization: Bearer <metrics token>", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
         )
 
 

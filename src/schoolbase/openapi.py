@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from schoolbase.errors import PROBLEM_JSON, TYPE_BASE
+from schoolbase.problems import PROBLEM_JSON, TYPE_BASE
 
 PROBLEM_REF = "#/components/schemas/Problem"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.errors import Problem
+from schoolbase.problems import INVALID_CURSOR
 from schoolbase.validation import INT64_MAX, check_text, check_timestamp
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type] = (datetime, uuid.UUID)) ->
             raise ValueError("wrong number of values")
         return tuple(_decode(v, k) for v, k in zip(values, kinds, strict=True))
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from exc
+        raise INVALID_CURSOR("use the next_cursor of a previous page") from exc
 
 
 async def paginate_by(

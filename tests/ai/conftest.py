@@ -37,7 +37,7 @@ def make_school(db, settings):
 
     async def make(time_zone: str = "UTC", **ai_settings) -> School:
         tag = uuid.uuid4().hex[:10]
-        async with db.service() as session:
+        async with db.as_service() as session:
             org = Organization(name=f"AI School {tag}", slug=f"ai-{tag}", time_zone=time_zone)
             session.add(org)
             await session.flush()

@@ -24,7 +24,7 @@ def expected_cost(prices: dict[str, Decimal], i: int = 0, o: int = 0, w: int = 0
 
 
 async def fetch(db, sql: str, **params) -> list[dict]:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return [dict(row._mapping) for row in (await session.execute(text(sql), params)).all()]
 
 
@@ -59,7 +59,7 @@ async def service_id(db, alias: str) -> uuid.UUID:
 
 async def super_admin_headers(db, settings) -> dict[str, str]:
     email = f"sa-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await create_person(session, email, "AI super admin", "unused-hash", super_admin=True)
     return await signed_in(db, settings, user.id)
 
@@ -99,7 +99,7 @@ async def ai_service(db):
     Afterwards the organizations that used it (and with them their logs) and the service are deleted.
     """
     alias = f"test-{uuid.uuid4().hex[:12]}"
-    async with db.service() as session:
+    async with db.as_service() as session:
         sid = await session.scalar(
             text(
                 """insert into public.ai_services (alias, provider, model_id, display_name, context_window,
@@ -117,7 +117,7 @@ async def ai_service(db):
             {"sid": sid},
         )
     yield OwnService(sid, alias, 1000)
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text(
                 "delete from public.organizations where id in "

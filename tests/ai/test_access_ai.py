@@ -161,7 +161,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     later tests of the shared world (SA deletes s1) rely on."""
     refs = Refs(world)
     rows = refs.rows
-    async with db.service() as session:
+    async with db.as_service() as session:
 
         async def ids(sql: str, **params) -> dict[str, uuid.UUID]:
             return {key: id_ for key, id_ in (await session.execute(text(sql), params)).all()}
@@ -237,7 +237,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                 params,
             )
     yield refs
-    async with db.service() as session:
+    async with db.as_service() as session:
         for kind, table in CLEANUP.items():
             await session.execute(
                 text(f"delete from public.{table} where id = any(:ids)"), {"ids": list(rows[kind].values())}

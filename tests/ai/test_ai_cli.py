@@ -256,7 +256,7 @@ async def test_maintain_creates_partitions_and_reports(cli, db, urls):
 
 
 async def insert_log(db, school, created_at: datetime) -> uuid.UUID:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return await session.scalar(
             text("""insert into public.ai_usage_logs (created_at, organization_id, user_id, service_id, feature, status)
                     values (:at, :org, :user, (select id from public.ai_services where alias = 'claude-haiku'),
@@ -276,7 +276,7 @@ async def test_retention_deletes_old_rows_of_each_organization(db, make_school):
         db, "select tableoid::regclass::text as part from public.ai_usage_logs where id = :i", i=ancient
     )
     assert where == [{"part": "private.ai_usage_logs_default"}]
-    async with db.service() as session:
+    async with db.as_service() as session:
         report = await maintain(session, months_ahead=0)
     assert report.rows_past_retention >= 2
     assert {r["id"] for r in await logs(db, short.org_id)} == {recent}
@@ -285,17 +285,17 @@ async def test_retention_deletes_old_rows_of_each_organization(db, make_school):
 
 
 async def test_drop_partitions_before(db):
-    async with db.service() as session:  # as the server's maintenance runs: service_role
+    async with db.as_service() as session:  # as the server's maintenance runs: service_role
         made = await session.scalar(text("select private.ensure_ai_usage_partitions('2020-01-01', 2)"))
     assert made == 2
     assert {"ai_usage_logs_2020_01", "ai_usage_logs_2020_02"} <= await partitions(db)
-    async with db.service() as session:
+    async with db.as_service() as session:
         dropped = await session.scalar(text("select private.drop_ai_usage_partitions_before('2020-02-15Z')"))
     assert dropped == 1  # 2020-01 ends before; 2020-02 does not
     current = await partitions(db)
     assert "ai_usage_logs_2020_01" not in current and "ai_usage_logs_2020_02" in current
     assert "ai_usage_logs_default" in current and partition_name(month_start()) in current
-    async with db.service() as session:
+    async with db.as_service() as session:
         assert await session.scalar(text("select private.drop_ai_usage_partitions_before('2020-03-01Z')")) == 1
     assert "ai_usage_logs_2020_02" not in await partitions(db)
 

@@ -54,7 +54,7 @@ ROLLUP_MISMATCHES = text(
 
 
 async def assert_rollups_match_logs(db, org_id) -> None:
-    async with db.service() as session:
+    async with db.as_service() as session:
         assert (await session.scalars(ROLLUP_MISMATCHES, {"org": org_id})).all() == []
         left = await session.scalar(
             text("select coalesce(sum(reserved_usd), 0) from ai_monthly_org_usage where organization_id = :org"),
@@ -64,7 +64,7 @@ async def assert_rollups_match_logs(db, org_id) -> None:
 
 
 async def statuses_in_logs(db, org_id) -> dict[str, int]:
-    async with db.service() as session:
+    async with db.as_service() as session:
         rows = await session.execute(
             text("select status::text, count(*) from ai_usage_logs where organization_id = :org group by 1"),
             {"org": org_id},
@@ -74,7 +74,7 @@ async def statuses_in_logs(db, org_id) -> dict[str, int]:
 
 async def wait_for_a_fresh_minute(db, needed_seconds: float = 15) -> None:
     """The per-minute window is fixed to clock minutes: start where the whole burst fits in one."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         second = float(await session.scalar(text("select extract(second from now())")))
     if 60 - second < needed_seconds:
         await asyncio.sleep(60 - second + 0.2)
@@ -163,7 +163,7 @@ async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(clie
     # the upstream sleeps so all 100 are admitted or refused before any settles (a
     # settled call frees budget, after which an eleventh call would rightly fit).
     body = message("slow [[sleep:6]] [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
-    async with db.service() as session:
+    async with db.as_service() as session:
         rates = (
             await session.execute(
                 text(
@@ -185,7 +185,7 @@ async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(clie
 
     async def watch() -> None:
         while not done.is_set():
-            async with db.service() as session:
+            async with db.as_service() as session:
                 row = (
                     await session.execute(
                         text("select cost_usd + reserved_usd from ai_monthly_org_usage where organization_id = :org"),

@@ -222,7 +222,7 @@ async def test_unknown_model_is_422_and_not_logged(client, db, make_school):
 
 
 async def test_disabled_service_is_unknown(client, db, make_school, ai_service):  # noqa: F811
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text("update public.ai_services set enabled = false where id = :i"), {"i": ai_service.id})
     school = await make_school()
     assert_problem(await ask(client, school, model=ai_service.alias), 422, "unknown-model")
@@ -275,7 +275,7 @@ async def test_organization_the_user_is_not_in_is_404(client, db, make_school):
 
 async def test_user_in_two_organizations_must_say_which_pays(client, db, make_school):
     school, other = await make_school(), await make_school()
-    async with db.service() as session:
+    async with db.as_service() as session:
         session.add(Membership(organization_id=other.org_id, user_id=school.people["s"], role=MembershipRole.student))
     assert_problem(await ask(client, school), 422, "organization-required")
     assert await logs(db, school.org_id) == [] and await logs(db, other.org_id) == []
@@ -574,7 +574,7 @@ async def test_no_alerts_without_a_budget(client, db, make_school):
 
 async def hold_stale(db, org_id: uuid.UUID, amount: Decimal, budget: Decimal) -> None:
     """What a crash between reserve and settle leaves behind."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         params = {"org": org_id, "amount": amount, "budget": budget}
         month = await session.scalar(
             text("""select date_trunc('month', now() at time zone time_zone)::date
@@ -607,7 +607,7 @@ async def test_a_new_call_releases_stale_reservations(client, db, make_school):
 async def test_a_live_reservation_is_not_released(client, db, make_school):
     school = await make_school(monthly_budget_usd=1)
     await hold_stale(db, school.org_id, Decimal("0.9999"), Decimal(1))
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text(
                 "update public.ai_budget_reservations set expires_at = now() + interval '1 hour' "
@@ -622,7 +622,7 @@ async def test_a_live_reservation_is_not_released(client, db, make_school):
 async def test_maintenance_releases_stale_reservations(db, make_school):
     school = await make_school(monthly_budget_usd=5)
     await hold_stale(db, school.org_id, Decimal("1.5"), Decimal(5))
-    async with db.service() as session:
+    async with db.as_service() as session:
         report = await maintain(session, months_ahead=1)
     assert report.reservations_expired >= 1
     await assert_released(db, school.org_id)

@@ -309,7 +309,7 @@ async def test_an_invitation_is_sent_again_at_most_once_a_minute(client, db, a):
     again = await add(client, a, {"email": invited["invitation"]["email"], "roles": ["parent", "teacher"]}, 202)
     assert again["invitation"]["id"] == invited["invitation"]["id"]
     assert sorted(again["invitation"]["roles"]) == ["parent", "teacher"]
-    async with db.service() as session:
+    async with db.as_service() as session:
         queued = await session.scalar(
             text("select count(*) from server.mail_outbox where reference_id = :id"),
             {"id": invited["invitation"]["id"]},

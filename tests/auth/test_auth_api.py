@@ -24,7 +24,7 @@ from tests.conftest import PASSWORD, assert_problem
 async def new_person(db, password: str = PASSWORD) -> tuple[uuid.UUID, str]:
     """A person of this test's own, with a password and no memberships."""
     email = f"auth-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await create_person(session, email, "Auth Test Person", await hash_password(password))
         return user.id, email
 
@@ -139,7 +139,7 @@ async def test_unknown_email_is_answered_like_a_wrong_password(client, person):
 
 async def test_disabled_account_is_answered_like_a_wrong_password(client, db, person):
     user_id, email = person
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text("update users set disabled_at = now() where id = :id"), {"id": user_id})
     disabled = assert_problem(await token_form(client, email), 401, "unauthorized")
     wrong = assert_problem(await token_form(client, email, "not the password"), 401, "unauthorized")
@@ -183,7 +183,7 @@ async def test_guessing_from_many_addresses_slows_down_but_never_locks(app, db, 
         assert (await token_form(owner, email)).status_code == 200
         assert time.monotonic() - started >= 1.0
     # And the success clears the account's count, so the next sign-in does not wait.
-    async with db.service() as session:
+    async with db.as_service() as session:
         left = await session.scalar(
             text("select count(*) from server.login_failures where scope = 'account' and key = :k"), {"k": email}
         )
@@ -333,7 +333,7 @@ async def test_token_of_a_disabled_user_is_refused(client, db, person):
     pair = (await token_form(client, email)).json()
     assert (await client.get("/me", headers=bearer(pair["access_token"]))).status_code == 200
 
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text("update users set disabled_at = now() where id = :id"), {"id": user_id})
 
     assert_problem(await client.get("/me", headers=bearer(pair["access_token"])), 401, "unauthorized")
@@ -389,7 +389,7 @@ async def test_unknown_refresh_token_is_refused(client):
 async def test_expired_refresh_token_is_refused(client, db, person):
     user_id, email = person
     pair = (await token_form(client, email)).json()
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text("update server.refresh_tokens set expires_at = now() - interval '1 minute' where user_id = :id"),
             {"id": user_id},

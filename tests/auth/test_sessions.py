@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD, assert_problem, emailed_token
 @pytest.fixture
 async def email(db) -> str:
     address = f"sessions-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         await create_person(session, address, "Session Person", await hash_password(PASSWORD))
     return address
 
@@ -81,7 +81,7 @@ async def test_a_reset_sets_the_password_and_ends_every_session(client, db, sett
     pair = await sign_in(client, email)
     response = await client.post("/auth/password-reset", json={"email": email.upper()})
     assert response.status_code == 202, response.text
-    async with db.service() as session:
+    async with db.as_service() as session:
         reset_id = await session.scalar(
             text(
                 "select r.id from server.password_resets r join public.users u on u.id = r.user_id"
@@ -108,7 +108,7 @@ async def test_reset_requests_for_unknown_addresses_are_answered_alike_and_queue
     unknown = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
     response = await client.post("/auth/password-reset", json={"email": unknown})
     assert response.status_code == 202
-    async with db.service() as session:
+    async with db.as_service() as session:
         queued = await session.scalar(
             text("select count(*) from server.mail_outbox where to_address = :a"), {"a": unknown}
         )
@@ -118,7 +118,7 @@ async def test_reset_requests_for_unknown_addresses_are_answered_alike_and_queue
 async def test_reset_requests_are_limited_per_account(client, db, email):
     for _ in range(5):
         assert (await client.post("/auth/password-reset", json={"email": email})).status_code == 202
-    async with db.service() as session:
+    async with db.as_service() as session:
         queued = await session.scalar(
             text("select count(*) from server.mail_outbox where to_address = :a and kind = 'password_reset'"),
             {"a": email},
@@ -150,7 +150,7 @@ async def test_my_sessions_are_listed_and_one_can_be_ended(client, email):
 async def test_someone_elses_session_cannot_be_ended(client, db, email):
     mine = await sign_in(client, email)
     other_email = f"other-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         await create_person(session, other_email, "Other Person", await hash_password(PASSWORD))
     theirs = await sign_in(client, other_email)
     their_id = (await client.get("/me/sessions", headers=bearer(theirs))).json()[0]["id"]

@@ -175,7 +175,7 @@ async def _clean_state(database: Database) -> tuple[int, str | None]:
 async def test_identity_does_not_outlive_a_committed_transaction(single, world):
     first, uid = await _clean_state(single)
     assert uid is None
-    async with single.transaction(user_identity(world.users["t1"])) as session:
+    async with single.as_user(user_identity(world.users["t1"])) as session:
         pid, current, role, claims, _ = (await session.execute(STATE)).one()
         assert (pid, current, role) == (first, "authenticated", "authenticated")
         assert str(world.users["t1"]) in claims
@@ -190,18 +190,18 @@ async def test_identity_does_not_outlive_a_transaction_that_raised(single, world
         pass
 
     with pytest.raises(Boom):
-        async with single.transaction(user_identity(world.users["s1"])) as session:
+        async with single.as_user(user_identity(world.users["s1"])) as session:
             assert await session.scalar(text("select auth.uid()")) == world.users["s1"]
             raise Boom
     assert await _clean_state(single) == (first, None)
 
     with pytest.raises(DBAPIError) as caught:
-        async with single.transaction(user_identity(world.users["s1"])) as session:
+        async with single.as_user(user_identity(world.users["s1"])) as session:
             await session.execute(text("insert into public.organizations (name, slug) values ('x', 'leak-probe')"))
     assert sqlstate(caught.value) == "42501"
     assert await _clean_state(single) == (first, None)
 
     with pytest.raises(DBAPIError):
-        async with single.service() as session:
+        async with single.as_service() as session:
             await session.execute(text("select 1 / 0"))
     assert await _clean_state(single) == (first, None)

@@ -36,7 +36,7 @@ class Work:
 async def add_student(db, settings, school, name: str) -> uuid.UUID:
     """Another student of the school's class, with a token in ``school.headers[name]``."""
     email = f"{name}-{uuid.uuid4().hex[:8]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await create_person(session, email, name, "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
         await session.flush()
@@ -54,7 +54,7 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
     """A published assignment with a rubric and one submitted submission per student in ``bodies``
     (default: ``s`` submits an essay)."""
     bodies = {"s": "An essay about photosynthesis."} if bodies is None else bodies
-    async with db.service() as session:
+    async with db.as_service() as session:
         category = AssignmentCategory(
             organization_id=school.org_id,
             class_id=school.class_id,
@@ -109,7 +109,7 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
 
 
 async def rows(db, sql: str, **params) -> list[dict]:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return [dict(r._mapping) for r in (await session.execute(text(sql), params)).all()]
 
 

@@ -16,7 +16,7 @@ from tests.conftest import signed_in
 
 
 async def enroll(db, school, who: str = "s2") -> None:
-    async with db.service() as session:
+    async with db.as_service() as session:
         session.add(
             Enrollment(
                 organization_id=school.org_id,
@@ -30,7 +30,7 @@ async def enroll(db, school, who: str = "s2") -> None:
 async def add_student(db, settings, school, name: str) -> None:
     """One more student of the school, enrolled in its class, with a token in ``school.headers``."""
     email = f"{name}-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await create_person(session, email, name, "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
         await session.flush()
@@ -45,7 +45,7 @@ async def add_student(db, settings, school, name: str) -> None:
 
 async def sql(db, statement: str, **params) -> list[dict[str, Any]]:
     """Run ``statement`` as service_role (row-level security off, triggers on); rows as dicts."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         result = await session.execute(text(statement), params)
         return [dict(row._mapping) for row in result.all()] if result.returns_rows else []
 

@@ -178,7 +178,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     for kind in ("category", "assignment", "rubric", "criterion", "submission", "grade", "rubric_grade", "scale"):
         rows[kind] = {}
     org_of_class = {name: ("B" if name == "cB" else "A") for name in world.classes}
-    async with db.service() as session:
+    async with db.as_service() as session:
 
         async def insert(sql: str, **params) -> uuid.UUID:
             return (await session.execute(text(sql), params)).scalar_one()
@@ -277,7 +277,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                 org=world.orgs[org],
             )
     yield refs
-    async with db.service() as session:
+    async with db.as_service() as session:
         for kind, table in (
             ("scale", "grading_scale_levels"),
             ("assignment", "assignments"),

@@ -24,7 +24,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     refs = Refs(world)
     for kind in ("assignment", "category", "submission", "job", "item"):
         refs.rows[kind] = {}
-    async with db.service() as session:
+    async with db.as_service() as session:
         for org, (cls, student, teacher) in CLASS_OF.items():
             keys = {"org": world.orgs[org], "class": world.classes[cls]}
             category = await session.scalar(
@@ -72,7 +72,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
             ):
                 refs.rows[kind][org] = value
     yield refs
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text("delete from public.assignments where id = any(:ids)"), {"ids": list(refs.rows["assignment"].values())}
         )

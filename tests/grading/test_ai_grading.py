@@ -260,7 +260,7 @@ async def test_no_rubric_and_unsubmitted_work_are_422(client, db, make_school):
     work = await make_work(db, school, rubric=False)
     assert_problem(await ai_grade(client, school, work.submissions["s"]), 422, "rubric-required")
     draft = await make_work(db, school, {})
-    async with db.service() as session:
+    async with db.as_service() as session:
         from schoolbase.models import AssignmentSubmission  # noqa: PLC0415
 
         submission = AssignmentSubmission(
@@ -324,7 +324,7 @@ async def test_edit_by_points_keeps_the_suggestion_and_records_the_move(client, 
     assert Decimal(again.json()["ai_suggested_points"]) == 5 and Decimal(again.json()["ai_difference"]) == 4
     from schoolbase.db.rls import user_identity  # noqa: PLC0415
 
-    async with db.transaction(user_identity(school.people["t"])) as session:
+    async with db.as_user(user_identity(school.people["t"])) as session:
         await session.execute(
             text(
                 "update public.assignment_grades set ai_suggested_points = 9, ai_confidence = 1, "
@@ -441,7 +441,7 @@ async def test_ai_figures_change_only_while_the_grade_is_a_suggestion(client, db
     """The server may revise a suggestion it has not handed over yet; after that, and on a
     teacher's own grade, the AI columns are fixed."""
     school, work, grade = await suggested(client, db, make_school)
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text("update public.assignment_grades set ai_suggested_points = 6, ai_confidence = 0.5 where id = :g"),
             {"g": grade["id"]},
@@ -457,7 +457,7 @@ async def test_ai_figures_change_only_while_the_grade_is_a_suggestion(client, db
         Decimal("0.5"),
     )
     other = await make_work(db, school)
-    async with db.service() as session:
+    async with db.as_service() as session:
         teacher_grade = await session.scalar(
             text(
                 "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "

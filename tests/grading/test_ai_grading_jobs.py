@@ -35,7 +35,7 @@ async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, m
         db, school, {"s": "essay one [[score:0.5]]", "s3": "essay two [[score:1]]", "s4": "graded already"}
     )
     # s4 already has a teacher's grade; s5 only has a draft: neither is sent to the AI
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text(
                 "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
@@ -171,7 +171,7 @@ async def test_rate_limited_items_wait_and_then_complete(app, client, db, make_s
     progress = (await client.get(f"/ai-grading-jobs/{job['id']}", headers=school.headers["t"])).json()
     assert progress["state"] == "running" and progress["pending"] == 1
     # the run comes back by itself when the limit frees; here: lift the limit and let it come back now
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text("update public.ai_organization_settings set rate_limit_per_minute = 60 where organization_id = :o"),
             {"o": school.org_id},
@@ -217,7 +217,7 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
     work = await make_work(db, school, {"s": "one", "s3": "two", "s4": "three"})
     first = await client.post(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers["t"])
     assert first.status_code == 201
-    async with db.service() as session:
+    async with db.as_service() as session:
         job_id = await session.scalar(
             text(
                 "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
@@ -301,7 +301,7 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
     teacher's grade stays, and no AI call is made for it."""
     school = await school_with_students(make_school, db, settings, ("s3",))
     work = await make_work(db, school, {"s": "one", "s3": "two"})
-    async with db.service() as session:
+    async with db.as_service() as session:
         job_id = await session.scalar(
             text(
                 "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "

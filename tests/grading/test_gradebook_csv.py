@@ -14,7 +14,7 @@ async def test_the_gradebook_export_escapes_and_streams(client, db, settings, ma
     school = await make_school()
     cat = await category(client, school, "All", 100)
     await assignment(client, school, cat["id"], title="@SUM(A1:A9)", points_possible="10")
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(update(User).where(User.id == school.people["s"]).values(display_name="-2+3+cmd|x"))
     url = f"/classes/{school.class_id}/gradebook"
     for response in (

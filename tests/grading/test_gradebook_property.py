@@ -24,7 +24,6 @@ Points possible are whole numbers, so every ratio below 1 that PostgreSQL divide
 the same scale, and equal ratios compare equal there as they do here.
 """
 
-import json
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,7 +34,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schoolbase.db.rls import SERVICE
+from schoolbase.db.rls import SERVICE, apply_identity_sync
 
 CENT = Decimal("0.01")
 KINDS = ("none", "draft", "ungraded", "graded", "ai", "excused", "excused_graded", "missing")
@@ -266,10 +265,7 @@ def build(cur, example: Example) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.
 def gradebook(conn, example: Example):
     with conn.cursor() as cur:
         try:
-            cur.execute(
-                "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                (SERVICE.role, json.dumps(SERVICE.claims)),
-            )
+            apply_identity_sync(cur, SERVICE)
             cls, students, assignments = build(cur, example)
             cur.execute(
                 "select student_id, assignment_id, counted, course_percentage, final_points"

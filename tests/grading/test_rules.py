@@ -55,7 +55,7 @@ async def test_category_weights_may_not_exceed_100_percent(client, make_school):
 
 async def test_submitted_at_is_stamped_by_the_server(db, make_school):
     school = await make_school()
-    async with db.service() as session:
+    async with db.as_service() as session:
         cat = (
             await session.execute(
                 text(
@@ -215,7 +215,7 @@ async def test_submitted_work_keeps_its_late_mark_and_attempt(db, client, make_s
     a = await ready(client, school, allowed_attempts=3)
     await due_ago(db, a["id"], "1 second")
     late = await turn_in(client, school, a["id"])
-    async with db.transaction(user_identity(school.people["s"])) as session:
+    async with db.as_user(user_identity(school.people["s"])) as session:
         # The student edits the text of submitted work directly: allowed, the late mark stays.
         row = (
             await session.execute(
@@ -228,7 +228,7 @@ async def test_submitted_work_keeps_its_late_mark_and_attempt(db, client, make_s
         ).one()
         assert (row.status, row.body) == ("late", "edited")
     with pytest.raises(DBAPIError) as refused:
-        async with db.transaction(user_identity(school.people["s"])) as session:
+        async with db.as_user(user_identity(school.people["s"])) as session:
             await session.execute(
                 text("update assignment_submissions set attempt = 2 where id = :id"), {"id": late["id"]}
             )
@@ -244,7 +244,7 @@ async def test_missing_work_can_be_turned_in_but_not_turned_into_a_draft(db, cli
     [missing] = ok(await client.get("/me/submissions", headers=school.headers["s"]))["items"]
     assert missing["status"] == "missing" and missing["submitted_at"] is None
     with pytest.raises(DBAPIError) as refused:
-        async with db.transaction(user_identity(school.people["s"])) as session:
+        async with db.as_user(user_identity(school.people["s"])) as session:
             await session.execute(
                 text("update assignment_submissions set status = 'draft' where id = :id"), {"id": missing["id"]}
             )

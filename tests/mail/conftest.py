@@ -114,7 +114,7 @@ async def mail_database(mail_urls: DatabaseUrls) -> AsyncIterator[Database]:
 @pytest.fixture
 async def mail_db(mail_database: Database) -> Database:
     """The mail tests' database with an empty outbox: each test drains only its own messages."""
-    async with mail_database.service() as session:
+    async with mail_database.as_service() as session:
         await session.execute(text("delete from server.mail_outbox"))
     return mail_database
 
@@ -161,7 +161,7 @@ def unique(prefix: str) -> str:
 
 
 async def make_org(db: Database, *, name: str | None = None, time_zone: str = "America/Chicago") -> uuid.UUID:
-    async with db.service() as session:
+    async with db.as_service() as session:
         slug = unique("school")
         org = Organization(name=name or f"Maple Grove {slug}", slug=slug, time_zone=time_zone)
         session.add(org)
@@ -174,7 +174,7 @@ async def invite(
 ) -> tuple[uuid.UUID, str]:
     """An invitation, inserted as the server; its trigger queues the message. (id, email)"""
     address = f"{unique('parent')}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         invitation_id = await session.scalar(
             text(
                 "insert into public.invitations (organization_id, email, roles, display_name, expires_at) "
@@ -194,7 +194,7 @@ async def invite(
 async def person_with_reset(db: Database, *, minutes: int = 60) -> tuple[uuid.UUID, str]:
     """A person and an open password reset, without a message yet. (reset id, email)"""
     address = f"{unique('person')}@example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         user = await create_person(session, address, "Robin Reset", "unused-hash")
         reset = PasswordReset(user_id=user.id, expires_at=datetime.now(UTC) + timedelta(minutes=minutes))
         session.add(reset)
@@ -204,7 +204,7 @@ async def person_with_reset(db: Database, *, minutes: int = 60) -> tuple[uuid.UU
 
 async def outbox_rows(db: Database, **where) -> list[dict]:
     clauses = " and ".join(f"{column} = :{column}" for column in where) or "true"
-    async with db.service() as session:
+    async with db.as_service() as session:
         result = await session.execute(
             text(f"select * from server.mail_outbox where {clauses} order by created_at, id"), where
         )

@@ -44,12 +44,12 @@ def sha256(token: str) -> str:
 
 
 async def scalar(db, sql: str, **params):
-    async with db.service() as session:
+    async with db.as_service() as session:
         return await session.scalar(text(sql), params)
 
 
 async def make_due(db, message_id) -> None:
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text("update server.mail_outbox set next_attempt_at = now() where id = :id"), {"id": message_id}
         )
@@ -99,7 +99,7 @@ async def test_an_invitation_arrives_with_a_working_link(mail_db, mail_settings,
 
 async def test_a_password_reset_queued_by_the_service_arrives(mail_db, mail_settings, inbox):
     reset_id, address = await person_with_reset(mail_db)
-    async with mail_db.service() as session:
+    async with mail_db.as_service() as session:
         message = await service.queue(session, kind="password_reset", reference_id=reset_id, to_address=address)
         assert (message.state, message.attempts, message.subject) == ("pending", 0, None)
         assert message.next_attempt_at is not None and message.organization_id is None
@@ -117,7 +117,7 @@ async def test_a_password_reset_queued_by_the_service_arrives(mail_db, mail_sett
 
 
 async def test_queue_refuses_an_unknown_kind(mail_db):
-    async with mail_db.service() as session:
+    async with mail_db.as_service() as session:
         with pytest.raises(ValueError, match="unknown message kind"):
             await service.queue(session, kind="newsletter", reference_id=uuid.uuid4(), to_address="x@example.org")
 
@@ -137,7 +137,7 @@ async def test_concurrent_drains_send_each_message_once(mail_db, mail_settings, 
 async def test_an_invitation_revoked_before_delivery_is_not_sent(mail_db, mail_settings, inbox):
     org_id = await make_org(mail_db)
     invitation_id, address = await invite(mail_db, org_id)
-    async with mail_db.service() as session:
+    async with mail_db.as_service() as session:
         await session.execute(
             text("update public.invitations set revoked_at = now() where id = :id"), {"id": invitation_id}
         )
@@ -160,7 +160,7 @@ async def test_an_invitation_revoked_before_delivery_is_not_sent(mail_db, mail_s
 async def test_a_resent_invitation_goes_out_once_with_the_newest_link(mail_db, mail_settings, inbox):
     org_id = await make_org(mail_db)
     invitation_id, address = await invite(mail_db, org_id)
-    async with mail_db.service() as session:
+    async with mail_db.as_service() as session:
         # "Send again" before the first went out; the trigger queues at most one a minute.
         await session.execute(
             text(
@@ -278,7 +278,7 @@ async def test_a_message_that_cannot_be_rendered_is_retried_not_stuck(mail_db, m
 async def test_a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(mail_db, mail_settings, inbox):
     org_id = await make_org(mail_db)
     _, address = await invite(mail_db, org_id)
-    async with mail_db.service() as session:  # what a worker that died mid-send leaves behind
+    async with mail_db.as_service() as session:  # what a worker that died mid-send leaves behind
         [message] = await service.pending_due(session, 10)
         assert await service.prepare(session, mail_settings, message)
         message_id = message.id

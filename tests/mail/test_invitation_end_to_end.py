@@ -30,7 +30,7 @@ async def mail_client(mail_settings, mail_urls, mail_db):
 async def school_with_a_student(db) -> dict:
     org_id = await make_org(db)
     domain = f"{unique('maple')}.example.org"
-    async with db.service() as session:
+    async with db.as_service() as session:
         session.add(OrganizationDomain(organization_id=org_id, domain=domain))
         await session.flush()
         admin = await create_person(session, f"admin@{domain}", "Morgan Admin", await hash_password(PASSWORD))

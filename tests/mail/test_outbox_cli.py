@@ -43,7 +43,7 @@ async def test_outbox_lists_messages_and_the_links_of_those_delivered_offline(ma
     org_id = await make_org(mail_db)
     sent_id, sent_to = await invite(mail_db, org_id)
     revoked_id, revoked_to = await invite(mail_db, org_id)
-    async with mail_db.service() as session:
+    async with mail_db.as_service() as session:
         await session.execute(
             text("update public.invitations set revoked_at = now() where id = :id"), {"id": revoked_id}
         )

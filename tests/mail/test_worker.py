@@ -16,7 +16,7 @@ from tests.mail.conftest import free_port, invite, make_org, outbox_rows
 
 
 async def procrastinate(db, sql: str, **params):
-    async with db.service() as session:
+    async with db.as_service() as session:
         # Procrastinate's triggers name its tables without their schema.
         await session.execute(text("set local search_path = procrastinate"))
         return (await session.execute(text(sql), params)).mappings().all()

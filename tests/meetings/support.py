@@ -50,7 +50,7 @@ async def invite(client, school, session_id, whom: str, who: str = "t") -> dict:
 
 async def set_presence(db, session_id, user_id, joined: str | None, left: str | None) -> None:
     """Explicit join and leave times (the API records 'now'), written as the service role."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(
             text(
                 "update public.meeting_participants set joined_at = :joined, left_at = :left"

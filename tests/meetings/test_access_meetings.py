@@ -94,7 +94,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     rows.update(room={}, session={}, participant={}, item={})
     tag = uuid.uuid4().hex[:8]
     try:
-        async with db.service() as session:
+        async with db.as_service() as session:
             for key, (org, owner) in ROOMS.items():
                 rows["room"][key] = await session.scalar(
                     text(
@@ -137,7 +137,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                 )
         yield refs
     finally:
-        async with db.service() as session:
+        async with db.as_service() as session:
             # Sessions, participants and action items go with their rooms.
             await session.execute(
                 text("delete from public.meeting_rooms where id = any(:ids)"), {"ids": list(rows["room"].values())}

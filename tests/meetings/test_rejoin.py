@@ -24,7 +24,7 @@ async def restamp(db, session_id, user_id, action: str, when: str) -> None:
         )
     else:
         sql = "update public.meeting_participants set left_at = :t where session_id = :sid and user_id = :uid"
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text(sql), {"t": ts(when), "sid": session_id, "uid": user_id})
 
 

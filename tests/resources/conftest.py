@@ -18,7 +18,7 @@ from tests.conftest import assert_problem, signed_in
 async def add_person(db, settings, school: School, name: str, role: str) -> None:
     """One more member of ``school``, with a minted token."""
     tag = uuid.uuid4().hex[:10]
-    async with db.service() as session:
+    async with db.as_service() as session:
         email = f"{name}-{tag}@example.org"
         user = await create_person(session, email, f"{name} {tag}", "unused-hash")
         session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole(role)))

@@ -98,7 +98,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     rows.update(category={}, resource={}, review={})
     tag = uuid.uuid4().hex[:8]
     try:
-        async with db.service() as session:
+        async with db.as_service() as session:
             for key in CATEGORIES:
                 rows["category"][key] = await session.scalar(
                     text(
@@ -131,7 +131,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                 )
         yield refs
     finally:
-        async with db.service() as session:
+        async with db.as_service() as session:
             # Reviews go with their resources; resources before the categories they might name.
             await session.execute(
                 text("delete from public.resources where id = any(:ids)"), {"ids": list(rows["resource"].values())}

@@ -136,7 +136,7 @@ async def test_generate_validation(portal, db):
 
 
 async def test_a_disabled_account_is_refused(portal, db):
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(update(User).where(User.id == portal.school.people["t"]).values(disabled_at=func.now()))
     assert_problem(await generate(portal, "t"), 401, "unauthorized")
     assert await logs(db, portal.school.org_id) == []

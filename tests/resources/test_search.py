@@ -154,7 +154,7 @@ async def test_the_search_can_use_the_gin_index(db):
     and the API's statement goes through that function, not a bare @@ under RLS (which scans every row)."""
     compiled = str(service.search("fractions").stmt.compile())
     assert "private.resource_matches(websearch_to_tsquery(" in compiled
-    async with db.service() as session:
+    async with db.as_service() as session:
         await session.execute(text("set local enable_seqscan = off"))
         rows = (
             await session.execute(

@@ -14,7 +14,7 @@ BAD_URLS = [*BAD_SCHEMES, *BROKEN_HTTP_URLS]
 
 
 async def stored_url(db, resource_id) -> str | None:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return (
             await session.execute(text("select url from public.resources where id = :i"), {"i": resource_id})
         ).scalar()
@@ -46,7 +46,7 @@ async def test_the_database_refuses_a_non_http_link(portal: Portal, db, url):
     """As service_role, which row-level security does not stop: the check is the last line."""
     link = await portal.resource("t", type="link", url="https://example.org/fractions", body=None)
     with pytest.raises(DBAPIError) as refused:
-        async with db.service() as session:
+        async with db.as_service() as session:
             await session.execute(
                 text("update public.resources set url = :u where id = :i"), {"u": url, "i": link["id"]}
             )

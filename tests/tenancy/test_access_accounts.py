@@ -100,7 +100,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     rows["domainname"] = dict(DOMAINS)
     orgs, users = world.orgs, world.users
     try:
-        async with db.service() as session:
+        async with db.as_service() as session:
             for org, domain in DOMAINS.items():
                 rows["domain"][org] = await session.scalar(
                     text(
@@ -181,7 +181,7 @@ async def refs(db, world) -> AsyncIterator[Refs]:
             )
         yield refs
     finally:
-        async with db.service() as session:
+        async with db.as_service() as session:
             await session.execute(
                 text("delete from server.mail_outbox where id = any(:ids)"), {"ids": list(rows["outbox"].values())}
             )

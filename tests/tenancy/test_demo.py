@@ -5,9 +5,9 @@ from tests.conftest import login
 
 
 async def test_demo_teacher_sees_own_classes_and_other_org_sees_none(db, client):
-    async with db.service() as session:
+    async with db.as_service() as session:
         first = await load_demo(session)
-    async with db.service() as session:
+    async with db.as_service() as session:
         again = await load_demo(session)
     assert first.created and not again.created
 

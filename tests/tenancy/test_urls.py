@@ -14,7 +14,7 @@ BAD_URLS = [*BAD_SCHEMES, *BROKEN_HTTP_URLS]
 
 
 async def avatar(db, user_id) -> str | None:
-    async with db.service() as session:
+    async with db.as_service() as session:
         return (
             await session.execute(text("select avatar_url from public.users where id = :i"), {"i": user_id})
         ).scalar()
@@ -48,7 +48,7 @@ async def test_the_database_refuses_a_non_http_avatar(db, make_school, url):
     """As service_role, which row-level security does not stop: the check is the last line."""
     school = await make_school()
     with pytest.raises(DBAPIError) as refused:
-        async with db.service() as session:
+        async with db.as_service() as session:
             await session.execute(
                 text("update public.users set avatar_url = :u where id = :i"), {"u": url, "i": school.people["t"]}
             )

@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.errors import Problem
+from schoolbase.problems import NOT_FOUND, validation_problem
 
 app = typer.Typer(help="Metered AI: usage, prices, log maintenance.", no_args_is_help=True)
 console = Console()
@@ -49,7 +49,7 @@ def usage(
     async def work(session: AsyncSession):
         org_id = await session.scalar(select(Organization.id).where(Organization.slug == org))
         if org_id is None:
-            raise Problem(404, "not-found", "Not found", f"no organization with slug {org!r}")
+            raise NOT_FOUND(f"no organization with slug {org!r}")
         next_month = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         per_user = (
             await session.execute(
@@ -125,14 +125,13 @@ def prices(
                 cache_read_usd_per_mtok=cache_read,
             )
         except ValidationError as exc:  # a negative or too precise rate is a usage error, not a crash
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise typer.BadParameter(problems) from exc
+            raise typer.BadParameter(validation_problem(exc.errors()).detail) from exc
 
     async def work(session: AsyncSession):
         if new_price is not None:
             service_id = await session.scalar(select(AiService.id).where(AiService.alias == set_alias))
             if service_id is None:
-                raise Problem(404, "not-found", "Not found", f"no AI service {set_alias!r}")
+                raise NOT_FOUND(f"no AI service {set_alias!r}")
             await add_price(session, service_id, new_price)
         return (
             await session.execute(

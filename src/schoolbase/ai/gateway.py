@@ -23,9 +23,23 @@ from schoolbase.ai.providers import Provider, ProviderError, StreamTally
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
-from schoolbase.errors import Problem, not_found
 from schoolbase.models.ai import AiCallStatus
 from schoolbase.observability import record_ai_call
+from schoolbase.problems import (
+    AI_BUDGET_EXHAUSTED,
+    AI_FEATURE_DISABLED,
+    AI_PROVIDER_BUSY,
+    AI_PROVIDER_ERROR,
+    AI_PROVIDER_TIMEOUT,
+    AI_RATE_LIMITED,
+    AI_REQUEST_REJECTED,
+    NO_PRICE,
+    ORGANIZATION_REQUIRED,
+    UNKNOWN_MODEL,
+    VALIDATION,
+    Problem,
+    not_found,
+)
 
 # One row per organization the caller belongs to (or just the one asked for),
 # with the requested service and the price in force now.
@@ -55,11 +69,7 @@ _RECORD = text(
     ":latency, :error, :prompt, :response, :reservation)"
 )
 
-DENIALS = {
-    "feature_disabled": (403, "ai-feature-disabled", "AI feature not available"),
-    "monthly_budget": (402, "ai-budget-exhausted", "AI budget exhausted"),
-}
-RATE_LIMITED = (429, "ai-rate-limited", "AI rate limit reached")
+DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
 
 
 @dataclass
@@ -81,18 +91,27 @@ class Call:
 def provider_problem(exc: ProviderError) -> Problem:
     retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
     if exc.kind in ("upstream_rate_limited", "overloaded"):
-        return Problem(503, "ai-provider-busy", "AI provider busy", exc.message, headers=retry)
+        return AI_PROVIDER_BUSY(exc.message, headers=retry)
     if exc.kind == "timeout":
-        return Problem(504, "ai-provider-timeout", "AI provider timed out", exc.message)
+        return AI_PROVIDER_TIMEOUT(exc.message)
     if exc.kind == "rejected" and exc.status in (400, 413, 422):
-        return Problem(422, "ai-request-rejected", "AI provider rejected the request", exc.message)
-    return Problem(502, "ai-provider-error", "AI provider failed", exc.message)
+        return AI_REQUEST_REJECTED(exc.message)
+    return AI_PROVIDER_ERROR(exc.message)
 
 
 def denial_problem(denial: str, detail: str, retry_after: int | None) -> Problem:
-    status, kind, title = DENIALS.get(denial, RATE_LIMITED)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    return Problem(status, kind, title, detail, headers=headers, limit=denial)
+    return DENIALS.get(denial, AI_RATE_LIMITED)(detail, headers=headers, limit=denial)
+
+
+def answer_text(message: dict[str, Any]) -> str:
+    """The text of a Messages API answer: its text blocks, joined."""
+    return "".join(b.get("text", "") for b in message.get("content", []) if isinstance(b, dict))
+
+
+def usage_log_id(message: dict[str, Any]) -> uuid.UUID:
+    """The usage log row of an answer ``Gateway.complete`` returned."""
+    return uuid.UUID(message["schoolbase"]["usage_log_id"])
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -111,7 +130,7 @@ class Gateway:
         """Check, take slots and reserve in one short transaction; a denial is recorded, then raised."""
         params = request.provider_params()
         payload = json.dumps(params, ensure_ascii=False)
-        async with self.db.service_statements() as conn:
+        async with self.db.service_statement() as conn:
             rows = (
                 await conn.execute(_PREPARE, {"user": user_id, "org": request.organization_id, "alias": request.model})
             ).all()
@@ -155,29 +174,19 @@ class Gateway:
         if request.organization_id is not None and not rows:
             raise not_found("organization")
         if len(rows) != 1:
-            raise Problem(
-                422,
-                "organization-required",
-                "Organization required",
-                "you belong to several organizations (or none): say which one pays with organization_id",
+            raise ORGANIZATION_REQUIRED(
+                "you belong to several organizations (or none): say which one pays with organization_id"
             )
         return rows[0]
 
     @staticmethod
     def _check_service(found, request: MessageRequest) -> Price:
         if found.service_id is None:
-            raise Problem(
-                422, "unknown-model", "Unknown model", f"no enabled AI service {request.model!r}; see GET /ai/services"
-            )
+            raise UNKNOWN_MODEL(f"no enabled AI service {request.model!r}; see GET /ai/services")
         if request.max_tokens > found.max_output_tokens:
-            raise Problem(
-                422,
-                "validation",
-                "Invalid request",
-                f"max_tokens: {request.model} allows at most {found.max_output_tokens}",
-            )
+            raise VALIDATION(f"max_tokens: {request.model} allows at most {found.max_output_tokens}")
         if found.input_usd_per_mtok is None:
-            raise Problem(503, "no-price", "No price", f"no price is in force for {request.model}")
+            raise NO_PRICE(f"no price is in force for {request.model}")
         return Price(
             found.input_usd_per_mtok,
             found.output_usd_per_mtok,
@@ -190,7 +199,7 @@ class Gateway:
     ) -> tuple[uuid.UUID, Decimal]:
         cost = call.price.cost(usage)
         price = call.price
-        async with self.db.service_statements() as conn:
+        async with self.db.service_statement() as conn:
             log_id = await conn.scalar(
                 _RECORD,
                 {
@@ -231,7 +240,7 @@ class Gateway:
         except BaseException:
             await asyncio.shield(self.settle(call, AiCallStatus.failed, Usage(), error="call aborted"))
             raise
-        text_out = "".join(b.get("text", "") for b in completion.message.get("content", []) if isinstance(b, dict))
+        text_out = answer_text(completion.message)
         log_id, cost = await self.settle(call, AiCallStatus.succeeded, completion.usage, text_out=text_out)
         return {**completion.message, "schoolbase": self._receipt(call, log_id, cost)}
 

@@ -9,7 +9,7 @@ from sqlalchemy import Select
 
 from schoolbase.ai import schemas, service
 from schoolbase.ai.gateway import Gateway
-from schoolbase.auth.deps import CurrentUser, Session, transaction_as
+from schoolbase.auth.deps import CurrentUser, Session
 from schoolbase.csvexport import csv_response
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity
@@ -109,7 +109,7 @@ async def list_usage(
 async def _usage_rows(db: Database, user: DbIdentity, stmt: Select) -> AsyncIterator[list[Any]]:
     """The export's rows, read in a transaction of its own as the caller that lasts while the
     response streams (the request's transaction has ended by then)."""
-    async with transaction_as(db, user) as session:
+    async with db.as_user(user) as session:
         async for row in service.usage_csv_rows(session, stmt):
             yield row
 

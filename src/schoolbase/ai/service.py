@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.ai import schemas
-from schoolbase.errors import Problem, forbidden, not_found
 from schoolbase.models.ai import (
     AiBudgetAlert,
     AiCallStatus,
@@ -21,8 +21,22 @@ from schoolbase.models.ai import (
     AiServicePrice,
     AiUsageLog,
 )
+from schoolbase.problems import EXPORT_TOO_LARGE, forbidden, not_found
 
 CSV_ROW_LIMIT = 100_000
+
+
+async def record_quality(
+    session: AsyncSession, organization_id: uuid.UUID, log_id: uuid.UUID, quality: dict[str, Any]
+) -> None:
+    """Merge what a feature learned about an answer (valid or not, confidence, what it
+    became) into its usage log row, for the reports. As ``service_role``."""
+    merged = AiUsageLog.quality.op("||")(bindparam("quality", quality, type_=JSONB))
+    await session.execute(
+        update(AiUsageLog)
+        .where(AiUsageLog.organization_id == organization_id, AiUsageLog.id == log_id)
+        .values(quality=merged)
+    )
 
 
 async def services_with_prices(session: AsyncSession) -> list[schemas.ServiceOut]:
@@ -112,12 +126,7 @@ async def check_usage_export(session: AsyncSession, stmt: Select) -> None:
     """422 when more rows match than one export may carry (counted up to the limit only)."""
     matching = await session.scalar(select(func.count()).select_from(stmt.limit(CSV_ROW_LIMIT + 1).subquery()))
     if matching > CSV_ROW_LIMIT:
-        raise Problem(
-            422,
-            "export-too-large",
-            "Export too large",
-            f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until",
-        )
+        raise EXPORT_TOO_LARGE(f"more than {CSV_ROW_LIMIT} rows match; narrow the time range with since/until")
 
 
 async def usage_csv_rows(session: AsyncSession, stmt: Select) -> AsyncIterator[list[Any]]:

@@ -5,12 +5,10 @@ thread pool, a thread hop per dependency per request.
 """
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.tokens import (
@@ -21,14 +19,10 @@ from schoolbase.auth.tokens import (
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, DbIdentity, user_identity
-from schoolbase.errors import Problem
 from schoolbase.mail.jobs import kick as kick_mail
+from schoolbase.problems import PASSWORD_CHANGE_PENDING, unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/token")
-
-
-def unauthorized(detail: str) -> Problem:
-    return Problem(401, "unauthorized", "Not authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def get_settings(request: Request) -> Settings:
@@ -68,32 +62,12 @@ async def get_identity(
     return identity
 
 
-# One query checks both that the account is active and that the token's session has not
-# ended, so logout and disabling take effect at once without a second round trip. Work the
-# server does for a person outside any request (a bulk AI grading job) has no session: for
-# it, the account alone.
-_SESSION_IS_ACTIVE = text("select private.session_is_active()")
-_ACCOUNT_IS_ACTIVE = text("select exists (select from public.users where id = auth.uid() and disabled_at is null)")
-
-
-@asynccontextmanager
-async def transaction_as(db: Database, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
-    """A transaction as ``identity`` that first checks its account and session are still
-    active. For handlers that must not hold a connection for the whole request (e.g.
-    around an AI call)."""
-    async with db.transaction(identity) as session:
-        check = _SESSION_IS_ACTIVE if identity.session_id is not None else _ACCOUNT_IS_ACTIVE
-        if identity.user_id is not None and not await session.scalar(check):
-            raise unauthorized("this session has ended or the account is disabled; sign in again")
-        yield session
-
-
 async def session_for(
     identity: Annotated[DbIdentity, Depends(get_identity)],
     db: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
     """The request's one transaction, as the caller. Committed when the handler returns."""
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         yield session
 
 
@@ -106,11 +80,8 @@ async def require_signed_in(identity: Annotated[DbIdentity, Depends(get_identity
 
 async def require_user(identity: Annotated[DbIdentity, Depends(require_signed_in)]) -> DbIdentity:
     if identity.claims.get(PASSWORD_CHANGE_REQUIRED):
-        raise Problem(
-            403,
-            "password-change-required",
-            "Password change required",
-            "an administrator set your password: choose your own with POST /auth/password first",
+        raise PASSWORD_CHANGE_PENDING(
+            "an administrator set your password: choose your own with POST /auth/password first"
         )
     return identity
 

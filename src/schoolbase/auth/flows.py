@@ -16,7 +16,7 @@ async def sign_in(
     db: Database, settings: Settings, login: LoginName, password: str, client: service.Client
 ) -> TokenPair | service.Throttled | service.LoginRejected:
     keys = service.failure_keys(login, client.address)
-    async with db.service() as session:
+    async with db.as_service() as session:
         counts = await service.recent_failures(session, settings, keys)
     if blocked := service.throttle(settings, counts):
         return blocked
@@ -24,7 +24,7 @@ async def sign_in(
     if delay := service.slowdown_seconds(settings, counts):
         await anyio.sleep(delay)
     # The failure count must be committed even though the answer is an error.
-    async with db.service() as session:
+    async with db.as_service() as session:
         user, credential = await service.account_for(session, login)
         password_ok = await verify_password(password, credential.password_hash if credential else None)
         # A disabled account answers exactly as a wrong password does.

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.tokens import hash_opaque_token
 from schoolbase.config import Settings
-from schoolbase.errors import Problem
 from schoolbase.models import (
     Credential,
     Invitation,
@@ -27,13 +26,17 @@ from schoolbase.models import (
     OrganizationDomain,
     User,
 )
-
-INVALID = Problem(
-    400,
-    "invalid-token",
-    "Invalid or expired invitation",
-    "this invitation link was used, replaced, revoked or has expired; ask for a new one",
+from schoolbase.problems import (
+    ACCOUNT_MANAGED_ELSEWHERE,
+    INVALID_TOKEN,
+    INVITATION_CLOSED,
+    SIGN_IN_REQUIRED,
+    TOO_SOON,
+    VALIDATION,
+    WRONG_ACCOUNT,
 )
+
+INVALID = INVALID_TOKEN("this invitation link was used, replaced, revoked or has expired; ask for a new one")
 
 
 async def invite(
@@ -69,17 +72,13 @@ RESEND_AFTER = timedelta(minutes=1)
 
 async def resend(session: AsyncSession, settings: Settings, invitation: Invitation) -> Invitation:
     if invitation.state in ("accepted", "revoked"):
-        raise Problem(409, "invitation-closed", "Invitation closed", f"this invitation was {invitation.state}")
+        raise INVITATION_CLOSED(f"this invitation was {invitation.state}")
     # The database sends at most one message a minute per invitation; say so instead of pretending.
     wait = invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
     if wait > timedelta(0):
         seconds = int(wait.total_seconds()) + 1
-        raise Problem(
-            429,
-            "too-soon",
-            "Sent a moment ago",
-            f"this invitation was just sent; send it again in {seconds} s",
-            headers={"Retry-After": str(seconds)},
+        raise TOO_SOON(
+            f"this invitation was just sent; send it again in {seconds} s", headers={"Retry-After": str(seconds)}
         )
     invitation.sent_at = datetime.now(UTC)
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.invitation_days)
@@ -144,20 +143,12 @@ def _check_signed_in_as(account: User, signed_in: uuid.UUID | None) -> None:
     if account.disabled_at is not None:
         raise INVALID
     if signed_in is None:
-        raise Problem(
-            401,
-            "sign-in-required",
-            "Sign in to accept",
+        raise SIGN_IN_REQUIRED(
             "this address already has an account: sign in with it, then accept the invitation",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if signed_in != account.id:
-        raise Problem(
-            403,
-            "wrong-account",
-            "Signed in as someone else",
-            "this invitation is for another address: sign in with the invited address to accept it",
-        )
+        raise WRONG_ACCOUNT("this invitation is for another address: sign in with the invited address to accept it")
 
 
 async def _new_account(
@@ -168,15 +159,12 @@ async def _new_account(
     owner = await session.scalar(select(OrganizationDomain.organization_id).where(OrganizationDomain.domain == domain))
     if owner is not None and owner != invitation.organization_id:
         # The domain's organization is the only way to an account there.
-        raise Problem(
-            409,
-            "account-managed-elsewhere",
-            "Account managed by another organization",
+        raise ACCOUNT_MANAGED_ELSEWHERE(
             "accounts at this address are created by the organization that manages its domain; "
-            "ask them for your account, then sign in and accept",
+            "ask them for your account, then sign in and accept"
         )
     if password_hash is None:
-        raise Problem(422, "validation", "Invalid request", "password: choose a password for your new account")
+        raise VALIDATION("password: choose a password for your new account")
     name = display_name or invitation.display_name or invitation.email.split("@", 1)[0]
     user = User(email=invitation.email, display_name=name)
     session.add(user)

@@ -11,8 +11,6 @@ from schoolbase.auth.deps import (
     SignedIn,
     get_database,
     get_settings,
-    transaction_as,
-    unauthorized,
 )
 from schoolbase.auth.passwords import hash_password, verify_password
 from schoolbase.auth.schemas import (
@@ -34,7 +32,16 @@ from schoolbase.auth.schemas import (
 )
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
-from schoolbase.errors import Problem, not_found, validation_problem
+from schoolbase.problems import (
+    INVALID_TOKEN,
+    TOO_MANY_LOGIN_FAILURES,
+    UNSUPPORTED_GRANT_TYPE,
+    WRONG_PASSWORD,
+    Problem,
+    not_found,
+    unauthorized,
+    validation_problem,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -71,7 +78,7 @@ async def read_login(request: Request) -> PasswordLogin:
         form = await request.form()
         grant_type = form.get("grant_type")
         if grant_type not in (None, "", "password"):
-            raise Problem(400, "unsupported-grant-type", "Unsupported grant type", "only grant_type=password")
+            raise UNSUPPORTED_GRANT_TYPE("only grant_type=password")
         name = LoginName.parse(str(form.get("username") or ""))
         return PasswordLogin(**name.model_dump(), password=form.get("password") or "")
     except ValidationError as exc:
@@ -84,10 +91,7 @@ def client_of(request: Request) -> service.Client:
 
 def reject(outcome: service.Throttled | service.LoginRejected) -> Problem:
     if isinstance(outcome, service.Throttled):
-        return Problem(
-            429,
-            "too-many-login-failures",
-            "Too many failed sign-ins",
+        return TOO_MANY_LOGIN_FAILURES(
             f"too many failed sign-ins for this {outcome.scope}; try again in {outcome.retry_after} s",
             headers={"Retry-After": str(outcome.retry_after)},
         )
@@ -112,7 +116,7 @@ async def token(request: Request, db: Db, settings: Config) -> TokenPair:
 async def refresh(body: RefreshRequest, db: Db, settings: Config) -> TokenPair:
     """Trade a refresh token for a new pair in the same session; the old refresh token stops working."""
     # A reused token ends its session: that must be committed even though the answer is an error.
-    async with db.service() as session:
+    async with db.as_service() as session:
         outcome = await service.refresh(session, settings, body.refresh_token)
     return answer(outcome)
 
@@ -121,7 +125,7 @@ async def refresh(body: RefreshRequest, db: Db, settings: Config) -> TokenPair:
 async def logout(db: Db, identity: OptionalIdentity, body: LogoutRequest | None = None) -> Response:
     """End this session: the one of the bearer access token, or of ``refresh_token``. Its access
     and refresh tokens stop working at once."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         session_id = identity.session_id
         if session_id is None and body is not None and body.refresh_token:
             session_id = await service.session_of_refresh_token(session, body.refresh_token)
@@ -133,7 +137,7 @@ async def logout(db: Db, identity: OptionalIdentity, body: LogoutRequest | None 
 @router.post("/logout-all", status_code=204)
 async def logout_all(db: Db, identity: SignedIn) -> Response:
     """End every session of mine, this one included."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         await service.end_sessions(session, identity.user_id)
     return Response(status_code=204)
 
@@ -142,10 +146,10 @@ async def logout_all(db: Db, identity: SignedIn) -> Response:
 async def change_password(body: PasswordChange, db: Db, settings: Config, identity: SignedIn) -> TokenPair:
     """Change my password. Every other session ends; this one goes on with new tokens."""
     new_hash = await hash_password(body.new_password)
-    async with db.service() as session:
+    async with db.as_service() as session:
         user, credential = await service.account_for_id(session, identity.user_id)
         if not await verify_password(body.current_password, credential.password_hash if credential else None):
-            raise Problem(403, "wrong-password", "Wrong password", "the current password is not right")
+            raise WRONG_PASSWORD("the current password is not right")
         await service.set_password(session, identity.user_id, new_hash)
         await service.end_sessions(session, identity.user_id, keep=identity.session_id)
         return await service.issue_tokens(session, settings, user, identity.session_id)
@@ -154,7 +158,7 @@ async def change_password(body: PasswordChange, db: Db, settings: Config, identi
 @router.post("/password-reset", status_code=202, response_model=Accepted)
 async def request_password_reset(body: ResetRequest, db: Db, settings: Config, mail: MailKick) -> Accepted:
     """Email a single-use reset link. Answered alike whether or not the account exists."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         await service.request_reset(session, settings, body)
     mail()
     return Accepted(status="if this account exists, a reset link is on its way")
@@ -164,11 +168,9 @@ async def request_password_reset(body: ResetRequest, db: Db, settings: Config, m
 async def confirm_password_reset(body: ResetConfirm, db: Db) -> Response:
     """Set a new password with the emailed token. Every session of the account ends."""
     new_hash = await hash_password(body.new_password)
-    async with db.service() as session:
+    async with db.as_service() as session:
         if not await service.confirm_reset(session, body.token, new_hash):
-            raise Problem(
-                400, "invalid-token", "Invalid or expired link", "this reset link was used, replaced or has expired"
-            )
+            raise INVALID_TOKEN("this reset link was used, replaced or has expired")
     return Response(status_code=204)
 
 
@@ -178,7 +180,7 @@ async def confirm_password_reset(body: ResetConfirm, db: Db) -> Response:
 @router.post("/invitations/inspect", response_model=InvitationView)
 async def inspect_invitation(body: InvitationToken, db: Db) -> InvitationView:
     """What an invitation link offers, and whether to sign in or choose a password to accept it."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         found = await invitations.open_invitation(session, body.token)
     return InvitationView(
         organization=found.organization.name,
@@ -197,9 +199,9 @@ async def accept_invitation(
     then signs in). The memberships exist from now on."""
     password_hash = await hash_password(body.password) if body.password else None
     if identity.user_id is not None:
-        async with transaction_as(db, identity):
+        async with db.as_user(identity):
             pass  # refuses a token whose session has ended
-    async with db.service() as session:
+    async with db.as_service() as session:
         user, memberships, created = await invitations.accept(
             session, body.token, identity.user_id, password_hash, body.display_name
         )
@@ -217,14 +219,14 @@ me_router = APIRouter(prefix="/me/sessions", tags=["auth"])
 @me_router.get("", response_model=list[SessionOut])
 async def my_sessions(db: Db, identity: SignedIn) -> list[SessionOut]:
     """My active sessions: when each began, was last used, and from which client."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         return await service.active_sessions(session, identity.user_id, identity.session_id)
 
 
 @me_router.delete("/{session_id}", status_code=204)
 async def end_my_session(session_id: uuid.UUID, db: Db, identity: SignedIn) -> Response:
     """End one of my sessions (sign out a lost phone)."""
-    async with db.service() as session:
+    async with db.as_service() as session:
         if not await service.end_session(session, session_id, identity.user_id):
             raise not_found("session")
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.errors import forbidden, not_found
+from schoolbase.problems import forbidden, not_found
 
 
 async def _visible(session: AsyncSession, model: Any, row_id: uuid.UUID, *where: Any) -> bool:

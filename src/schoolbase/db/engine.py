@@ -1,8 +1,23 @@
-"""The server's connection pools and its identity-scoped transactions."""
+"""Every way into the database. Nothing outside ``db/`` opens a transaction as someone or
+sets a role: there are exactly three ways in, each documented in docs/architecture.md.
+
+- ``as_user(identity)``: a transaction as a person (or ``anon``), under row-level security,
+  that first checks the account is active and the sign-in session has not ended. Requests
+  (the ``Session`` dependency), flows around an AI call and jobs working for a person use it.
+- ``as_service()``: a transaction as ``service_role`` for work only the server does
+  (sign-in, jobs, the mailer, storing an AI suggestion).
+- ``service_statement()``: a ``service_role`` connection in autocommit for single statements
+  that are atomic by themselves (the AI gateway's admission and settlement).
+
+A user's transaction never becomes ``service_role``: its login role cannot. Where a person's
+action needs a write only the server may make, the transaction calls a ``private`` SECURITY
+DEFINER function that checks the caller (for example ``private.set_managed_password``).
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -13,6 +28,14 @@ from sqlalchemy.ext.asyncio import (
 
 from schoolbase.db.rls import SERVICE, SERVICE_ROLE, DbIdentity, apply_identity
 from schoolbase.db.urls import DatabaseUrls, sqlalchemy_url
+from schoolbase.problems import unauthorized
+
+# One query checks both that the account is active and that the token's session has not
+# ended, so logout and disabling take effect at once without a second round trip. Work the
+# server does for a person outside any request (a bulk AI grading job) has no session: for
+# it, the account alone.
+_SESSION_IS_ACTIVE = text("select private.session_is_active()")
+_ACCOUNT_IS_ACTIVE = text("select exists (select from public.users where id = auth.uid() and disabled_at is null)")
 
 
 class Database:
@@ -32,27 +55,39 @@ class Database:
         )
         self.service_sessions = async_sessionmaker(self.service_transactions_engine, expire_on_commit=False)
         # The gateway's hot path: connections that start as service_role (libpq
-        # options), in autocommit, each statement a transaction of its own. Used
-        # only for single statements that are atomic by themselves.
+        # options), in autocommit, each statement a transaction of its own.
         self.service_engine: AsyncEngine = create_async_engine(
             service_url, isolation_level="AUTOCOMMIT", connect_args=as_service, **pool
         )
 
     def session_for(self, identity: DbIdentity) -> AsyncSession:
-        """A new session on the pool whose login role may take ``identity``'s role."""
+        """A new session, not yet begun, on the pool whose login role may take ``identity``'s
+        role. For tests that probe inside a transaction they roll back."""
         return (self.service_sessions if identity.role == SERVICE_ROLE else self.sessions)()
 
     @asynccontextmanager
-    async def transaction(self, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
-        """One transaction as ``identity``: committed on success, rolled back on error."""
+    async def _transaction(self, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
         async with self.session_for(identity) as session, session.begin():
             await apply_identity(session, identity)
             yield session
 
-    def service(self) -> "AsyncIterator[AsyncSession]":
-        return self.transaction(SERVICE)
+    @asynccontextmanager
+    async def as_user(self, identity: DbIdentity) -> AsyncIterator[AsyncSession]:
+        """One transaction as ``identity``, committed on success and rolled back on error,
+        after checking that a person's account is active and their session has not ended
+        (401 otherwise)."""
+        async with self._transaction(identity) as session:
+            if identity.user_id is not None:
+                check = _SESSION_IS_ACTIVE if identity.session_id is not None else _ACCOUNT_IS_ACTIVE
+                if not await session.scalar(check):
+                    raise unauthorized("this session has ended or the account is disabled; sign in again")
+            yield session
 
-    def service_statements(self) -> "AsyncIterator[AsyncConnection]":
+    def as_service(self) -> "AsyncIterator[AsyncSession]":
+        """One transaction as ``service_role``: committed on success, rolled back on error."""
+        return self._transaction(SERVICE)
+
+    def service_statement(self) -> "AsyncIterator[AsyncConnection]":
         """A ``service_role`` connection whose every statement commits on its own."""
         return self.service_engine.connect()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -42,8 +43,18 @@ def user_identity(user_id: UUID, claims: dict[str, Any] | None = None) -> DbIden
     return DbIdentity(AUTHENTICATED, {**(claims or {}), "sub": str(user_id), "role": AUTHENTICATED})
 
 
-_APPLY = text("select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true)")
+_APPLY_SQL = "select set_config('role', %(role)s, true), set_config('request.jwt.claims', %(claims)s, true)"
+_APPLY = text(_APPLY_SQL.replace("%(role)s", ":role").replace("%(claims)s", ":claims"))
+
+
+def _identity_params(identity: DbIdentity) -> dict[str, str]:
+    return {"role": identity.role, "claims": json.dumps(identity.claims)}
 
 
 async def apply_identity(conn: AsyncSession | AsyncConnection, identity: DbIdentity) -> None:
-    await conn.execute(_APPLY, {"role": identity.role, "claims": json.dumps(identity.claims)})
+    await conn.execute(_APPLY, _identity_params(identity))
+
+
+def apply_identity_sync(conn: psycopg.Connection | psycopg.Cursor, identity: DbIdentity) -> None:
+    """The same for a plain psycopg connection or cursor in a transaction (tests, benchmarks)."""
+    conn.execute(_APPLY_SQL, _identity_params(identity))

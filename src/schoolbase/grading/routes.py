@@ -27,10 +27,6 @@ router = APIRouter(tags=["grading"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def no_content() -> Response:
-    return Response(status_code=204)
-
-
 # Grading scale
 
 
@@ -80,10 +76,9 @@ async def update_category(
 
 
 @router.delete("/classes/{class_id}/assignment-categories/{category_id}", status_code=204)
-async def delete_category(class_id: uuid.UUID, category_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_category(class_id: uuid.UUID, category_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """409 while the category has assignments."""
     await service.delete_category(session, class_id, category_id)
-    return no_content()
 
 
 # Assignments
@@ -119,10 +114,9 @@ async def update_assignment(
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-async def delete_assignment(assignment_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_assignment(assignment_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Its submissions and grades go with it (the grade history stays)."""
     await remove(session, Assignment, assignment_id, "assignment")
-    return no_content()
 
 
 @router.post("/assignments/{assignment_id}/publish", response_model=schemas.AssignmentOut)
@@ -184,9 +178,8 @@ async def set_rubric(
 
 
 @router.delete("/assignments/{assignment_id}/rubric", status_code=204)
-async def delete_rubric(assignment_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_rubric(assignment_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await service.delete_rubric(session, assignment_id)
-    return no_content()
 
 
 # Submissions
@@ -249,10 +242,9 @@ async def update_submission(
 
 
 @router.delete("/submissions/{submission_id}", status_code=204)
-async def delete_submission(submission_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_submission(submission_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """A student discards their own unsent draft while the assignment is open; turned-in work stays."""
     await remove(session, AssignmentSubmission, submission_id, "submission")
-    return no_content()
 
 
 @router.post("/submissions/{submission_id}/return", response_model=schemas.SubmissionOut)
@@ -299,9 +291,8 @@ async def grade_submission(
 
 
 @router.delete("/submissions/{submission_id}/grade", status_code=204)
-async def delete_grade(submission_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_grade(submission_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await service.delete_grade(session, submission_id)
-    return no_content()
 
 
 @router.get("/grades/{grade_id}/history", response_model=list[schemas.GradeHistoryOut])

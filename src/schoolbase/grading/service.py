@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.db.crud import add, change, get_visible, remove
-from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.errors import sqlstate
 from schoolbase.grading import schemas
 from schoolbase.models import (
     Assignment,
@@ -71,23 +71,35 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.pagination import PageParams, paginate, paginate_by
+from schoolbase.problems import (
+    ALREADY_GRADED,
+    ALREADY_SUBMITTED,
+    ASSIGNMENT_STATE,
+    CATEGORY_IN_USE,
+    EXCUSED,
+    INVALID_REFERENCE,
+    MARKED_MISSING,
+    NO_RUBRIC,
+    NOT_DUE_YET,
+    NOT_SUBMITTED,
+    POINTS_LOCKED,
+    RUBRIC_IN_USE,
+    RULE_VIOLATION,
+    SUBMISSION_STATE,
+    VALIDATION,
+    Problem,
+    forbidden,
+    not_found,
+)
 
 DEFAULT_SCALE = (("A", 90), ("B", 80), ("C", 70), ("D", 60), ("F", 0))
 # Sorts assignments without a due date after every dated one.
 NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def conflict(kind: str, title: str, detail: str) -> Problem:
-    return Problem(409, kind, title, detail)
-
-
 def rule_broken(detail: str) -> Problem:
     """The same problem a trigger's refusal (SQLSTATE P0001) becomes."""
-    return Problem(422, "rule-violation", "A rule was broken", detail)
-
-
-def _sqlstate(exc: IntegrityError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
+    return RULE_VIOLATION(detail)
 
 
 async def manages_class(session: AsyncSession, organization_id: uuid.UUID, class_id: uuid.UUID) -> bool:
@@ -213,11 +225,9 @@ async def delete_category(session: AsyncSession, class_id: uuid.UUID, category_i
         async with session.begin_nested():
             await remove(session, AssignmentCategory, category_id, "assignment category")
     except IntegrityError as exc:
-        if _sqlstate(exc) != "23503":
+        if sqlstate(exc) != "23503":
             raise
-        raise conflict(
-            "category-in-use", "Category in use", "the category still has assignments: move or delete them first"
-        ) from exc
+        raise CATEGORY_IN_USE("the category still has assignments: move or delete them first") from exc
 
 
 # Assignments
@@ -233,12 +243,7 @@ async def _check_category(session: AsyncSession, class_id: uuid.UUID, category_i
         select(exists().where(AssignmentCategory.id == category_id, AssignmentCategory.class_id == class_id))
     )
     if not found:
-        raise Problem(
-            422,
-            "invalid-reference",
-            "Refers to something that does not exist",
-            "category_id is not one of this class's assignment categories",
-        )
+        raise INVALID_REFERENCE("category_id is not one of this class's assignment categories")
 
 
 async def create_assignment(
@@ -267,7 +272,7 @@ async def update_assignment(
         "category_id",
     ):
         if column in values and values[column] is None:
-            raise Problem(422, "validation", "Invalid request", f"{column} cannot be null")
+            raise VALIDATION(f"{column} cannot be null")
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
     if "category_id" in values:
         await _check_category(session, assignment.class_id, values["category_id"])
@@ -286,11 +291,9 @@ async def _check_points_unlocked(session: AsyncSession, assignment: Assignment) 
         select(func.count()).select_from(AssignmentGrade).where(AssignmentGrade.assignment_id == assignment.id)
     )
     if graded:
-        raise conflict(
-            "points-locked",
-            "Points possible are fixed once graded",
+        raise POINTS_LOCKED(
             f"{graded} grade(s) were given out of {assignment.points_possible} points; remove them (or create a new"
-            " assignment) before changing the points possible",
+            " assignment) before changing the points possible"
         )
 
 
@@ -300,7 +303,7 @@ async def _transition(
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
     await require_manager(session, assignment.organization_id, assignment.class_id, f"make an assignment {to}")
     if assignment.state not in allowed_from:
-        raise conflict("assignment-state", "Not possible in this state", f"the assignment is {assignment.state}")
+        raise ASSIGNMENT_STATE(f"the assignment is {assignment.state}")
     return await change(session, Assignment, assignment_id, {"state": to}, "assignment")
 
 
@@ -368,10 +371,8 @@ async def set_rubric(session: AsyncSession, assignment_id: uuid.UUID, body: sche
         )
     else:
         if used := await _rubric_scores(session, rubric.id):
-            raise conflict(
-                "rubric-in-use",
-                "Rubric in use",
-                f"{used} rubric score(s) use these criteria: delete those grades before replacing the rubric",
+            raise RUBRIC_IN_USE(
+                f"{used} rubric score(s) use these criteria: delete those grades before replacing the rubric"
             )
         rubric.title = body.title
         await session.execute(delete(AssignmentRubricCriterion).where(AssignmentRubricCriterion.rubric_id == rubric.id))
@@ -401,9 +402,7 @@ async def delete_rubric(session: AsyncSession, assignment_id: uuid.UUID) -> None
         raise not_found("rubric")
     await require_manager(session, assignment.organization_id, assignment.class_id, "delete rubrics")
     if used := await _rubric_scores(session, rubric.id):
-        raise conflict(
-            "rubric-in-use", "Rubric in use", f"{used} rubric score(s) use this rubric: delete those grades first"
-        )
+        raise RUBRIC_IN_USE(f"{used} rubric score(s) use this rubric: delete those grades first")
     await remove(session, AssignmentRubric, rubric.id, "rubric")
 
 
@@ -473,15 +472,13 @@ async def submit(
         and latest.status in (SubmissionStatus.draft, SubmissionStatus.missing)
     ):
         if latest.status == SubmissionStatus.missing and not body.submit:
-            raise conflict(
-                "marked-missing", "Marked missing", "this work is marked missing: turn it in with submit=true"
-            )
+            raise MARKED_MISSING("this work is marked missing: turn it in with submit=true")
         if body.submit:
             values["status"] = SubmissionStatus.submitted
         return await _update_submission(session, latest.id, values), False
     attempt = latest.attempt + 1 if latest is not None else 1
     if attempt > assignment.allowed_attempts and not body.submit:
-        raise rule_broken(f'assignment "{assignment.title}" allows {assignment.allowed_attempts} attempt(s)')
+        raise RULE_VIOLATION(f'assignment "{assignment.title}" allows {assignment.allowed_attempts} attempt(s)')
     row = AssignmentSubmission(
         organization_id=assignment.organization_id,
         class_id=assignment.class_id,
@@ -505,16 +502,14 @@ async def update_my_submission(
         SubmissionStatus.draft,
         SubmissionStatus.missing,
     ):
-        raise conflict(
-            "already-submitted",
-            "Already turned in",
-            f"this submission is {submission.status}: resubmit as a new attempt (POST /assignments/{{id}}/submissions)",
+        raise ALREADY_SUBMITTED(
+            f"this submission is {submission.status}: resubmit as a new attempt (POST /assignments/{{id}}/submissions)"
         )
     values = _content(body)
     if body.submit:
         values["status"] = SubmissionStatus.submitted
     elif submission.status == SubmissionStatus.missing:
-        raise conflict("marked-missing", "Marked missing", "this work is marked missing: turn it in with submit=true")
+        raise MARKED_MISSING("this work is marked missing: turn it in with submit=true")
     return await _update_submission(session, submission_id, values)
 
 
@@ -594,7 +589,7 @@ async def return_submission(session: AsyncSession, submission_id: uuid.UUID) -> 
     submission = await get_submission(session, submission_id)
     await require_manager(session, submission.organization_id, submission.class_id, "return work")
     if submission.status not in (SubmissionStatus.submitted, SubmissionStatus.late, SubmissionStatus.graded):
-        raise conflict("submission-state", "Not possible in this state", f"the submission is {submission.status}")
+        raise SUBMISSION_STATE(f"the submission is {submission.status}")
     return await _set_status(session, submission, SubmissionStatus.returned, "return work")
 
 
@@ -603,7 +598,7 @@ async def excuse_submission(session: AsyncSession, submission_id: uuid.UUID) -> 
     submission = await get_submission(session, submission_id)
     await require_manager(session, submission.organization_id, submission.class_id, "excuse work")
     if submission.status == SubmissionStatus.excused:
-        raise conflict("submission-state", "Not possible in this state", "the submission is already excused")
+        raise SUBMISSION_STATE("the submission is already excused")
     return await _set_status(session, submission, SubmissionStatus.excused, "excuse work")
 
 
@@ -615,11 +610,7 @@ async def mark_submission_missing(session: AsyncSession, submission_id: uuid.UUI
         SubmissionStatus.draft,
         SubmissionStatus.excused,
     ):
-        raise conflict(
-            "submission-state",
-            "Not possible in this state",
-            f"the submission is {submission.status}: only work never turned in can be missing",
-        )
+        raise SUBMISSION_STATE(f"the submission is {submission.status}: only work never turned in can be missing")
     return await _set_status(session, submission, SubmissionStatus.missing, "mark work missing")
 
 
@@ -678,15 +669,11 @@ async def mark_missing(session: AsyncSession, assignment_id: uuid.UUID) -> schem
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
     await require_manager(session, assignment.organization_id, assignment.class_id, "mark work missing")
     if assignment.state == AssignmentState.draft:
-        raise conflict("assignment-state", "Not possible in this state", "the assignment is not published yet")
+        raise ASSIGNMENT_STATE("the assignment is not published yet")
     if assignment.due_at is None:
-        raise rule_broken("the assignment has no due date, so nothing can be missing")
+        raise RULE_VIOLATION("the assignment has no due date, so nothing can be missing")
     if not await session.scalar(select(func.now() > assignment.due_at)):
-        raise conflict(
-            "not-due-yet",
-            "Not due yet",
-            f"the assignment is due at {assignment.due_at.isoformat()}; mark missing after that",
-        )
+        raise NOT_DUE_YET(f"the assignment is due at {assignment.due_at.isoformat()}; mark missing after that")
     students = (
         await session.scalars(
             _MARK_MISSING,
@@ -797,16 +784,14 @@ async def grade_submission(
     Returns the grade as stored; ``grade_out`` gives the API shape.
     """
     if (points is None) == (rubric is None):
-        raise Problem(422, "validation", "Invalid request", "grade by either points or rubric")
+        raise VALIDATION("grade by either points or rubric")
     if state == GradeState.ai_suggested and source != GradeSource.ai:
-        raise Problem(422, "validation", "Invalid request", "an ai_suggested grade has source 'ai'")
+        raise VALIDATION("an ai_suggested grade has source 'ai'")
     submission = await get_submission(session, submission_id)
     if submission.status == SubmissionStatus.draft:
-        raise conflict(
-            "not-submitted", "Not turned in", "the student has not turned this in; mark it missing to grade it"
-        )
+        raise NOT_SUBMITTED("the student has not turned this in; mark it missing to grade it")
     if submission.status == SubmissionStatus.excused:
-        raise conflict("excused", "Excused", "excused work is not graded; mark it missing first to grade it")
+        raise EXCUSED("excused work is not graded; mark it missing first to grade it")
 
     criteria: dict[uuid.UUID, AssignmentRubricCriterion] = {}
     if rubric is not None:
@@ -821,21 +806,14 @@ async def grade_submission(
             ).all()
         }
         if not criteria:
-            raise conflict("no-rubric", "No rubric", "this assignment has no rubric: grade it by points")
+            raise NO_RUBRIC("this assignment has no rubric: grade it by points")
         if unknown := [str(score.criterion_id) for score in rubric if score.criterion_id not in criteria]:
-            raise Problem(
-                422,
-                "invalid-reference",
-                "Refers to something that does not exist",
-                f"not criteria of this assignment's rubric: {', '.join(unknown)}",
-            )
+            raise INVALID_REFERENCE(f"not criteria of this assignment's rubric: {', '.join(unknown)}")
         if len({score.criterion_id for score in rubric}) != len(rubric):
-            raise Problem(422, "validation", "Invalid request", "each criterion may be scored only once")
+            raise VALIDATION("each criterion may be scored only once")
         if state == GradeState.final and (unscored := set(criteria) - {score.criterion_id for score in rubric}):
             titles = ", ".join(sorted(criteria[c].title for c in unscored))
-            raise Problem(
-                422, "validation", "Invalid request", f"a final grade scores every criterion; missing: {titles}"
-            )
+            raise VALIDATION(f"a final grade scores every criterion; missing: {titles}")
 
     grade = await _grade_of(session, submission_id)
     values: dict[str, Any] = {"state": state, "feedback": feedback, "grader_id": grader_id}
@@ -861,9 +839,7 @@ async def grade_submission(
         )
     else:
         if state == GradeState.ai_suggested and grade.state != GradeState.ai_suggested:
-            raise conflict(
-                "already-graded", "Already graded", "a teacher's grade is never replaced by an AI suggestion"
-            )
+            raise ALREADY_GRADED("a teacher's grade is never replaced by an AI suggestion")
         scored = await session.scalar(select(exists().where(RubricGrade.grade_id == grade.id)))
         if rubric is None and not scored:
             values["points"] = points

@@ -106,7 +106,7 @@ async def _claim(runtime: Runtime) -> Outgoing | str | None:
     (dead, or pending again after a failed rendering); None when nothing is due."""
     message_id = None
     try:
-        async with runtime.db.service() as session:
+        async with runtime.db.as_service() as session:
             due = await service.pending_due(session, 1)
             if not due:
                 return None
@@ -129,7 +129,7 @@ async def _deliver(runtime: Runtime, sender: Sender, outgoing: Outgoing) -> str:
     except Exception as exc:  # noqa: BLE001 - one message's failure must not stop the others
         log.warning("mail message %s not sent: %s", outgoing.id, _describe(exc))
         return await _failed(runtime, outgoing.id, _describe(exc))
-    async with runtime.db.service() as session:
+    async with runtime.db.as_service() as session:
         await service.mark_sent(session, outgoing.id)
     return "sent"
 
@@ -141,7 +141,7 @@ def _describe(exc: Exception) -> str:
 
 
 async def _failed(runtime: Runtime, message_id: uuid.UUID, error: str, *, permanent: bool = False) -> str:
-    async with runtime.db.service() as session:
+    async with runtime.db.as_service() as session:
         message = await service.mark_failed(
             session, message_id, error, max_attempts=runtime.settings.mail_max_attempts, permanent=permanent
         )
@@ -149,7 +149,7 @@ async def _failed(runtime: Runtime, message_id: uuid.UUID, error: str, *, perman
 
 
 async def _come_back_later(runtime: Runtime) -> None:
-    async with runtime.db.service() as session:
+    async with runtime.db.as_service() as session:
         when = await service.next_attempt_at(session)
     if when is None:
         return

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from schoolbase.auth.deps import CurrentUser, Session, get_database
@@ -28,10 +28,6 @@ async def get_lookups(db: Annotated[Database, Depends(get_database)]) -> service
 
 
 Lookups = Annotated[service.Lookups, Depends(get_lookups)]
-
-
-def no_content() -> Response:
-    return Response(status_code=204)
 
 
 async def schedule_page(session, stmt, params: PageParams) -> Page:
@@ -68,10 +64,9 @@ async def update_room(room_id: uuid.UUID, body: schemas.RoomUpdate, _: CurrentUs
 
 
 @router.delete("/meeting-rooms/{room_id}", status_code=204)
-async def delete_room(room_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_room(room_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """The owner or an org admin; the room's sessions go with it."""
     await remove(session, MeetingRoom, room_id, "meeting room")
-    return no_content()
 
 
 # Sessions
@@ -126,9 +121,8 @@ async def update_session(
 
 
 @router.delete("/meeting-sessions/{session_id}", status_code=204)
-async def delete_session(session_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_session(session_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await remove(session, MeetingSession, session_id, "meeting session")
-    return no_content()
 
 
 # Participants and attendance
@@ -151,9 +145,8 @@ async def invite(
 
 
 @router.delete("/meeting-sessions/{session_id}/participants/{user_id}", status_code=204)
-async def uninvite(session_id: uuid.UUID, user_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def uninvite(session_id: uuid.UUID, user_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await service.uninvite(session, session_id, user_id)
-    return no_content()
 
 
 @router.post("/meeting-sessions/{session_id}/join", response_model=schemas.ParticipantOut)
@@ -218,9 +211,8 @@ async def update_action_item(
 
 
 @router.delete("/meeting-action-items/{item_id}", status_code=204)
-async def delete_action_item(item_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_action_item(item_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await remove(session, MeetingActionItem, item_id, "action item")
-    return no_content()
 
 
 @router.get("/me/action-items", response_model=Page[schemas.MyActionItemOut])

@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.db.crud import add, change, get_visible
 from schoolbase.db.engine import Database
-from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.errors import sqlstate
 from schoolbase.meetings import schemas
 from schoolbase.models import (
     ActionItemState,
@@ -62,6 +62,22 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.pagination import PageParams, paginate_by
+from schoolbase.problems import (
+    INVALID_ASSIGNEE,
+    INVALID_CLASS,
+    INVALID_ROOM,
+    INVALID_TRANSITION,
+    NOT_A_MEMBER,
+    NOT_JOINED,
+    ROOM_FULL,
+    ROOM_INACTIVE,
+    SESSION_CLOSED,
+    SESSION_OVERLAP,
+    VALIDATION,
+    Problem,
+    forbidden,
+    not_found,
+)
 
 T = TypeVar("T")
 
@@ -101,17 +117,13 @@ class Lookups:
         ends_at: datetime,
         exclude: uuid.UUID | None,
     ) -> Any:
-        async with self.db.service_statements() as conn:
+        async with self.db.service_statement() as conn:
             params = {"org": org_id, "room": room_id, "starts": starts_at, "ends": ends_at, "exclude": exclude}
             return (await conn.execute(self._OVERLAPPING, params)).first()
 
     async def is_member(self, org_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        async with self.db.service_statements() as conn:
+        async with self.db.service_statement() as conn:
             return bool(await conn.scalar(self._IS_MEMBER, {"org": org_id, "user": user_id}))
-
-
-def invalid(kind: str, detail: str) -> Problem:
-    return Problem(422, kind, "Invalid request", detail)
 
 
 def conflict(kind: str, title: str, detail: str) -> Problem:
@@ -169,9 +181,9 @@ async def create_room(
 async def _room_for_booking(session: AsyncSession, room_id: uuid.UUID, organization_id: uuid.UUID) -> MeetingRoom:
     room = await session.get(MeetingRoom, room_id)
     if room is None or room.organization_id != organization_id:
-        raise invalid("invalid-room", f"meeting room {room_id} does not exist in this organization")
+        raise INVALID_ROOM(f"meeting room {room_id} does not exist in this organization")
     if not room.active:
-        raise invalid("room-inactive", f"meeting room {room.name!r} is inactive; sessions cannot be scheduled in it")
+        raise ROOM_INACTIVE(f"meeting room {room.name!r} is inactive; sessions cannot be scheduled in it")
     return room
 
 
@@ -180,9 +192,7 @@ async def _check_class(session: AsyncSession, organization_id: uuid.UUID, class_
         return
     cls = await session.get(Class, class_id)
     if cls is None or cls.organization_id != organization_id:
-        raise invalid(
-            "invalid-class", f"class {class_id} does not exist in the room's organization or is not visible to you"
-        )
+        raise INVALID_CLASS(f"class {class_id} does not exist in the room's organization or is not visible to you")
 
 
 async def _booking(
@@ -199,7 +209,7 @@ async def _booking(
         async with session.begin_nested():
             return await write()
     except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "23P01":
+        if sqlstate(exc) != "23P01":
             raise
     raise await _overlap_problem(session, lookups, room, starts_at, ends_at, session_id)
 
@@ -214,11 +224,7 @@ async def _overlap_problem(
 ) -> Problem:
     found = await lookups.session_in_the_way(room.organization_id, room.id, starts_at, ends_at, session_id)
     if found is None:  # removed or cancelled since the refusal
-        return conflict(
-            "session-overlap",
-            "Room already booked",
-            f"meeting room {room.name!r} was booked for part of that time; try again",
-        )
+        return SESSION_OVERLAP(f"meeting room {room.name!r} was booked for part of that time; try again")
     window = f"{found.starts_at.isoformat()} to {found.ends_at.isoformat()}"
     in_the_way: dict[str, Any] = {"starts_at": found.starts_at.isoformat(), "ends_at": found.ends_at.isoformat()}
     # Named only when the caller may read it; the savepoint is rolled back, so the session is usable.
@@ -228,7 +234,7 @@ async def _overlap_problem(
     else:
         in_the_way = {"id": str(found.id), "title": title, **in_the_way}
         detail = f"meeting room {room.name!r} is already booked from {window} by {title!r} ({found.id})"
-    return Problem(409, "session-overlap", "Room already booked", detail, conflicting_session=in_the_way)
+    return SESSION_OVERLAP(detail, conflicting_session=in_the_way)
 
 
 async def schedule(
@@ -237,7 +243,7 @@ async def schedule(
     """The caller hosts the session (a teacher or an org admin of the room's organization)."""
     room = await get_visible(session, MeetingRoom, room_id, "meeting room")
     if not room.active:
-        raise invalid("room-inactive", f"meeting room {room.name!r} is inactive; sessions cannot be scheduled in it")
+        raise ROOM_INACTIVE(f"meeting room {room.name!r} is inactive; sessions cannot be scheduled in it")
     await _check_class(session, room.organization_id, body.class_id)
     row = MeetingSession(organization_id=room.organization_id, room_id=room.id, host_id=caller_id, **body.model_dump())
     return await _booking(session, lookups, room, body.starts_at, body.ends_at, None, lambda: add(session, row))
@@ -267,19 +273,17 @@ async def update_session(
     values = body.values()
     state = values.get("state", row.state)
     if state != row.state and (row.state, state) not in TRANSITIONS:
-        raise conflict(
-            "invalid-transition",
-            "Invalid state change",
+        raise INVALID_TRANSITION(
             f"a {row.state.value} session cannot become {state.value}; "
-            "allowed: scheduled → live → ended, scheduled or live → cancelled",
+            "allowed: scheduled → live → ended, scheduled or live → cancelled"
         )
     starts_at, ends_at = values.get("starts_at", row.starts_at), values.get("ends_at", row.ends_at)
     room_id = values.get("room_id", row.room_id)
     moved = (starts_at, ends_at, room_id) != (row.starts_at, row.ends_at, row.room_id)
     if moved and row.state in CLOSED:
-        raise conflict("session-closed", "Session closed", f"a {row.state.value} session cannot be rescheduled")
+        raise SESSION_CLOSED(f"a {row.state.value} session cannot be rescheduled")
     if not starts_at < ends_at:
-        raise invalid("validation", "starts_at must be before ends_at")
+        raise VALIDATION("starts_at must be before ends_at")
     room = await _room_for_booking(session, room_id, row.organization_id) if moved else None
     if "class_id" in values:
         await _check_class(session, row.organization_id, values["class_id"])
@@ -318,16 +322,16 @@ async def invite(
 ) -> MeetingParticipant:
     row = await managed_session(session, session_id, "invite people to", lock=True)
     if row.state in CLOSED:
-        raise conflict("session-closed", "Session closed", f"cannot invite people to a {row.state.value} session")
+        raise SESSION_CLOSED(f"cannot invite people to a {row.state.value} session")
     if not await lookups.is_member(row.organization_id, body.user_id):
-        raise invalid("not-a-member", f"user {body.user_id} is not a member of the session's organization")
+        raise NOT_A_MEMBER(f"user {body.user_id} is not a member of the session's organization")
     room = await session.get(MeetingRoom, row.room_id)
     if room is not None and room.capacity is not None:
         invited = await session.scalar(
             select(func.count()).select_from(MeetingParticipant).where(MeetingParticipant.session_id == session_id)
         )
         if invited >= room.capacity:
-            raise conflict("room-full", "Room full", f"meeting room {room.name!r} holds {room.capacity} participants")
+            raise ROOM_FULL(f"meeting room {room.name!r} holds {room.capacity} participants")
     return await add(
         session, MeetingParticipant(organization_id=row.organization_id, session_id=row.id, user_id=body.user_id)
     )
@@ -366,7 +370,7 @@ async def join(session: AsyncSession, caller_id: uuid.UUID, session_id: uuid.UUI
     The host joins without an invitation."""
     row = await get_visible(session, MeetingSession, session_id, "meeting session")
     if row.state in CLOSED:
-        raise conflict("session-closed", "Session closed", f"cannot join a {row.state.value} session")
+        raise SESSION_CLOSED(f"cannot join a {row.state.value} session")
     gap = func.tstzmultirange(
         func.tstzrange(MeetingParticipant.left_at, func.greatest(MeetingParticipant.left_at, func.now()))
     )
@@ -402,7 +406,7 @@ async def leave(session: AsyncSession, caller_id: uuid.UUID, session_id: uuid.UU
         select(exists().where(MeetingParticipant.session_id == session_id, MeetingParticipant.user_id == caller_id))
     )
     if invited:
-        raise conflict("not-joined", "Not joined", "you have not joined this meeting session")
+        raise NOT_JOINED("you have not joined this meeting session")
     raise forbidden("you are not a participant of this meeting session")
 
 
@@ -539,7 +543,7 @@ async def _check_assignee(session: AsyncSession, row: MeetingSession, assignee_i
         select(exists().where(MeetingParticipant.session_id == row.id, MeetingParticipant.user_id == assignee_id))
     )
     if not invited:
-        raise invalid("invalid-assignee", f"user {assignee_id} is neither the host nor a participant of this session")
+        raise INVALID_ASSIGNEE(f"user {assignee_id} is neither the host nor a participant of this session")
 
 
 def _settle_progress(values: dict, state_now: ActionItemState, progress_now: int | None = None) -> dict:
@@ -548,7 +552,7 @@ def _settle_progress(values: dict, state_now: ActionItemState, progress_now: int
     progress = values.get("progress_percent")
     if state == ActionItemState.done:
         if progress is not None and progress != 100:
-            raise invalid("validation", f"an action item that is done has progress 100, not {progress}")
+            raise VALIDATION(f"an action item that is done has progress 100, not {progress}")
         if progress_now != 100:
             values["progress_percent"] = 100
     elif progress is None:
@@ -594,7 +598,7 @@ def parse_states(raw: str) -> list[ActionItemState]:
         states = [ActionItemState(name) for name in names]
     except ValueError as exc:
         choices = ", ".join(s.value for s in ActionItemState)
-        raise invalid("validation", f"state: use a comma-separated list of {choices}") from exc
+        raise VALIDATION(f"state: use a comma-separated list of {choices}") from exc
     if not states:
-        raise invalid("validation", "state: name at least one state")
+        raise VALIDATION("state: name at least one state")
     return states

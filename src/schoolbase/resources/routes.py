@@ -3,15 +3,14 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from schoolbase.auth.deps import CurrentUser, Session, transaction_as
+from schoolbase.auth.deps import CurrentUser, Session
 from schoolbase.db.crud import get_visible
-from schoolbase.errors import Problem, forbidden
 from schoolbase.models import (
     Resource,
     ResourceCategory,
@@ -20,16 +19,13 @@ from schoolbase.models import (
     ResourceType,
 )
 from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
+from schoolbase.problems import FILE_MISSING, UNSUPPORTED_MEDIA_TYPE, forbidden
 from schoolbase.resources import schemas, service
 from schoolbase.resources.storage import FileMissing, Storage, new_key
 from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, checked, too_large
 
 router = APIRouter(tags=["resources"])
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-def no_content() -> Response:
-    return Response(status_code=204)
 
 
 async def get_storage(request: Request) -> Storage:
@@ -86,10 +82,9 @@ async def update_category(
 
 
 @router.delete("/resource-categories/{category_id}", status_code=204, responses={409: {}})
-async def delete_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Org admins; refused (409) while it has subcategories or resources."""
     await service.delete_category(session, category_id)
-    return no_content()
 
 
 # Resources: search, create, read, change
@@ -218,7 +213,7 @@ async def upload_resource(
         raise too_large(limit)
     form = UploadForm(request.headers.get("content-type"), request.stream())
     db = request.app.state.db
-    async with transaction_as(db, user) as session:
+    async with db.as_user(user) as session:
         if not await session.scalar(_MAY_UPLOAD):
             raise forbidden("only teachers and organization admins upload resources")
     part = await form.read_fields()
@@ -228,22 +223,19 @@ async def upload_resource(
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
     content_type = part.content_type
     if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "File type not allowed",
+        raise UNSUPPORTED_MEDIA_TYPE(
             f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
             + ", ".join(settings.upload_content_types),
             allowed=list(settings.upload_content_types),
         )
     key = new_key()
-    async with transaction_as(db, user) as session:
+    async with db.as_user(user) as session:
         savepoint = await session.begin_nested()
         await service.create_file_resource(session, user.user_id, body, key, content_type, 0)
         await savepoint.rollback()
     size = await storage.save(key, checked(form.file_chunks(), content_type, limit))
     try:
-        async with transaction_as(db, user) as session:
+        async with db.as_user(user) as session:
             return await service.create_file_resource(session, user.user_id, body, key, content_type, size)
     except BaseException:
         await storage.delete(key)
@@ -285,14 +277,10 @@ async def delete_resource(
     session: Session,
     storage: Annotated[Storage, Depends(get_storage)],
     background: BackgroundTasks,
-) -> Response:
+) -> None:
     """Org admins. An uploaded file is removed after the deletion has committed."""
-    key = await service.delete_resource(session, resource_id)
-    response = no_content()
-    if key:
+    if key := await service.delete_resource(session, resource_id):
         background.add_task(storage.delete, key)
-        response.background = background
-    return response
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -316,7 +304,7 @@ async def download_file(
     try:
         chunks = await storage.open(resource.file_path)
     except FileMissing as exc:
-        raise Problem(404, "file-missing", "File missing", "the file of this resource is missing from storage") from exc
+        raise FILE_MISSING("the file of this resource is missing from storage") from exc
     headers = {
         "Content-Disposition": f'attachment; filename="{download_name(resource)}"',
         "X-Content-Type-Options": "nosniff",
@@ -392,14 +380,12 @@ async def update_my_review(
 
 
 @router.delete("/resources/{resource_id}/reviews", status_code=204)
-async def delete_my_review(resource_id: uuid.UUID, user: CurrentUser, session: Session) -> Response:
+async def delete_my_review(resource_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
     """Withdraw your own review."""
     await service.delete_my_review(session, user.user_id, resource_id)
-    return no_content()
 
 
 @router.delete("/resources/{resource_id}/reviews/{review_id}", status_code=204)
-async def delete_review(resource_id: uuid.UUID, review_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_review(resource_id: uuid.UUID, review_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Its author, or an org admin (moderation)."""
     await service.delete_review(session, resource_id, review_id)
-    return no_content()

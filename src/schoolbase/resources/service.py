@@ -29,13 +29,12 @@ from sqlalchemy.dialects.postgresql import UUID, websearch_to_tsquery
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.gateway import Gateway
+from schoolbase.ai.gateway import Gateway, answer_text, usage_log_id
 from schoolbase.ai.schemas import ChatMessage, MessageRequest
-from schoolbase.auth.deps import transaction_as
 from schoolbase.db.crud import add, get_visible, remove
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity
-from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.errors import sqlstate, violated_constraint
 from schoolbase.models import (
     AiFeature,
     Membership,
@@ -46,14 +45,23 @@ from schoolbase.models import (
     ResourceState,
     ResourceType,
 )
+from schoolbase.problems import (
+    AI_EMPTY_RESPONSE,
+    CATEGORY_CYCLE,
+    CATEGORY_IN_USE,
+    CONFLICT,
+    INVALID_REFERENCE,
+    INVALID_STATE,
+    NO_FILE,
+    NOT_FOUND,
+    ORGANIZATION_REQUIRED,
+    REVIEW_EXISTS,
+    VALIDATION,
+    Problem,
+    forbidden,
+    not_found,
+)
 from schoolbase.resources import schemas
-
-
-def _sqlstate(exc: DBAPIError) -> tuple[str | None, str | None]:
-    orig = getattr(exc, "orig", None)
-    diag = getattr(orig, "diag", None)
-    return getattr(orig, "sqlstate", None), getattr(diag, "constraint_name", None)
-
 
 _IS_ORG_ADMIN = text(
     "select private.is_super_admin() or :org in (select private.org_ids_with_role('org_admin'))"
@@ -85,11 +93,8 @@ async def resolve_organization(
     if not found:
         raise forbidden("only teachers and organization admins create resources")
     if len(found) > 1:
-        raise Problem(
-            422,
-            "organization-required",
-            "Organization required",
-            "you teach or administer in several organizations: say which one with organization_id",
+        raise ORGANIZATION_REQUIRED(
+            "you teach or administer in several organizations: say which one with organization_id"
         )
     return found[0]
 
@@ -109,22 +114,12 @@ def categories_query(organization_id: uuid.UUID, parent_id: uuid.UUID | None, to
 async def _parent_in(session: AsyncSession, organization_id: uuid.UUID, parent_id: uuid.UUID) -> ResourceCategory:
     parent = await session.get(ResourceCategory, parent_id)
     if parent is None or parent.organization_id != organization_id:
-        raise Problem(
-            422,
-            "invalid-reference",
-            "Refers to something that does not exist",
-            f"parent category {parent_id} does not exist in this organization",
-        )
+        raise INVALID_REFERENCE(f"parent category {parent_id} does not exist in this organization")
     return parent
 
 
 def _duplicate_name(name: str | None) -> Problem:
-    return Problem(
-        409,
-        "conflict",
-        "Already exists",
-        f"a category named {name!r} already exists at this level; choose another name or parent",
-    )
+    return CONFLICT(f"a category named {name!r} already exists at this level; choose another name or parent")
 
 
 async def create_category(
@@ -135,7 +130,7 @@ async def create_category(
     try:
         return await add(session, ResourceCategory(organization_id=organization_id, **body.model_dump()))
     except IntegrityError as exc:
-        if _sqlstate(exc)[0] == "23505":
+        if sqlstate(exc) == "23505":
             raise _duplicate_name(body.name) from exc
         raise
 
@@ -147,7 +142,7 @@ async def update_category(
     subtree (trigger ``resource_categories_no_cycle``); this turns that into a 422 naming both."""
     values = body.model_dump(exclude_unset=True)
     if "name" in values and values["name"] is None:
-        raise Problem(422, "validation", "Invalid request", "name: a category needs a name")
+        raise VALIDATION("name: a category needs a name")
     category = await get_visible(session, ResourceCategory, category_id, "category")
     parent = None
     if values.get("parent_id") is not None:
@@ -165,7 +160,7 @@ async def update_category(
             .execution_options(populate_existing=True)
         )
     except DBAPIError as exc:
-        state, constraint = _sqlstate(exc)
+        state, constraint = sqlstate(exc), violated_constraint(exc)
         if constraint == "resource_categories_no_cycle" and parent is not None:
             raise _cycle(category.name, parent.name) from exc
         if state == "23505":
@@ -183,7 +178,7 @@ def _cycle(name: str, parent_name: str) -> Problem:
         else f"cannot move category {name!r} under {parent_name!r}: {parent_name!r} is inside {name!r}, "
         "so the move would make a cycle"
     )
-    return Problem(422, "category-cycle", "Category cycle", detail, constraint="resource_categories_no_cycle")
+    return CATEGORY_CYCLE(detail, constraint="resource_categories_no_cycle")
 
 
 async def delete_category(session: AsyncSession, category_id: uuid.UUID) -> None:
@@ -193,7 +188,7 @@ async def delete_category(session: AsyncSession, category_id: uuid.UUID) -> None
         async with session.begin_nested():
             await remove(session, ResourceCategory, category_id, "category")
     except IntegrityError as exc:
-        if _sqlstate(exc)[0] != "23503":
+        if sqlstate(exc) != "23503":
             raise
         category = await get_visible(session, ResourceCategory, category_id, "category")
         children, resources = (
@@ -204,10 +199,7 @@ async def delete_category(session: AsyncSession, category_id: uuid.UUID) -> None
                 )
             )
         ).one()
-        raise Problem(
-            409,
-            "category-in-use",
-            "Category in use",
+        raise CATEGORY_IN_USE(
             f"category {category.name!r} still has {children} subcategories and {resources} resources; "
             "move or delete them first",
             subcategories=children,
@@ -272,7 +264,7 @@ async def update_resource(session: AsyncSession, resource_id: uuid.UUID, body: s
     values = body.model_dump(exclude_unset=True)
     for required in ("title", "type"):
         if required in values and values[required] is None:
-            raise Problem(422, "validation", "Invalid request", f"{required}: may not be null")
+            raise VALIDATION(f"{required}: may not be null")
     if not values:
         return await get_visible(session, Resource, resource_id, "resource")
     row = await session.scalar(_returning(update(Resource).where(Resource.id == resource_id).values(**values)))
@@ -304,10 +296,7 @@ async def submit(session: AsyncSession, user_id: uuid.UUID, resource_id: uuid.UU
     current = await get_visible(session, Resource, resource_id, "resource")
     if current.author_id != user_id:
         raise forbidden("only the author submits a resource for review")
-    raise Problem(
-        409,
-        "invalid-state",
-        "Not possible in this state",
+    raise INVALID_STATE(
         f"only a draft or a rejected resource can be submitted for review; this resource is {current.state.value}",
         state=current.state.value,
     )
@@ -351,10 +340,7 @@ async def decide(
     if row is None:
         state = await session.scalar(select(Resource.state).where(Resource.id == resource_id))
         allowed = " or ".join(s.value for s in transition.sources)
-        raise Problem(
-            409,
-            "invalid-state",
-            "Not possible in this state",
+        raise INVALID_STATE(
             f"cannot {action} a resource that is {state.value if state else 'gone'}; it must be {allowed}",
             state=state.value if state else None,
         )
@@ -461,13 +447,9 @@ async def create_review(
     try:
         return await add(session, review)
     except IntegrityError as exc:
-        if _sqlstate(exc)[0] == "23505":
-            raise Problem(
-                409,
-                "review-exists",
-                "Already reviewed",
-                "you have already reviewed this resource; change your review with "
-                f"PUT /resources/{resource_id}/reviews",
+        if sqlstate(exc) == "23505":
+            raise REVIEW_EXISTS(
+                f"you have already reviewed this resource; change your review with PUT /resources/{resource_id}/reviews"
             ) from exc
         raise
 
@@ -477,7 +459,7 @@ async def update_my_review(
 ) -> ResourceReview:
     values = body.model_dump(exclude_unset=True)
     if "rating" in values and values["rating"] is None:
-        raise Problem(422, "validation", "Invalid request", "rating: may not be null")
+        raise VALIDATION("rating: may not be null")
     await _reviewable(session, resource_id)
     stmt = update(ResourceReview).where(ResourceReview.resource_id == resource_id, ResourceReview.user_id == user_id)
     if values:
@@ -489,7 +471,7 @@ async def update_my_review(
             select(ResourceReview).where(ResourceReview.resource_id == resource_id, ResourceReview.user_id == user_id)
         )
     if row is None:
-        raise Problem(404, "not-found", "Not found", "you have not reviewed this resource")
+        raise NOT_FOUND("you have not reviewed this resource")
     return row
 
 
@@ -501,7 +483,7 @@ async def delete_my_review(session: AsyncSession, user_id: uuid.UUID, resource_i
     )
     if deleted is None:
         await get_visible(session, Resource, resource_id, "resource")
-        raise Problem(404, "not-found", "Not found", "you have not reviewed this resource")
+        raise NOT_FOUND("you have not reviewed this resource")
 
 
 async def delete_review(session: AsyncSession, resource_id: uuid.UUID, review_id: uuid.UUID) -> None:
@@ -517,7 +499,7 @@ async def reviews_query(session: AsyncSession, resource_id: uuid.UUID) -> Select
 async def resource_with_file(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
     resource = await get_visible(session, Resource, resource_id, "resource")
     if resource.file_path is None:
-        raise Problem(404, "no-file", "No file", "this resource has no uploaded file")
+        raise NO_FILE("this resource has no uploaded file")
     return resource
 
 
@@ -584,7 +566,7 @@ async def generate(
     Only an org admin approves it; until then students cannot see it (RLS).
     """
     user_id = identity.user_id
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         organization_id = await resolve_organization(session, user_id, body.organization_id)
         savepoint = await session.begin_nested()
         session.add(_generated(body, organization_id, user_id, "dry run"))
@@ -601,12 +583,11 @@ async def generate(
     )
     call = await gateway.admit(user_id, request, request_id)
     message = await gateway.complete(call)
-    content = "".join(b.get("text", "") for b in message.get("content", []) if isinstance(b, dict)).strip()
+    content = answer_text(message).strip()
     if not content:
-        raise Problem(502, "ai-empty-response", "AI provider returned nothing", "the model returned no text; try again")
-    usage_log_id = uuid.UUID(message["schoolbase"]["usage_log_id"])
+        raise AI_EMPTY_RESPONSE("the model returned no text; try again")
 
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         resource = _generated(body, organization_id, user_id, content[:200_000])
-        resource.ai_generated, resource.ai_usage_log_id = True, usage_log_id
+        resource.ai_generated, resource.ai_usage_log_id = True, usage_log_id(message)
         return await add(session, resource)

@@ -27,7 +27,14 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from schoolbase.errors import Problem
+from schoolbase.problems import (
+    CONTENT_TYPE_MISMATCH,
+    FILE_TOO_LARGE,
+    FORM_TOO_LARGE,
+    INVALID_MULTIPART,
+    VALIDATION,
+    Problem,
+)
 
 # The form fields before the file, their part headers and the multipart framing.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -48,25 +55,20 @@ OOXML_PREFIXES = {
 
 
 def too_large(limit: int) -> Problem:
-    return Problem(413, "file-too-large", "File too large", f"files may be at most {limit} bytes", max_bytes=limit)
+    return FILE_TOO_LARGE(f"files may be at most {limit} bytes", max_bytes=limit)
 
 
 def bad_form(detail: str) -> Problem:
-    return Problem(400, "invalid-multipart", "Invalid multipart form", detail)
+    return INVALID_MULTIPART(detail)
 
 
 def no_file() -> Problem:
-    return Problem(422, "validation", "Invalid request", "file: send the file as a multipart part named 'file'")
+    return VALIDATION("file: send the file as a multipart part named 'file'")
 
 
 def mismatch(declared: str, detected: str) -> Problem:
-    return Problem(
-        415,
-        "content-type-mismatch",
-        "File content does not match its type",
-        f"the file was sent as {declared!r} but its content is {detected!r}",
-        declared=declared,
-        detected=detected,
+    return CONTENT_TYPE_MISMATCH(
+        f"the file was sent as {declared!r} but its content is {detected!r}", declared=declared, detected=detected
     )
 
 
@@ -100,12 +102,7 @@ class UploadForm:
     def __init__(self, content_type_header: str | None, body: AsyncIterator[bytes]) -> None:
         kind, options = parse_options_header(content_type_header or "")
         if kind != b"multipart/form-data":
-            raise Problem(
-                422,
-                "validation",
-                "Invalid request",
-                "body: send the file and the resource's fields as multipart/form-data",
-            )
+            raise VALIDATION("body: send the file and the resource's fields as multipart/form-data")
         boundary = options.get(b"boundary")
         if not boundary:
             raise bad_form("the multipart Content-Type has no boundary")
@@ -190,9 +187,7 @@ class UploadForm:
         try:
             value = self._part.data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise Problem(
-                422, "validation", "Invalid request", f"{self._part.name}: form fields must be UTF-8 text"
-            ) from exc
+            raise VALIDATION(f"{self._part.name}: form fields must be UTF-8 text") from exc
         self.fields.append((self._part.name, value))
 
     def _on_end(self) -> None:
@@ -220,12 +215,7 @@ class UploadForm:
         except FormParserError as exc:
             raise bad_form("the multipart body is malformed") from exc
         if self.body_bytes - self.file_bytes > FORM_OVERHEAD_BYTES:
-            raise Problem(
-                413,
-                "form-too-large",
-                "Form too large",
-                f"the form fields and part headers may take at most {FORM_OVERHEAD_BYTES} bytes",
-            )
+            raise FORM_TOO_LARGE(f"the form fields and part headers may take at most {FORM_OVERHEAD_BYTES} bytes")
 
     async def _next(self) -> tuple[str, Any]:
         while not self._events:
@@ -392,7 +382,7 @@ async def checked(chunks: AsyncIterator[bytes], declared: str, limit: int) -> As
             del tail[:-TAIL_BYTES]
         yield chunk
     if total == 0:
-        raise Problem(422, "validation", "Invalid request", "file: the file is empty")
+        raise VALIDATION("file: the file is empty")
     if not head_checked:
         check_head()
     if text:

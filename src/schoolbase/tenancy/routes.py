@@ -25,10 +25,6 @@ Paging = Annotated[PageParams, Depends(page_params)]
 Config = Annotated[Settings, Depends(get_settings)]
 
 
-def no_content() -> Response:
-    return Response(status_code=204)
-
-
 # Me and users
 
 
@@ -82,9 +78,8 @@ async def update_organization(
 
 
 @router.delete("/organizations/{organization_id}", status_code=204)
-async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await crud.remove(session, Organization, organization_id, "organization")
-    return no_content()
 
 
 # Members
@@ -133,19 +128,17 @@ async def add_membership(
 @router.delete("/organizations/{organization_id}/memberships/{membership_id}", status_code=204)
 async def remove_membership(
     organization_id: uuid.UUID, membership_id: uuid.UUID, _: CurrentUser, session: Session
-) -> Response:
+) -> None:
     await crud.remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
-    return no_content()
 
 
 @router.put("/users/{user_id}/password", status_code=204)
 async def set_managed_password(
     user_id: uuid.UUID, body: schemas.ManagedPassword, _: CurrentUser, session: Session
-) -> Response:
+) -> None:
     """Org admins of the organization that manages the account: set its password (first or
     reset). The person must change it at the next sign-in; their sessions end."""
     await service.set_managed_password(session, user_id, body.password)
-    return no_content()
 
 
 # Domains
@@ -167,11 +160,10 @@ async def add_domain(
 
 
 @router.delete("/organizations/{organization_id}/domains/{domain_id}", status_code=204)
-async def remove_domain(organization_id: uuid.UUID, domain_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def remove_domain(organization_id: uuid.UUID, domain_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Super admins. Accounts at addresses in the domain are no longer managed by the organization."""
     where = OrganizationDomain.organization_id == organization_id
     await crud.remove(session, OrganizationDomain, domain_id, "domain", where)
-    return no_content()
 
 
 # Invitations
@@ -233,9 +225,8 @@ async def update_class(class_id: uuid.UUID, body: schemas.ClassUpdate, _: Curren
 
 
 @router.delete("/classes/{class_id}", status_code=204)
-async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await crud.remove(session, Class, class_id, "class")
-    return no_content()
 
 
 # Enrollments
@@ -253,9 +244,8 @@ async def enroll(class_id: uuid.UUID, body: schemas.EnrollmentCreate, _: Current
 
 
 @router.delete("/classes/{class_id}/enrollments/{enrollment_id}", status_code=204)
-async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await crud.remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
-    return no_content()
 
 
 # Guardianships
@@ -275,6 +265,5 @@ async def create_guardianship(
 
 
 @router.delete("/guardianships/{guardianship_id}", status_code=204)
-async def delete_guardianship(guardianship_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def delete_guardianship(guardianship_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     await crud.remove(session, Guardianship, guardianship_id, "guardianship")
-    return no_content()

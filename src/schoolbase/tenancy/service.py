@@ -15,7 +15,6 @@ from schoolbase.auth.invitations import invite
 from schoolbase.auth.passwords import hash_password
 from schoolbase.config import Settings
 from schoolbase.db.crud import add, change, get_visible
-from schoolbase.errors import Problem
 from schoolbase.models import (
     Class,
     Enrollment,
@@ -27,6 +26,7 @@ from schoolbase.models import (
     OrganizationDomain,
     User,
 )
+from schoolbase.problems import INVITATION_CLOSED, VALIDATION
 from schoolbase.tenancy import schemas
 
 # Organizations
@@ -96,12 +96,9 @@ async def add_member(
         # rolls the invitation back with the rest of the request.
         invitation = await invite(session, settings, organization_id, body.email, body.roles, body.display_name, admin)
         if body.password:
-            raise Problem(
-                422,
-                "validation",
-                "Invalid request",
+            raise VALIDATION(
                 "password: only accounts in your organization's own email domains get a password from you; "
-                "this address gets an invitation instead",
+                "this address gets an invitation instead"
             )
         return schemas.MemberAdded(outcome="invited", invitation=schemas.InvitationOut.model_validate(invitation))
     user_id = await managed_account(session, organization_id, body)
@@ -133,7 +130,7 @@ async def managed_account(session: AsyncSession, organization_id: uuid.UUID, bod
     if user_id := await session.scalar(found):
         return user_id
     if not body.display_name:
-        raise Problem(422, "validation", "Invalid request", "display_name: required for a new person")
+        raise VALIDATION("display_name: required for a new person")
     user_id = uuid.uuid4()
     # The database derives the managing organization from an address's domain; row-level
     # security then admits the row only if that is the caller's organization.
@@ -199,7 +196,7 @@ def invitations_query(organization_id: uuid.UUID) -> Select:
 async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation:
     invitation = await get_visible(session, Invitation, invitation_id, "invitation")
     if invitation.state == "accepted":
-        raise Problem(409, "invitation-closed", "Invitation closed", "this invitation was already accepted")
+        raise INVITATION_CLOSED("this invitation was already accepted")
     return await change(session, Invitation, invitation_id, {"revoked_at": func.now()}, "invitation")
 
 

@@ -29,11 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.ai.gateway import Gateway
-from schoolbase.auth.deps import transaction_as
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity, user_identity
-from schoolbase.errors import Problem, not_found
 from schoolbase.grading.assist import schemas
 from schoolbase.grading.assist.service import (
     Suggestion,
@@ -42,6 +40,7 @@ from schoolbase.grading.assist.service import (
     suggest,
 )
 from schoolbase.jobs import QUEUE, JobQueue
+from schoolbase.problems import AI_GRADING_RUNNING, Problem, not_found
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ _UNFINISHED_OF = text(
 
 
 async def start(db: Database, queue: JobQueue, identity: DbIdentity, assignment_id: uuid.UUID, model: str) -> uuid.UUID:
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         row = (await session.execute(_ASSIGNMENT, {"id": assignment_id})).first()
         if row is None:
             raise not_found("assignment")
@@ -112,7 +111,7 @@ async def start(db: Database, queue: JobQueue, identity: DbIdentity, assignment_
         await load_criteria(session, row.organization_id, row.id)
         keys = {"org": row.organization_id, "class": row.class_id, "assignment": row.id}
         submissions = list((await session.execute(_TO_GRADE, keys)).scalars())
-    async with db.service() as session:
+    async with db.as_service() as session:
         try:
             async with session.begin_nested():
                 job_id = await session.scalar(
@@ -120,12 +119,8 @@ async def start(db: Database, queue: JobQueue, identity: DbIdentity, assignment_
                 )
         except IntegrityError as exc:
             running = await session.scalar(_UNFINISHED_OF, keys)
-            raise Problem(
-                409,
-                "ai-grading-running",
-                "AI grading already running",
-                "this assignment already has an AI grading run in progress",
-                job_id=str(running),
+            raise AI_GRADING_RUNNING(
+                "this assignment already has an AI grading run in progress", job_id=str(running)
             ) from exc
         if submissions:
             await session.execute(
@@ -242,7 +237,7 @@ class Run:
 
 
 async def _statement(runtime: Runtime, sql, params: dict[str, Any]):
-    async with runtime.db.service_statements() as conn:
+    async with runtime.db.service_statement() as conn:
         return await conn.execute(sql, params)
 
 
@@ -340,7 +335,7 @@ async def _grade_item(runtime: Runtime, run: Run, identity: DbIdentity, item) ->
 async def sweep(runtime: Runtime) -> int:
     """Resume what a crash or a lost queue entry left unfinished; returns how many runs were queued."""
     await runtime.queue.retry_stalled()
-    async with runtime.db.service_statements() as conn:
+    async with runtime.db.service_statement() as conn:
         unfinished = list((await conn.execute(_UNFINISHED)).scalars())
     for job_id in unfinished:
         await runtime.queue.defer(TASK, lock=job_lock(job_id), job_id=str(job_id))

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from schoolbase.ai.gateway import Gateway
-from schoolbase.auth.deps import CurrentUser, Session, get_database, transaction_as
+from schoolbase.auth.deps import CurrentUser, Session, get_database
 from schoolbase.db.engine import Database
 from schoolbase.grading.assist import jobs, schemas, service
 
@@ -51,7 +51,7 @@ async def ai_grade(
         model=_model(request, body),
         request_id=getattr(request.state, "request_id", None),
     )
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         return await service.grade_out(session, suggestion.grade_id)
 
 
@@ -119,7 +119,7 @@ async def ai_grade_all(
     ``GET /ai-grading-jobs/{id}``; each suggestion is reviewed like a single one."""
     job_id = await jobs.start(db, request.app.state.jobs, identity, assignment_id, _model(request, body))
     response.headers["Location"] = f"/ai-grading-jobs/{job_id}"
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         return await jobs.job_out(session, job_id)
 
 

@@ -8,7 +8,6 @@ and logging apply), then store the ``ai_suggested`` grade as ``service_role`` (t
 policies reserve that state to the server).
 """
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.gateway import Gateway
-from schoolbase.auth.deps import transaction_as
+from schoolbase.ai.gateway import Gateway, answer_text, usage_log_id
+from schoolbase.ai.service import record_quality
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity
-from schoolbase.errors import Problem, forbidden, not_found
+from schoolbase.errors import sqlstate
 from schoolbase.grading.assist import schemas
 from schoolbase.grading.assist.prompt import (
     Answer,
@@ -35,6 +34,17 @@ from schoolbase.grading.assist.prompt import (
 )
 from schoolbase.grading.service import RubricScore, grade_submission
 from schoolbase.models.grading import GradeSource, GradeState
+from schoolbase.problems import (
+    AI_ANSWER_INVALID,
+    ALREADY_GRADED,
+    NOT_AN_AI_SUGGESTION,
+    NOT_GRADABLE,
+    RUBRIC_REQUIRED,
+    VALIDATION,
+    Problem,
+    forbidden,
+    not_found,
+)
 
 GRADABLE = ("submitted", "late")
 
@@ -85,7 +95,7 @@ def already_graded(grade_id: uuid.UUID, state: str) -> Problem:
         "draft": "a teacher is already grading this submission (draft grade)",
         "ai_suggested": "this submission already has an AI suggestion awaiting review: accept, edit or reject it first",
     }.get(state, "this submission already has a grade")
-    return Problem(409, "already-graded", "Already graded", detail, grade_id=str(grade_id), grade_state=state)
+    return ALREADY_GRADED(detail, grade_id=str(grade_id), grade_state=state)
 
 
 async def load_criteria(session: AsyncSession, organization_id: uuid.UUID, assignment_id: uuid.UUID):
@@ -95,12 +105,9 @@ async def load_criteria(session: AsyncSession, organization_id: uuid.UUID, assig
         rows = (await session.execute(_CRITERIA, {"org": organization_id, "rubric": rubric.id})).all()
         criteria = [Criterion(r.id, r.position, r.title, r.description, r.max_points, r.levels or []) for r in rows]
     if not criteria:
-        raise Problem(
-            422,
-            "rubric-required",
-            "Rubric required",
+        raise RUBRIC_REQUIRED(
             "AI grading scores a submission against the assignment's rubric; give the assignment a rubric "
-            "with at least one criterion first",
+            "with at least one criterion first"
         )
     return rubric, criteria
 
@@ -115,12 +122,7 @@ async def load_target(session: AsyncSession, submission_id: uuid.UUID) -> Target
     if grade is not None:
         raise already_graded(grade.id, grade.state)
     if row.status not in GRADABLE:
-        raise Problem(
-            422,
-            "not-gradable",
-            "Not gradable",
-            f"the submission is {row.status}; only submitted or late work is graded",
-        )
+        raise NOT_GRADABLE(f"the submission is {row.status}; only submitted or late work is graded")
     rubric, criteria = await load_criteria(session, row.organization_id, row.assignment_id)
     return Target(
         organization_id=row.organization_id,
@@ -141,17 +143,6 @@ async def load_target(session: AsyncSession, submission_id: uuid.UUID) -> Target
 
 # ---------------------------------------------------------------- suggesting
 
-_QUALITY = text(
-    "update public.ai_usage_logs set quality = quality || cast(:quality as jsonb) "
-    "where organization_id = :org and id = :id"
-)
-
-
-async def record_quality(
-    conn: AsyncSession | AsyncConnection, organization_id: uuid.UUID, log_id: uuid.UUID, quality: dict[str, Any]
-) -> None:
-    await conn.execute(_QUALITY, {"quality": json.dumps(quality), "org": organization_id, "id": log_id})
-
 
 async def store_suggestion(session: AsyncSession, target: Target, answer: Answer, log_id: uuid.UUID) -> uuid.UUID:
     """The ai_suggested grade and its rubric scores, through the grading service's one write
@@ -171,20 +162,12 @@ async def store_suggestion(session: AsyncSession, target: Target, answer: Answer
                 rubric=[RubricScore(s.criterion_id, s.points, s.level, s.comment) for s in answer.scores],
             )
             if grade.state != GradeState.ai_suggested or grade.ai_usage_log_id != log_id:
-                raise Problem(
-                    409, "already-graded", "Already graded", "this submission was graded while the AI was answering"
-                )
+                raise ALREADY_GRADED("this submission was graded while the AI was answering")
     except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "23505":
-            raise Problem(
-                409, "already-graded", "Already graded", "this submission was graded while the AI was answering"
-            ) from exc
+        if sqlstate(exc) == "23505":
+            raise ALREADY_GRADED("this submission was graded while the AI was answering") from exc
         raise
     return grade.id
-
-
-def answer_text(message: dict[str, Any]) -> str:
-    return "".join(b.get("text", "") for b in message.get("content", []) if isinstance(b, dict))
 
 
 @dataclass(frozen=True)
@@ -211,15 +194,15 @@ async def suggest(
 
     ``on_stored`` runs in the transaction that stores the grade (the bulk job marks
     its item done there, so the two can never disagree)."""
-    async with transaction_as(db, identity) as session:
+    async with db.as_user(identity) as session:
         target = await load_target(session, submission_id)
     call = await gateway.admit(identity.user_id, build_request(target, model), request_id)
     message = await gateway.complete(call)
-    log_id = uuid.UUID(message["schoolbase"]["usage_log_id"])
+    log_id = usage_log_id(message)
     try:
         answer = parse_answer(answer_text(message), target.criteria)
     except AnswerError as exc:
-        async with db.service() as session:
+        async with db.as_service() as session:
             await record_quality(
                 session,
                 target.organization_id,
@@ -228,10 +211,8 @@ async def suggest(
                     "grading": {"valid": False, "error": str(exc), "submission_id": str(submission_id)},
                 },
             )
-        raise Problem(
-            502, "ai-answer-invalid", "The AI answer did not fit the rubric", str(exc), usage_log_id=str(log_id)
-        ) from exc
-    async with db.service() as session:
+        raise AI_ANSWER_INVALID(str(exc), usage_log_id=str(log_id)) from exc
+    async with db.as_service() as session:
         grade_id = await store_suggestion(session, target, answer, log_id)
         await record_quality(
             session,
@@ -306,13 +287,7 @@ async def _visible_grade(session: AsyncSession, grade_id: uuid.UUID):
 
 
 def _not_a_suggestion(state: str) -> Problem:
-    return Problem(
-        409,
-        "not-an-ai-suggestion",
-        "Not an AI suggestion awaiting review",
-        f"this grade is {state}, not an AI suggestion awaiting review",
-        grade_state=state,
-    )
+    return NOT_AN_AI_SUGGESTION(f"this grade is {state}, not an AI suggestion awaiting review", grade_state=state)
 
 
 async def accept(session: AsyncSession, grade_id: uuid.UUID) -> schemas.GradeOut:
@@ -351,19 +326,9 @@ async def edit(session: AsyncSession, grade_id: uuid.UUID, body: schemas.GradeEd
         for score in body.rubric:
             criterion = known.get(score.criterion_id)
             if criterion is None:
-                raise Problem(
-                    422,
-                    "validation",
-                    "Invalid request",
-                    f"criterion {score.criterion_id} is not part of this assignment's rubric",
-                )
+                raise VALIDATION(f"criterion {score.criterion_id} is not part of this assignment's rubric")
             if score.points > criterion.max_points:
-                raise Problem(
-                    422,
-                    "validation",
-                    "Invalid request",
-                    f"criterion {criterion.title!r} allows at most {criterion.max_points} points",
-                )
+                raise VALIDATION(f"criterion {criterion.title!r} allows at most {criterion.max_points} points")
     sets = ["state = cast(:state as public.grade_state)", "source = 'teacher'", "grader_id = auth.uid()"]
     params: dict[str, Any] = {"id": grade_id, "state": body.state}
     if "feedback" in body.model_fields_set:
