@@ -14,14 +14,10 @@ from schoolbase.csvexport import csv_response
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import DbIdentity
 from schoolbase.models.ai import (
-    AiBudgetAlert,
     AiCallStatus,
-    AiDailyUserUsage,
     AiFeature,
-    AiMonthlyOrgUsage,
-    AiUsageLog,
 )
-from schoolbase.pagination import Page, PageParams, page_of, page_params
+from schoolbase.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["ai"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -77,7 +73,7 @@ async def update_ai_settings(
 @router.get("/organizations/{organization_id}/ai-alerts", response_model=Page[schemas.BudgetAlertOut])
 async def list_alerts(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """Budget thresholds crossed, once per threshold per month (org admins)."""
-    return await page_of(session, service.alerts_query(organization_id), AiBudgetAlert, paging, schemas.BudgetAlertOut)
+    return await service.list_alerts(session, organization_id, paging)
 
 
 @router.get("/ai/usage", response_model=Page[schemas.UsageLogOut], responses={200: {"content": {"text/csv": {}}}})
@@ -103,7 +99,7 @@ async def list_usage(
     if format == "csv":
         await service.check_usage_export(session, stmt)
         return csv_response("ai-usage.csv", service.USAGE_CSV_COLUMNS, _usage_rows(request.app.state.db, user, stmt))
-    return await page_of(session, stmt, AiUsageLog, paging, schemas.UsageLogOut)
+    return await service.list_usage(session, stmt, paging)
 
 
 async def _usage_rows(db: Database, user: DbIdentity, stmt: Select) -> AsyncIterator[list[Any]]:
@@ -131,8 +127,7 @@ async def daily_usage(
     until: date | None = None,
 ) -> Page:
     """Per person per day (the organization's time zone)."""
-    stmt = service.daily_query(organization_id, user_id, since, until)
-    return await page_of(session, stmt, AiDailyUserUsage, paging, schemas.DailyUsageOut)
+    return await service.list_daily(session, paging, organization_id, user_id, since, until)
 
 
 @router.get("/ai/usage/monthly", response_model=Page[schemas.MonthlyUsageOut])
@@ -140,6 +135,4 @@ async def monthly_usage(
     _: CurrentUser, session: Session, paging: Paging, organization_id: uuid.UUID | None = None
 ) -> Page:
     """Per organization per month, with the budget and the amount reserved by calls in flight (org admins)."""
-    return await page_of(
-        session, service.monthly_query(organization_id), AiMonthlyOrgUsage, paging, schemas.MonthlyUsageOut
-    )
+    return await service.list_monthly(session, paging, organization_id)

@@ -21,6 +21,7 @@ from schoolbase.models.ai import (
     AiServicePrice,
     AiUsageLog,
 )
+from schoolbase.pagination import Page, PageParams, page_of
 from schoolbase.problems import EXPORT_TOO_LARGE, forbidden, not_found
 
 CSV_ROW_LIMIT = 100_000
@@ -154,9 +155,19 @@ async def give_feedback(session: AsyncSession, log_id: uuid.UUID, body: schemas.
     return row
 
 
-def daily_query(
-    organization_id: uuid.UUID | None, user_id: uuid.UUID | None, since: date | None, until: date | None
-) -> Select:
+async def list_usage(session: AsyncSession, stmt: Select, paging: PageParams) -> Page:
+    """One page of ``usage_query``'s rows."""
+    return await page_of(session, stmt, AiUsageLog, paging, schemas.UsageLogOut)
+
+
+async def list_daily(
+    session: AsyncSession,
+    paging: PageParams,
+    organization_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    since: date | None,
+    until: date | None,
+) -> Page:
     stmt = select(AiDailyUserUsage)
     if organization_id:
         stmt = stmt.where(AiDailyUserUsage.organization_id == organization_id)
@@ -166,13 +177,16 @@ def daily_query(
         stmt = stmt.where(AiDailyUserUsage.day >= since)
     if until:
         stmt = stmt.where(AiDailyUserUsage.day <= until)
-    return stmt
+    return await page_of(session, stmt, AiDailyUserUsage, paging, schemas.DailyUsageOut)
 
 
-def monthly_query(organization_id: uuid.UUID | None) -> Select:
+async def list_monthly(session: AsyncSession, paging: PageParams, organization_id: uuid.UUID | None) -> Page:
     stmt = select(AiMonthlyOrgUsage)
-    return stmt.where(AiMonthlyOrgUsage.organization_id == organization_id) if organization_id else stmt
+    if organization_id:
+        stmt = stmt.where(AiMonthlyOrgUsage.organization_id == organization_id)
+    return await page_of(session, stmt, AiMonthlyOrgUsage, paging, schemas.MonthlyUsageOut)
 
 
-def alerts_query(organization_id: uuid.UUID) -> Select:
-    return select(AiBudgetAlert).where(AiBudgetAlert.organization_id == organization_id)
+async def list_alerts(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = select(AiBudgetAlert).where(AiBudgetAlert.organization_id == organization_id)
+    return await page_of(session, stmt, AiBudgetAlert, paging, schemas.BudgetAlertOut)

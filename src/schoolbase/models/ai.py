@@ -9,7 +9,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -29,6 +28,7 @@ from schoolbase.models.base import (
     Timestamps,
     org_fk,
     pg_enum,
+    tenant_fk,
     user_fk,
     uuid_pk,
 )
@@ -191,11 +191,7 @@ class AiBudgetReservation(TenantRow, Base):
     __tablename__ = "ai_budget_reservations"
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "month"],
-            ["ai_monthly_org_usage.organization_id", "ai_monthly_org_usage.month"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("ai_monthly_org_usage", month="month", ondelete="CASCADE"),
         Index("ai_budget_reservations_expiry_idx", "organization_id", "month", "expires_at"),
     )
 

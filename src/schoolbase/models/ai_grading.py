@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Text,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, user_fk
+from schoolbase.models.base import Base, TenantRow, tenant_fk, user_fk
 
 
 class BulkGradingJobState(enum.StrEnum):
@@ -38,11 +37,7 @@ class BulkGradingJob(TenantRow, Base):
     __tablename__ = "bulk_grading_jobs"
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id", "assignment_id"],
-            ["assignments.organization_id", "assignments.class_id", "assignments.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignments", class_id="class_id", assignment_id="id", ondelete="CASCADE"),
         Index("bulk_grading_jobs_assignment_idx", "organization_id", "class_id", "assignment_id"),
         Index("bulk_grading_jobs_requested_by_idx", "requested_by"),
         Index(
@@ -70,16 +65,8 @@ class BulkGradingJobItem(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "job_id", "submission_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "job_id"],
-            ["bulk_grading_jobs.organization_id", "bulk_grading_jobs.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "submission_id"],
-            ["assignment_submissions.organization_id", "assignment_submissions.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("bulk_grading_jobs", job_id="id", ondelete="CASCADE"),
+        tenant_fk("assignment_submissions", submission_id="id", ondelete="CASCADE"),
         Index("bulk_grading_job_items_submission_idx", "organization_id", "submission_id"),
     )
 

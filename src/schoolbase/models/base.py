@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, func, text
+from sqlalchemy import DateTime, Enum, ForeignKey, ForeignKeyConstraint, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,3 +38,14 @@ def org_fk() -> Mapped[uuid.UUID]:
 
 def user_fk(ondelete: str | None = None) -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete=ondelete))
+
+
+def tenant_fk(
+    table: str, *, ondelete: str | None = None, name: str | None = None, **columns: str
+) -> ForeignKeyConstraint:
+    """A composite foreign key that carries the organization id: ``organization_id`` plus each
+    ``local="remote"`` column pair, to the same columns of ``table``. So a row can only ever
+    point at a row of its own organization."""
+    local = ["organization_id", *columns]
+    remote = [f"{table}.{column}" for column in ["organization_id", *columns.values()]]
+    return ForeignKeyConstraint(local, remote, ondelete=ondelete, name=name)

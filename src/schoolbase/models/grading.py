@@ -8,7 +8,6 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, tenant_fk, user_fk
 from schoolbase.models.tenancy import MembershipRole, membership_role
 
 
@@ -82,9 +81,7 @@ class AssignmentCategory(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "class_id", "id"),
         UniqueConstraint("organization_id", "class_id", "name"),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
-        ),
+        tenant_fk("classes", class_id="id", ondelete="CASCADE"),
     )
 
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -98,13 +95,8 @@ class Assignment(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "class_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id", "category_id"],
-            ["assignment_categories.organization_id", "assignment_categories.class_id", "assignment_categories.id"],
-        ),
+        tenant_fk("classes", class_id="id", ondelete="CASCADE"),
+        tenant_fk("assignment_categories", class_id="class_id", category_id="id"),
         Index("assignments_class_due_idx", "organization_id", "class_id", "due_at"),
         Index("assignments_category_idx", "organization_id", "class_id", "category_id"),
         Index("assignments_created_by_idx", "created_by"),
@@ -137,11 +129,7 @@ class AssignmentRubric(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "assignment_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "assignment_id"],
-            ["assignments.organization_id", "assignments.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignments", assignment_id="id", ondelete="CASCADE"),
     )
 
     assignment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -153,11 +141,7 @@ class AssignmentRubricCriterion(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "rubric_id", "position"),
-        ForeignKeyConstraint(
-            ["organization_id", "rubric_id"],
-            ["assignment_rubrics.organization_id", "assignment_rubrics.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignment_rubrics", rubric_id="id", ondelete="CASCADE"),
     )
 
     rubric_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -174,16 +158,8 @@ class AssignmentSubmission(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "id", "assignment_id", "student_id"),
         UniqueConstraint("organization_id", "assignment_id", "student_id", "attempt"),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id", "assignment_id"],
-            ["assignments.organization_id", "assignments.class_id", "assignments.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id", "student_id", "student_role"],
-            ["enrollments.organization_id", "enrollments.class_id", "enrollments.user_id", "enrollments.role"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignments", class_id="class_id", assignment_id="id", ondelete="CASCADE"),
+        tenant_fk("enrollments", class_id="class_id", student_id="user_id", student_role="role", ondelete="CASCADE"),
         CheckConstraint("student_role = 'student'"),
         Index("assignment_submissions_student_idx", "organization_id", "student_id"),
         Index("assignment_submissions_enrollment_idx", "organization_id", "class_id", "student_id", "student_role"),
@@ -208,21 +184,14 @@ class AssignmentGrade(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "submission_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "submission_id", "assignment_id", "student_id"],
-            [
-                "assignment_submissions.organization_id",
-                "assignment_submissions.id",
-                "assignment_submissions.assignment_id",
-                "assignment_submissions.student_id",
-            ],
+        tenant_fk(
+            "assignment_submissions",
+            submission_id="id",
+            assignment_id="assignment_id",
+            student_id="student_id",
             ondelete="CASCADE",
         ),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id", "assignment_id"],
-            ["assignments.organization_id", "assignments.class_id", "assignments.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignments", class_id="class_id", assignment_id="id", ondelete="CASCADE"),
         Index("assignment_grades_class_idx", "organization_id", "class_id", "assignment_id"),
         Index("assignment_grades_student_idx", "organization_id", "student_id"),
         Index("assignment_grades_submission_idx", "organization_id", "submission_id", "assignment_id", "student_id"),
@@ -259,16 +228,8 @@ class RubricGrade(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "grade_id", "criterion_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "grade_id"],
-            ["assignment_grades.organization_id", "assignment_grades.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "criterion_id"],
-            ["assignment_rubric_criteria.organization_id", "assignment_rubric_criteria.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("assignment_grades", grade_id="id", ondelete="CASCADE"),
+        tenant_fk("assignment_rubric_criteria", criterion_id="id", ondelete="CASCADE"),
         Index("rubric_grades_criterion_idx", "organization_id", "criterion_id"),
     )
 

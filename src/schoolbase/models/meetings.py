@@ -6,7 +6,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    ForeignKeyConstraint,
     Index,
     Integer,
     SmallInteger,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSTZMULTIRANGE, UUID, Range
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, tenant_fk, user_fk
 
 
 class MeetingState(enum.StrEnum):
@@ -54,12 +53,8 @@ class MeetingSession(TenantRow, Base):
     __tablename__ = "meeting_sessions"
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "room_id"], ["meeting_rooms.organization_id", "meeting_rooms.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="SET NULL (class_id)"
-        ),
+        tenant_fk("meeting_rooms", room_id="id", ondelete="CASCADE"),
+        tenant_fk("classes", class_id="id", ondelete="SET NULL (class_id)"),
         Index("meeting_sessions_room_idx", "organization_id", "room_id", "starts_at"),
         Index("meeting_sessions_class_idx", "organization_id", "class_id"),
         Index("meeting_sessions_host_idx", "host_id"),
@@ -81,11 +76,7 @@ class MeetingParticipant(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "session_id", "user_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "session_id"],
-            ["meeting_sessions.organization_id", "meeting_sessions.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("meeting_sessions", session_id="id", ondelete="CASCADE"),
         Index("meeting_participants_user_idx", "user_id", "session_id"),
     )
 
@@ -101,11 +92,7 @@ class MeetingActionItem(TenantRow, Base):
     __tablename__ = "meeting_action_items"
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "session_id"],
-            ["meeting_sessions.organization_id", "meeting_sessions.id"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("meeting_sessions", session_id="id", ondelete="CASCADE"),
         Index("meeting_action_items_session_idx", "organization_id", "session_id"),
         Index("meeting_action_items_assignee_idx", "assignee_id", "state"),
     )

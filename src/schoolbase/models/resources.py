@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, user_fk
+from schoolbase.models.base import Base, TenantRow, org_fk, pg_enum, tenant_fk, user_fk
 
 
 class ResourceType(enum.StrEnum):
@@ -45,9 +44,7 @@ class ResourceCategory(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "parent_id", "name", postgresql_nulls_not_distinct=True),
-        ForeignKeyConstraint(
-            ["organization_id", "parent_id"], ["resource_categories.organization_id", "resource_categories.id"]
-        ),
+        tenant_fk("resource_categories", parent_id="id"),
         Index("resource_categories_parent_idx", "organization_id", "parent_id"),
     )
 
@@ -61,12 +58,8 @@ class Resource(TenantRow, Base):
     __tablename__ = "resources"
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
-        ForeignKeyConstraint(
-            ["organization_id", "category_id"], ["resource_categories.organization_id", "resource_categories.id"]
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
-        ),
+        tenant_fk("resource_categories", category_id="id"),
+        tenant_fk("classes", class_id="id", ondelete="CASCADE"),
         Index("resources_search_idx", "search", postgresql_using="gin"),
         Index("resources_org_state_idx", "organization_id", "state", "type"),
         Index("resources_category_idx", "organization_id", "category_id"),
@@ -115,9 +108,7 @@ class ResourceReview(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "resource_id", "user_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "resource_id"], ["resources.organization_id", "resources.id"], ondelete="CASCADE"
-        ),
+        tenant_fk("resources", resource_id="id", ondelete="CASCADE"),
         Index("resource_reviews_user_idx", "user_id"),
     )
 

@@ -8,7 +8,6 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Text,
     UniqueConstraint,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schoolbase.models.base import Base, TenantRow, Timestamps, uuid_pk
+from schoolbase.models.base import Base, TenantRow, Timestamps, tenant_fk, uuid_pk
 
 
 class MembershipRole(enum.StrEnum):
@@ -111,14 +110,8 @@ class Enrollment(TenantRow, Base):
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "class_id", "user_id"),
         UniqueConstraint("organization_id", "class_id", "user_id", "role", name="enrollments_class_member_key"),
-        ForeignKeyConstraint(
-            ["organization_id", "class_id"], ["classes.organization_id", "classes.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "user_id", "role"],
-            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("classes", class_id="id", ondelete="CASCADE"),
+        tenant_fk("memberships", user_id="user_id", role="role", ondelete="CASCADE"),
         CheckConstraint("role in ('teacher', 'student')"),
         Index("enrollments_member_idx", "organization_id", "user_id", "role"),
         Index("enrollments_user_idx", "user_id", "role", "class_id"),
@@ -134,16 +127,8 @@ class Guardianship(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "parent_id", "student_id"),
-        ForeignKeyConstraint(
-            ["organization_id", "parent_id", "parent_role"],
-            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["organization_id", "student_id", "student_role"],
-            ["memberships.organization_id", "memberships.user_id", "memberships.role"],
-            ondelete="CASCADE",
-        ),
+        tenant_fk("memberships", parent_id="user_id", parent_role="role", ondelete="CASCADE"),
+        tenant_fk("memberships", student_id="user_id", student_role="role", ondelete="CASCADE"),
         Index("guardianships_parent_member_idx", "organization_id", "parent_id", "parent_role"),
         Index("guardianships_student_member_idx", "organization_id", "student_id", "student_role"),
         Index("guardianships_parent_idx", "parent_id", "student_id"),

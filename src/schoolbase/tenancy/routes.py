@@ -4,9 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from schoolbase.auth.deps import CurrentUser, MailKick, Session, get_settings
-from schoolbase.auth.invitations import resend
 from schoolbase.config import Settings
-from schoolbase.db import crud
 from schoolbase.models import (
     Class,
     Enrollment,
@@ -17,7 +15,7 @@ from schoolbase.models import (
     OrganizationDomain,
     User,
 )
-from schoolbase.pagination import Page, PageParams, page_of, page_params, paginate
+from schoolbase.pagination import Page, PageParams, page_params
 from schoolbase.tenancy import schemas, service
 
 router = APIRouter(tags=["tenancy"])
@@ -41,7 +39,7 @@ async def update_me(body: schemas.UserUpdate, user: CurrentUser, session: Sessio
 
 @router.get("/users/{user_id}", response_model=schemas.UserOut)
 async def get_user(user_id: uuid.UUID, _: CurrentUser, session: Session) -> User:
-    return await crud.get_visible(session, User, user_id, "user")
+    return await service.get_user(session, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut)
@@ -61,25 +59,24 @@ async def create_organization(body: schemas.OrganizationCreate, _: CurrentUser, 
 
 @router.get("/organizations", response_model=Page[schemas.OrganizationOut])
 async def list_organizations(_: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.organizations_query(), Organization, paging, schemas.OrganizationOut)
+    return await service.list_organizations(session, paging)
 
 
 @router.get("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
 async def get_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> Organization:
-    return await crud.get_visible(session, Organization, organization_id, "organization")
+    return await service.get_organization(session, organization_id)
 
 
 @router.patch("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
 async def update_organization(
     organization_id: uuid.UUID, body: schemas.OrganizationUpdate, _: CurrentUser, session: Session
 ) -> Organization:
-    values = body.model_dump(exclude_unset=True)
-    return await crud.change(session, Organization, organization_id, values, "organization")
+    return await service.update_organization(session, organization_id, body)
 
 
 @router.delete("/organizations/{organization_id}", status_code=204)
 async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
-    await crud.remove(session, Organization, organization_id, "organization")
+    await service.delete_organization(session, organization_id)
 
 
 # Members
@@ -88,8 +85,7 @@ async def delete_organization(organization_id: uuid.UUID, _: CurrentUser, sessio
 @router.get("/organizations/{organization_id}/members", response_model=Page[schemas.MemberOut])
 async def list_members(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """Org admins see everyone; other members see the staff (org admins and teachers)."""
-    rows, cursor = await paginate(session, service.members_query(organization_id), Membership, paging)
-    return Page(items=[service.member_out(row) for row in rows], next_cursor=cursor)
+    return await service.list_members(session, organization_id, paging)
 
 
 @router.post(
@@ -129,7 +125,7 @@ async def add_membership(
 async def remove_membership(
     organization_id: uuid.UUID, membership_id: uuid.UUID, _: CurrentUser, session: Session
 ) -> None:
-    await crud.remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
+    await service.remove_membership(session, organization_id, membership_id)
 
 
 @router.put("/users/{user_id}/password", status_code=204)
@@ -147,7 +143,7 @@ async def set_managed_password(
 @router.get("/organizations/{organization_id}/domains", response_model=Page[schemas.DomainOut])
 async def list_domains(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """The email domains the organization owns: their accounts are managed by it (org admins see them)."""
-    return await page_of(session, service.domains_query(organization_id), OrganizationDomain, paging, schemas.DomainOut)
+    return await service.list_domains(session, organization_id, paging)
 
 
 @router.post("/organizations/{organization_id}/domains", response_model=schemas.DomainOut, status_code=201)
@@ -162,8 +158,7 @@ async def add_domain(
 @router.delete("/organizations/{organization_id}/domains/{domain_id}", status_code=204)
 async def remove_domain(organization_id: uuid.UUID, domain_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Super admins. Accounts at addresses in the domain are no longer managed by the organization."""
-    where = OrganizationDomain.organization_id == organization_id
-    await crud.remove(session, OrganizationDomain, domain_id, "domain", where)
+    await service.remove_domain(session, organization_id, domain_id)
 
 
 # Invitations
@@ -172,8 +167,7 @@ async def remove_domain(organization_id: uuid.UUID, domain_id: uuid.UUID, _: Cur
 @router.get("/organizations/{organization_id}/invitations", response_model=Page[schemas.InvitationOut])
 async def list_invitations(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """Org admins: every invitation with the address as typed and its state."""
-    stmt = service.invitations_query(organization_id)
-    return await page_of(session, stmt, Invitation, paging, schemas.InvitationOut)
+    return await service.list_invitations(session, organization_id, paging)
 
 
 @router.post("/invitations/{invitation_id}/resend", response_model=schemas.InvitationOut)
@@ -181,8 +175,7 @@ async def resend_invitation(
     invitation_id: uuid.UUID, _: CurrentUser, session: Session, settings: Config, mail: MailKick
 ) -> Invitation:
     """Send again with a new link (the old one stops working) and a new expiry."""
-    invitation = await crud.get_visible(session, Invitation, invitation_id, "invitation")
-    invitation = await resend(session, settings, invitation)
+    invitation = await service.resend_invitation(session, settings, invitation_id)
     mail()
     return invitation
 
@@ -199,12 +192,12 @@ async def revoke_invitation(invitation_id: uuid.UUID, _: CurrentUser, session: S
 @router.get("/classes", response_model=Page[schemas.ClassOut])
 async def list_my_classes(_: CurrentUser, session: Session, paging: Paging) -> Page:
     """Every class I may see, in all my organizations."""
-    return await page_of(session, service.classes_query(), Class, paging, schemas.ClassOut)
+    return await service.list_classes(session, paging)
 
 
 @router.get("/organizations/{organization_id}/classes", response_model=Page[schemas.ClassOut])
 async def list_classes(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.classes_query(organization_id), Class, paging, schemas.ClassOut)
+    return await service.list_classes(session, paging, organization_id)
 
 
 @router.post("/organizations/{organization_id}/classes", response_model=schemas.ClassOut, status_code=201)
@@ -216,17 +209,17 @@ async def create_class(
 
 @router.get("/classes/{class_id}", response_model=schemas.ClassOut)
 async def get_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> Class:
-    return await crud.get_visible(session, Class, class_id, "class")
+    return await service.get_class(session, class_id)
 
 
 @router.patch("/classes/{class_id}", response_model=schemas.ClassOut)
 async def update_class(class_id: uuid.UUID, body: schemas.ClassUpdate, _: CurrentUser, session: Session) -> Class:
-    return await crud.change(session, Class, class_id, body.model_dump(exclude_unset=True), "class")
+    return await service.update_class(session, class_id, body)
 
 
 @router.delete("/classes/{class_id}", status_code=204)
 async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
-    await crud.remove(session, Class, class_id, "class")
+    await service.delete_class(session, class_id)
 
 
 # Enrollments
@@ -234,7 +227,7 @@ async def delete_class(class_id: uuid.UUID, _: CurrentUser, session: Session) ->
 
 @router.get("/classes/{class_id}/enrollments", response_model=Page[schemas.EnrollmentOut])
 async def list_enrollments(class_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
-    return await page_of(session, service.enrollments_query(class_id), Enrollment, paging, schemas.EnrollmentOut)
+    return await service.list_enrollments(session, class_id, paging)
 
 
 @router.post("/classes/{class_id}/enrollments", response_model=schemas.EnrollmentOut, status_code=201)
@@ -245,7 +238,7 @@ async def enroll(class_id: uuid.UUID, body: schemas.EnrollmentCreate, _: Current
 
 @router.delete("/classes/{class_id}/enrollments/{enrollment_id}", status_code=204)
 async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
-    await crud.remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
+    await service.unenroll(session, class_id, enrollment_id)
 
 
 # Guardianships
@@ -253,8 +246,7 @@ async def unenroll(class_id: uuid.UUID, enrollment_id: uuid.UUID, _: CurrentUser
 
 @router.get("/organizations/{organization_id}/guardianships", response_model=Page[schemas.GuardianshipOut])
 async def list_guardianships(organization_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
-    stmt = service.guardianships_query(organization_id)
-    return await page_of(session, stmt, Guardianship, paging, schemas.GuardianshipOut)
+    return await service.list_guardianships(session, organization_id, paging)
 
 
 @router.post("/organizations/{organization_id}/guardianships", response_model=schemas.GuardianshipOut, status_code=201)
@@ -266,4 +258,4 @@ async def create_guardianship(
 
 @router.delete("/guardianships/{guardianship_id}", status_code=204)
 async def delete_guardianship(guardianship_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
-    await crud.remove(session, Guardianship, guardianship_id, "guardianship")
+    await service.delete_guardianship(session, guardianship_id)

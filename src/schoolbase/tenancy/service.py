@@ -7,14 +7,14 @@ Every query runs as the caller: row-level security decides what exists for them
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.auth.invitations import invite
+from schoolbase.auth.invitations import invite, resend
 from schoolbase.auth.passwords import hash_password
 from schoolbase.config import Settings
-from schoolbase.db.crud import add, change, get_visible
+from schoolbase.db.crud import add, change, get_visible, remove
 from schoolbase.models import (
     Class,
     Enrollment,
@@ -26,14 +26,29 @@ from schoolbase.models import (
     OrganizationDomain,
     User,
 )
+from schoolbase.pagination import Page, PageParams, page_of, paginate
 from schoolbase.problems import INVITATION_CLOSED, VALIDATION
 from schoolbase.tenancy import schemas
 
 # Organizations
 
 
-def organizations_query() -> Select:
-    return select(Organization)
+async def list_organizations(session: AsyncSession, paging: PageParams) -> Page:
+    return await page_of(session, select(Organization), Organization, paging, schemas.OrganizationOut)
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
+    return await get_visible(session, Organization, organization_id, "organization")
+
+
+async def update_organization(
+    session: AsyncSession, organization_id: uuid.UUID, body: schemas.OrganizationUpdate
+) -> Organization:
+    return await change(session, Organization, organization_id, body.model_dump(exclude_unset=True), "organization")
+
+
+async def delete_organization(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    await remove(session, Organization, organization_id, "organization")
 
 
 async def create_organization(session: AsyncSession, body: schemas.OrganizationCreate) -> Organization:
@@ -48,6 +63,10 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, body: schemas.U
     if body.disabled is not None:
         values["disabled_at"] = func.now() if body.disabled else None
     return await change(session, User, user_id, values, "user")
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    return await get_visible(session, User, user_id, "user")
 
 
 async def me(session: AsyncSession, user_id: uuid.UUID) -> schemas.Me:
@@ -69,15 +88,17 @@ async def me(session: AsyncSession, user_id: uuid.UUID) -> schemas.Me:
     )
 
 
-def members_query(organization_id: uuid.UUID) -> Select:
-    return (
+async def list_members(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = (
         select(Membership, User.email, User.display_name)
         .outerjoin(User, User.id == Membership.user_id)
         .where(Membership.organization_id == organization_id)
     )
+    rows, cursor = await paginate(session, stmt, Membership, paging)
+    return Page(items=[_member_out(row) for row in rows], next_cursor=cursor)
 
 
-def member_out(row: Any) -> schemas.MemberOut:
+def _member_out(row: Any) -> schemas.MemberOut:
     membership, email, display_name = row
     return schemas.MemberOut(
         **schemas.MembershipOut.model_validate(membership).model_dump(), email=email, display_name=display_name
@@ -170,6 +191,10 @@ async def add_membership(
     return await add(session, Membership(organization_id=organization_id, **body.model_dump()))
 
 
+async def remove_membership(session: AsyncSession, organization_id: uuid.UUID, membership_id: uuid.UUID) -> None:
+    await remove(session, Membership, membership_id, "membership", Membership.organization_id == organization_id)
+
+
 async def set_managed_password(session: AsyncSession, user_id: uuid.UUID, password: str) -> None:
     await get_visible(session, User, user_id, "person")
     await session.execute(select(func.private.set_managed_password(user_id, await hash_password(password))))
@@ -178,8 +203,15 @@ async def set_managed_password(session: AsyncSession, user_id: uuid.UUID, passwo
 # Domains and invitations
 
 
-def domains_query(organization_id: uuid.UUID) -> Select:
-    return select(OrganizationDomain).where(OrganizationDomain.organization_id == organization_id)
+async def list_domains(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = select(OrganizationDomain).where(OrganizationDomain.organization_id == organization_id)
+    return await page_of(session, stmt, OrganizationDomain, paging, schemas.DomainOut)
+
+
+async def remove_domain(session: AsyncSession, organization_id: uuid.UUID, domain_id: uuid.UUID) -> None:
+    await remove(
+        session, OrganizationDomain, domain_id, "domain", OrganizationDomain.organization_id == organization_id
+    )
 
 
 async def add_domain(
@@ -189,8 +221,13 @@ async def add_domain(
     return await add(session, OrganizationDomain(organization_id=organization_id, domain=body.domain))
 
 
-def invitations_query(organization_id: uuid.UUID) -> Select:
-    return select(Invitation).where(Invitation.organization_id == organization_id)
+async def list_invitations(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = select(Invitation).where(Invitation.organization_id == organization_id)
+    return await page_of(session, stmt, Invitation, paging, schemas.InvitationOut)
+
+
+async def resend_invitation(session: AsyncSession, settings: Settings, invitation_id: uuid.UUID) -> Invitation:
+    return await resend(session, settings, await get_visible(session, Invitation, invitation_id, "invitation"))
 
 
 async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation:
@@ -203,9 +240,22 @@ async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> 
 # Classes, enrollments, guardianships
 
 
-def classes_query(organization_id: uuid.UUID | None = None) -> Select:
-    stmt = select(Class)
-    return stmt if organization_id is None else stmt.where(Class.organization_id == organization_id)
+async def list_classes(session: AsyncSession, paging: PageParams, organization_id: uuid.UUID | None = None) -> Page:
+    """Every class the caller may see, or those of one organization."""
+    stmt = select(Class) if organization_id is None else select(Class).where(Class.organization_id == organization_id)
+    return await page_of(session, stmt, Class, paging, schemas.ClassOut)
+
+
+async def get_class(session: AsyncSession, class_id: uuid.UUID) -> Class:
+    return await get_visible(session, Class, class_id, "class")
+
+
+async def update_class(session: AsyncSession, class_id: uuid.UUID, body: schemas.ClassUpdate) -> Class:
+    return await change(session, Class, class_id, body.model_dump(exclude_unset=True), "class")
+
+
+async def delete_class(session: AsyncSession, class_id: uuid.UUID) -> None:
+    await remove(session, Class, class_id, "class")
 
 
 async def create_class(session: AsyncSession, organization_id: uuid.UUID, body: schemas.ClassCreate) -> Class:
@@ -222,12 +272,22 @@ async def enroll(session: AsyncSession, class_id: uuid.UUID, body: schemas.Enrol
     )
 
 
-def enrollments_query(class_id: uuid.UUID) -> Select:
-    return select(Enrollment).where(Enrollment.class_id == class_id)
+async def list_enrollments(session: AsyncSession, class_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = select(Enrollment).where(Enrollment.class_id == class_id)
+    return await page_of(session, stmt, Enrollment, paging, schemas.EnrollmentOut)
 
 
-def guardianships_query(organization_id: uuid.UUID) -> Select:
-    return select(Guardianship).where(Guardianship.organization_id == organization_id)
+async def unenroll(session: AsyncSession, class_id: uuid.UUID, enrollment_id: uuid.UUID) -> None:
+    await remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
+
+
+async def list_guardianships(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+    stmt = select(Guardianship).where(Guardianship.organization_id == organization_id)
+    return await page_of(session, stmt, Guardianship, paging, schemas.GuardianshipOut)
+
+
+async def delete_guardianship(session: AsyncSession, guardianship_id: uuid.UUID) -> None:
+    await remove(session, Guardianship, guardianship_id, "guardianship")
 
 
 async def create_guardianship(
