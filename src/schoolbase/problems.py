@@ -151,3 +151,17 @@ def validation_problem(errors: list[dict]) -> Problem:
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
     detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
     return VALIDATION(detail, errors=errors)
+
+
+# What any operation that calls the AI gateway can answer besides the usual problems.
+AI_CALL_PROBLEMS = (
+    AI_BUDGET_EXHAUSTED,
+    AI_FEATURE_DISABLED,
+    AI_RATE_LIMITED,
+    UNKNOWN_MODEL,
+    AI_REQUEST_REJECTED,
+    AI_PROVIDER_ERROR,
+    AI_PROVIDER_BUSY,
+    NO_PRICE,
+    AI_PROVIDER_TIMEOUT,
+)

@@ -18,6 +18,7 @@ from schoolbase.models.ai import (
     AiFeature,
 )
 from schoolbase.pagination import Page, PageParams, page_params
+from schoolbase.problems import AI_CALL_PROBLEMS, responses
 
 router = APIRouter(tags=["ai"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -27,7 +28,7 @@ async def get_gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-@router.post("/ai/messages", responses={402: {}, 403: {}, 429: {}, 502: {}, 503: {}, 504: {}})
+@router.post("/ai/messages", responses=responses(*AI_CALL_PROBLEMS))
 async def create_message(
     body: schemas.MessageRequest,
     user: CurrentUser,
