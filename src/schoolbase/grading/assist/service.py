@@ -32,7 +32,7 @@ from schoolbase.grading.assist.prompt import (
     build_request,
     parse_answer,
 )
-from schoolbase.grading.service import RubricScore, grade_submission
+from schoolbase.grading.grades import RubricScore, grade_submission
 from schoolbase.models.grading import GradeSource, GradeState
 from schoolbase.problems import (
     AI_ANSWER_INVALID,
