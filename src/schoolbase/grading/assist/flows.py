@@ -45,7 +45,13 @@ from schoolbase.grading.assist import runs, schemas
 from schoolbase.grading.assist.prompt import AnswerError, build_request, parse_answer
 from schoolbase.grading.assist.service import grade_out, load_target, store_suggestion
 from schoolbase.jobs import JobQueue
-from schoolbase.problems import AI_ANSWER_INVALID, Problem
+from schoolbase.problems import (
+    AI_ANSWER_INVALID,
+    AI_BUDGET_EXHAUSTED,
+    AI_FEATURE_DISABLED,
+    NOT_GRADABLE,
+    Problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ async def suggest_grade(
 
 TASK = "ai_grading.run_job"
 MAX_ATTEMPTS = 3
-STOPPING = ("ai-budget-exhausted", "ai-feature-disabled")
+STOPPING = (AI_BUDGET_EXHAUSTED.slug, AI_FEATURE_DISABLED.slug)
 RETRYABLE = {429, 503, 504}
 
 
@@ -228,7 +234,7 @@ async def _item_refused(runtime: Runtime, run: Run, item: Any, problem: Problem)
     may pass later, fail the rest."""
     error = f"{problem.status} {problem.title}: {problem.detail or ''}".strip()[:2000]
     log_id = problem.extra.get("usage_log_id")
-    if problem.status == 409 or problem.kind == "not-gradable":  # graded meanwhile, or no longer gradable
+    if problem.status == 409 or problem.kind == NOT_GRADABLE.slug:  # graded meanwhile, or no longer gradable
         await _statement(runtime, runs.finish_item, item.id, "skipped", error)
     elif problem.kind in STOPPING:
         await _statement(runtime, runs.finish_item, item.id, "failed", error, None, log_id)
