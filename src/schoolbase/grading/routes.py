@@ -10,24 +10,9 @@ from fastapi.responses import StreamingResponse
 
 from schoolbase.auth.deps import CurrentUser, Session
 from schoolbase.csvexport import csv_response
-from schoolbase.grading import (
-    assignments,
-    categories,
-    gradebook_schemas,
-    grades,
-    rubrics,
-    scale,
-    schemas,
-    submissions,
-)
+from schoolbase.grading import assignments, categories, gradebook_schemas, grades, rubrics, scale, schemas, submissions
 from schoolbase.grading import gradebook as gradebooks
-from schoolbase.models import (
-    Assignment,
-    AssignmentCategory,
-    AssignmentState,
-    GradeState,
-    SubmissionStatus,
-)
+from schoolbase.models import Assignment, AssignmentCategory, AssignmentState, GradeState, SubmissionStatus
 from schoolbase.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["grading"])

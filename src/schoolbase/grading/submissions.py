@@ -183,7 +183,7 @@ async def submit(
 
     An open draft (or work the teacher marked missing) is filled in rather than starting a
     new attempt; after a submitted attempt this starts the next one. Returns the submission
-    and whether it is a new row."""
+    (its API shape) and whether it is a new row."""
     assignment = await get_visible(session, Assignment, assignment_id, "assignment")
     if not await _is_student_of(session, assignment.class_id, student_id):
         raise forbidden("only students of the class hand in work")
