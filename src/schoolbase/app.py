@@ -17,7 +17,7 @@ from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS
 from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import install_error_handlers
-from schoolbase.grading.assist.jobs import Runtime as AiGradingRuntime
+from schoolbase.grading.assist.flows import Runtime as AiGradingRuntime
 from schoolbase.grading.assist.jobs import register as register_ai_grading
 from schoolbase.grading.assist.routes import router as ai_grading_router
 from schoolbase.grading.routes import router as grading_router

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from schoolbase.app import create_app
-from schoolbase.grading.assist import jobs
+from schoolbase.grading.assist import flows
 from schoolbase.jobs import QUEUE
 from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
@@ -183,9 +183,9 @@ async def test_rate_limited_items_wait_and_then_complete(app, client, db, make_s
         await session.execute(text("set local search_path = procrastinate, public"))
         await session.execute(
             text("delete from procrastinate.procrastinate_jobs where status = 'todo' and lock = :lock"),
-            {"lock": jobs.job_lock(job["id"])},
+            {"lock": flows.job_lock(job["id"])},
         )
-    await jobs.sweep(jobs.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings))  # wakes a worker
+    await flows.sweep(flows.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings))  # wakes a worker
     done = await wait_for_job(client, school.headers["t"], job["id"], timeout=20)
     assert (done["state"], done["done"], done["failed"]) == ("completed", 2, 0)
 
@@ -255,8 +255,8 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
             ),
             {
                 "q": QUEUE,
-                "task": jobs.TASK,
-                "lock": jobs.job_lock(job_id),
+                "task": flows.TASK,
+                "lock": flows.job_lock(job_id),
                 "args": json.dumps({"job_id": str(job_id)}),
                 "w": dead_worker,
             },
@@ -330,7 +330,7 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
                 "st": school.people["s3"],
             },
         )
-    assert await jobs.sweep(jobs.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings)) >= 1
+    assert await flows.sweep(flows.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings)) >= 1
     done = await wait_for_job(client, school.headers["t"], job_id)
     assert (done["state"], done["done"], done["skipped"], done["failed"]) == ("completed", 1, 1, 0)
     skipped = next(i for i in done["items"] if i["state"] == "skipped")

@@ -1,5 +1,6 @@
 """Request and response shapes for grading: scales, categories, assignments, rubrics,
-submissions, grades and the gradebook. Amounts are ``Decimal`` (JSON strings), as stored."""
+submissions and grades (the gradebook's are in ``gradebook_schemas.py``). Amounts are
+``Decimal`` (JSON strings), as stored."""
 
 import uuid
 from datetime import datetime
@@ -261,10 +262,6 @@ class SubmissionUpdate(BaseModel):
     submit: bool = False
 
 
-class StudentRef(BaseModel):
-    student_id: uuid.UUID
-
-
 class RubricScoreOut(Out):
     criterion_id: uuid.UUID
     points: Decimal
@@ -349,90 +346,3 @@ class GradeHistoryOut(Out):
     changed_at: datetime
     old_row: dict | None
     new_row: dict | None
-
-
-# Gradebook
-
-
-class GradebookColumn(BaseModel):
-    assignment_id: uuid.UUID
-    title: str
-    category_id: uuid.UUID
-    points_possible: Decimal
-    due_at: datetime | None
-    state: AssignmentState
-
-
-class GradebookCategory(BaseModel):
-    id: uuid.UUID
-    name: str
-    weight_percent: Decimal
-    drop_lowest: int
-
-
-class GradebookCell(BaseModel):
-    assignment_id: uuid.UUID
-    status: SubmissionStatus | None = Field(description="of the latest attempt; null when nothing was handed in")
-    grade_id: uuid.UUID | None
-    points: Decimal | None
-    final_points: Decimal | None
-    points_possible: Decimal
-    percentage: Decimal | None
-    letter_grade: str | None
-    grade_state: GradeState | None
-    posted_at: datetime | None
-    counted: bool = Field(description="counts toward the course percentage (before dropping the lowest)")
-
-
-class GradebookRow(BaseModel):
-    student_id: uuid.UUID
-    display_name: str | None
-    course_percentage: Decimal | None
-    course_letter: str | None
-    cells: list[GradebookCell]
-
-
-class Gradebook(BaseModel):
-    class_id: uuid.UUID
-    categories: list[GradebookCategory]
-    assignments: list[GradebookColumn]
-    students: list[GradebookRow]
-
-
-# Student and parent views
-
-
-class MySubmission(BaseModel):
-    id: uuid.UUID
-    attempt: int
-    status: SubmissionStatus
-    submitted_at: datetime | None
-
-
-class MyGrade(BaseModel):
-    points: Decimal
-    late_penalty_points: Decimal
-    final_points: Decimal
-    points_possible: Decimal
-    percentage: Decimal
-    letter_grade: str | None
-    feedback: str | None
-    posted_at: datetime | None
-
-
-class MyAssignment(BaseModel):
-    id: uuid.UUID
-    class_id: uuid.UUID
-    category_id: uuid.UUID
-    title: str
-    type: AssignmentType
-    state: AssignmentState
-    points_possible: Decimal
-    available_from: datetime | None
-    due_at: datetime | None
-    close_at: datetime | None
-    accept_late: bool
-    allowed_attempts: int
-    status: SubmissionStatus | Literal["not_submitted"] = Field(description="of the latest attempt")
-    submission: MySubmission | None
-    grade: MyGrade | None = Field(description="once posted")

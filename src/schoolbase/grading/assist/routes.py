@@ -1,5 +1,5 @@
 """AI-assisted grading: suggestions through the AI gateway, the teacher's review, bulk runs
-and the agreement report. Errors are problem documents; see ``service.py`` and ``jobs.py``."""
+and the agreement report. Errors are problem documents; see ``flows.py`` and ``service.py``."""
 
 import uuid
 from datetime import datetime
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from schoolbase.ai.gateway import Gateway
 from schoolbase.auth.deps import CurrentUser, Session, get_database
 from schoolbase.db.engine import Database
-from schoolbase.grading.assist import jobs, schemas, service
+from schoolbase.grading.assist import flows, runs, schemas, service
 
 router = APIRouter(tags=["ai grading"])
 
@@ -43,7 +43,7 @@ async def ai_grade(
     visible only to staff, with the model's confidence and the usage log id. 502 when the
     model's answer does not fit the rubric (nothing is stored); 409 when the submission
     already has a grade."""
-    suggestion = await service.suggest(
+    return await flows.suggest_grade(
         db,
         gateway,
         identity,
@@ -51,8 +51,6 @@ async def ai_grade(
         model=_model(request, body),
         request_id=getattr(request.state, "request_id", None),
     )
-    async with db.as_user(identity) as session:
-        return await service.grade_out(session, suggestion.grade_id)
 
 
 @router.get("/submissions/{submission_id}/ai-grade", response_model=schemas.GradeOut)
@@ -78,10 +76,9 @@ async def edit_grade(
 
 
 @router.delete("/grades/{grade_id}", status_code=204, responses={403: {}, 404: {}, 409: {}})
-async def reject_grade(grade_id: uuid.UUID, _: CurrentUser, session: Session) -> Response:
+async def reject_grade(grade_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Reject an AI suggestion awaiting review: it is removed (the grade history keeps it)."""
     await service.reject(session, grade_id)
-    return Response(status_code=204)
 
 
 @router.get("/organizations/{organization_id}/ai-grading/agreement", response_model=schemas.AgreementOut)
@@ -117,13 +114,12 @@ async def ai_grade_all(
     """Teachers of the class and org admins: AI-grade, in the background, the latest attempt of
     every student that is submitted or late and has no grade yet. Follow the run at
     ``GET /ai-grading-jobs/{id}``; each suggestion is reviewed like a single one."""
-    job_id = await jobs.start(db, request.app.state.jobs, identity, assignment_id, _model(request, body))
-    response.headers["Location"] = f"/ai-grading-jobs/{job_id}"
-    async with db.as_user(identity) as session:
-        return await jobs.job_out(session, job_id)
+    job = await flows.start(db, request.app.state.jobs, identity, assignment_id, _model(request, body))
+    response.headers["Location"] = f"/ai-grading-jobs/{job.id}"
+    return job
 
 
 @router.get("/ai-grading-jobs/{job_id}", response_model=schemas.JobOut)
 async def get_job(job_id: uuid.UUID, _: CurrentUser, session: Session) -> schemas.JobOut:
     """A bulk run's progress: total, done, failed, skipped, pending, and each submission's outcome."""
-    return await jobs.job_out(session, job_id)
+    return await runs.job_out(session, job_id)

@@ -1,41 +1,23 @@
-"""AI-assisted grading: suggest a grade through the AI gateway, let the teacher accept,
-edit or reject it, and report how often teachers agree with the AI.
-
-A suggestion is made in three steps, never holding a database connection across the
-AI call: read the submission and rubric as the caller (RLS decides what they see),
-call the model through the gateway (feature ``grading_assistance``: limits, budget
-and logging apply), then store the ``ai_suggested`` grade as ``service_role`` (the
-policies reserve that state to the server).
+"""AI-assisted grading on a session: what a suggestion is made from (read as the caller),
+storing it (as the server), the teacher's review (accept, edit or reject), and how often
+teachers agree with the AI. ``flows.py`` runs a suggestion across its transactions and
+the AI call; nothing here commits.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.gateway import Gateway, answer_text, usage_log_id
-from schoolbase.ai.service import record_quality
-from schoolbase.db.engine import Database
-from schoolbase.db.rls import DbIdentity
 from schoolbase.errors import sqlstate
 from schoolbase.grading.assist import schemas
-from schoolbase.grading.assist.prompt import (
-    Answer,
-    AnswerError,
-    Criterion,
-    Target,
-    build_request,
-    parse_answer,
-)
-from schoolbase.grading.service import RubricScore, grade_submission
+from schoolbase.grading.assist.prompt import Answer, Criterion, Target
+from schoolbase.grading.grades import RubricScore, grade_submission
 from schoolbase.models.grading import GradeSource, GradeState
 from schoolbase.problems import (
-    AI_ANSWER_INVALID,
     ALREADY_GRADED,
     NOT_AN_AI_SUGGESTION,
     NOT_GRADABLE,
@@ -84,6 +66,14 @@ _CRITERIA = text(
 )
 
 
+async def first_or_404(session: AsyncSession, stmt: TextClause, params: dict[str, Any], what: str) -> Row:
+    """The first row of ``stmt`` as the caller sees it; 404 naming ``what`` when there is none."""
+    row = (await session.execute(stmt, params)).first()
+    if row is None:
+        raise not_found(what)
+    return row
+
+
 async def require_staff(session: AsyncSession, organization_id: uuid.UUID, class_id: uuid.UUID) -> None:
     if not await session.scalar(_IS_STAFF, {"org": organization_id, "class": class_id}):
         raise forbidden("only the class's teachers and the organization's admins use AI grading")
@@ -112,12 +102,15 @@ async def load_criteria(session: AsyncSession, organization_id: uuid.UUID, assig
     return rubric, criteria
 
 
+async def _staff_submission(session: AsyncSession, submission_id: uuid.UUID) -> Row:
+    row = await first_or_404(session, _SUBMISSION, {"id": submission_id}, "submission")
+    await require_staff(session, row.organization_id, row.class_id)
+    return row
+
+
 async def load_target(session: AsyncSession, submission_id: uuid.UUID) -> Target:
     """The submission and its rubric as the caller sees them; refuses what may not be graded."""
-    row = (await session.execute(_SUBMISSION, {"id": submission_id})).first()
-    if row is None:
-        raise not_found("submission")
-    await require_staff(session, row.organization_id, row.class_id)
+    row = await _staff_submission(session, submission_id)
     grade = (await session.execute(_GRADE_OF, {"org": row.organization_id, "submission": row.id})).first()
     if grade is not None:
         raise already_graded(grade.id, grade.state)
@@ -145,7 +138,7 @@ async def load_target(session: AsyncSession, submission_id: uuid.UUID) -> Target
 
 
 async def store_suggestion(session: AsyncSession, target: Target, answer: Answer, log_id: uuid.UUID) -> uuid.UUID:
-    """The ai_suggested grade and its rubric scores, through the grading service's one write
+    """The ai_suggested grade and its rubric scores, through grading's one write
     path (``grade_submission``), in a service_role session: the policies reserve this state
     to the server. A grade that appeared while the AI was answering is never replaced (409)."""
     try:
@@ -168,70 +161,6 @@ async def store_suggestion(session: AsyncSession, target: Target, answer: Answer
             raise ALREADY_GRADED("this submission was graded while the AI was answering") from exc
         raise
     return grade.id
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    grade_id: uuid.UUID
-    usage_log_id: uuid.UUID
-    confidence: Decimal
-
-
-OnStored = Callable[[AsyncSession, Suggestion], Awaitable[None]]
-
-
-async def suggest(
-    db: Database,
-    gateway: Gateway,
-    identity: DbIdentity,
-    submission_id: uuid.UUID,
-    *,
-    model: str,
-    request_id: str | None,
-    on_stored: OnStored | None = None,
-) -> Suggestion:
-    """Read as the caller, ask the model with no connection held, store as the server.
-
-    ``on_stored`` runs in the transaction that stores the grade (the bulk job marks
-    its item done there, so the two can never disagree)."""
-    async with db.as_user(identity) as session:
-        target = await load_target(session, submission_id)
-    call = await gateway.admit(identity.user_id, build_request(target, model), request_id)
-    message = await gateway.complete(call)
-    log_id = usage_log_id(message)
-    try:
-        answer = parse_answer(answer_text(message), target.criteria)
-    except AnswerError as exc:
-        async with db.as_service() as session:
-            await record_quality(
-                session,
-                target.organization_id,
-                log_id,
-                {
-                    "grading": {"valid": False, "error": str(exc), "submission_id": str(submission_id)},
-                },
-            )
-        raise AI_ANSWER_INVALID(str(exc), usage_log_id=str(log_id)) from exc
-    async with db.as_service() as session:
-        grade_id = await store_suggestion(session, target, answer, log_id)
-        await record_quality(
-            session,
-            target.organization_id,
-            log_id,
-            {
-                "confidence": float(answer.confidence),
-                "grading": {
-                    "valid": True,
-                    "submission_id": str(submission_id),
-                    "grade_id": str(grade_id),
-                    "suggested_points": str(answer.points),
-                },
-            },
-        )
-        suggestion = Suggestion(grade_id, log_id, answer.confidence)
-        if on_stored is not None:
-            await on_stored(session, suggestion)
-    return suggestion
 
 
 # ---------------------------------------------------------------- grades, as the caller
@@ -257,18 +186,13 @@ _RUBRIC_SCORES = text(
 
 
 async def grade_out(session: AsyncSession, grade_id: uuid.UUID) -> schemas.GradeOut:
-    row = (await session.execute(_GRADE, {"id": grade_id})).mappings().first()
-    if row is None:
-        raise not_found("grade")
+    row = (await first_or_404(session, _GRADE, {"id": grade_id}, "grade"))._mapping
     scores = (await session.execute(_RUBRIC_SCORES, {"org": row["organization_id"], "id": grade_id})).mappings()
     return schemas.GradeOut(**row, rubric=[schemas.RubricScoreOut(**s) for s in scores])
 
 
 async def submission_suggestion(session: AsyncSession, submission_id: uuid.UUID) -> schemas.GradeOut:
-    row = (await session.execute(_SUBMISSION, {"id": submission_id})).first()
-    if row is None:
-        raise not_found("submission")
-    await require_staff(session, row.organization_id, row.class_id)
+    row = await _staff_submission(session, submission_id)
     grade = (await session.execute(_GRADE_OF, {"org": row.organization_id, "submission": row.id})).first()
     if grade is None:
         raise not_found("AI-assisted grade of this submission")
@@ -279,9 +203,7 @@ async def submission_suggestion(session: AsyncSession, submission_id: uuid.UUID)
 
 
 async def _visible_grade(session: AsyncSession, grade_id: uuid.UUID):
-    row = (await session.execute(_GRADE, {"id": grade_id})).first()
-    if row is None:
-        raise not_found("grade")
+    row = await first_or_404(session, _GRADE, {"id": grade_id}, "grade")
     await require_staff(session, row.organization_id, row.class_id)
     return row
 
