@@ -4,7 +4,7 @@ provider writing a worksheet. Each transaction runs as the caller (``db.as_user`
 row-level security decides every step as it would within one request's transaction."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
@@ -29,17 +29,16 @@ def _form_body(form: UploadForm) -> schemas.FileResourceCreate:
         raise validation_problem([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
-def _check_allowed(content_type: str, allowed: Iterable[str]) -> None:
-    allowed = list(allowed)
+def _check_allowed(content_type: str, allowed: Sequence[str]) -> None:
     if content_type not in {kind.lower() for kind in allowed}:
         raise UNSUPPORTED_MEDIA_TYPE(
             f"files of type {content_type or 'unknown'!r} are not accepted; allowed: " + ", ".join(allowed),
-            allowed=allowed,
+            allowed=list(allowed),
         )
 
 
 async def upload(
-    db: Database, storage: Storage, identity: DbIdentity, form: UploadForm, allowed: Iterable[str], limit: int
+    db: Database, storage: Storage, identity: DbIdentity, form: UploadForm, allowed: Sequence[str], limit: int
 ) -> Resource:
     """A file and its resource's fields from ``form``, in order, without spooling anything:
 
