@@ -26,7 +26,7 @@ from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import SERVICE, user_identity
 from schoolbase.db.urls import DatabaseUrls, database_urls
-from schoolbase.resources.service import search
+from schoolbase.resources import search
 
 WORDS = (
     "photosynthesis algebra fractions geometry poetry grammar volcano ecosystem democracy revolution "
@@ -70,7 +70,7 @@ QUERIES = ["photosynthesis", "algebra fractions", "volcano", "poetry -novel", "r
 async def timed(db: Database, identity, org: uuid.UUID, query: str) -> float:
     async with db.as_user(identity) as session:
         started = time.perf_counter()
-        found = search(query, organization_id=org)
+        found = search.query(query, organization_id=org)
         rows = (await session.execute(found.stmt.order_by(*(k.desc() for k in found.keys)).limit(20))).all()
         elapsed = (time.perf_counter() - started) * 1000
     assert rows, f"no results for {query!r}"

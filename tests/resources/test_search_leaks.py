@@ -127,13 +127,13 @@ async def test_resource_matches_returns_only_what_the_caller_may_read(db, world,
 
 async def test_a_students_search_shows_only_readable_resources_through_the_service(db, world):
     """The search statement the API runs, as s1: the function's ids joined back to resources."""
-    from schoolbase.resources.service import search  # noqa: PLC0415 - the API's own statement
+    from schoolbase.resources.search import query  # noqa: PLC0415 - the API's own statement
 
     word = new_word()
     ids = {key: uuid.uuid4() for key in RESOURCES}
     key_of = {v: k for k, v in ids.items()}
     async with seeded(db, world, "s1", word, ids) as session:
-        found = search(word)
+        found = query(word)
         shown = {key_of[row[0].id] for row in (await session.execute(found.stmt)).all()}
     assert shown == EXPECTED["s1"]
 

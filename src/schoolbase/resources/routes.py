@@ -1,28 +1,18 @@
 import mimetypes
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
-from sqlalchemy import text
 
 from schoolbase.auth.deps import CurrentUser, Session
-from schoolbase.db.crud import get_visible
-from schoolbase.models import (
-    Resource,
-    ResourceCategory,
-    ResourceReview,
-    ResourceState,
-    ResourceType,
-)
-from schoolbase.pagination import Page, PageParams, page_params, paginate, paginate_by
-from schoolbase.problems import FILE_MISSING, UNSUPPORTED_MEDIA_TYPE, forbidden
-from schoolbase.resources import schemas, service
-from schoolbase.resources.storage import FileMissing, Storage, new_key
-from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, checked, too_large
+from schoolbase.models import Resource, ResourceCategory, ResourceReview, ResourceState, ResourceType
+from schoolbase.pagination import Page, PageParams, page_params
+from schoolbase.problems import FILE_MISSING
+from schoolbase.resources import categories, flows, reviews, schemas, search, service
+from schoolbase.resources.storage import FileMissing, Storage
+from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, too_large
 
 router = APIRouter(tags=["resources"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -42,7 +32,7 @@ async def create_category(
     organization_id: uuid.UUID, body: schemas.CategoryCreate, _: CurrentUser, session: Session
 ) -> ResourceCategory:
     """Org admins. ``parent_id`` puts it under another category of the same organization."""
-    return await service.create_category(session, organization_id, body)
+    return await categories.create_category(session, organization_id, body)
 
 
 @router.get("/organizations/{organization_id}/resource-categories", response_model=Page[schemas.CategoryOut])
@@ -55,21 +45,18 @@ async def list_categories(
     top_level: Annotated[bool, Query(description="only categories without a parent")] = False,
 ) -> Page:
     """Every member sees the organization's categories, by name."""
-    stmt = service.categories_query(organization_id, parent_id, top_level)
-    keys = (ResourceCategory.name, ResourceCategory.id)
-    rows, cursor = await paginate_by(session, stmt, paging, keys, lambda row: (row[0].name, row[0].id))
-    return Page(items=[schemas.CategoryOut.model_validate(row[0]) for row in rows], next_cursor=cursor)
+    return await categories.list_categories(session, organization_id, parent_id, top_level, paging)
 
 
 @router.get("/resource-categories/{category_id}", response_model=schemas.CategoryOut)
 async def get_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> ResourceCategory:
-    return await get_visible(session, ResourceCategory, category_id, "category")
+    return await categories.get_category(session, category_id)
 
 
 @router.get("/resource-categories/{category_id}/subtree", response_model=list[schemas.SubtreeCategory])
 async def get_subtree(category_id: uuid.UUID, _: CurrentUser, session: Session) -> list[schemas.SubtreeCategory]:
     """The category and all its descendants (one query), in tree order with their depth."""
-    return await service.subtree(session, category_id)
+    return await categories.subtree(session, category_id)
 
 
 @router.patch("/resource-categories/{category_id}", response_model=schemas.CategoryOut, responses={422: {}})
@@ -78,13 +65,13 @@ async def update_category(
 ) -> ResourceCategory:
     """Org admins: rename, or move with ``parent_id`` (null: to the top level). A move into the
     category's own subtree is refused (422 ``category-cycle``)."""
-    return await service.update_category(session, category_id, body)
+    return await categories.update_category(session, category_id, body)
 
 
 @router.delete("/resource-categories/{category_id}", status_code=204, responses={409: {}})
 async def delete_category(category_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Org admins; refused (409) while it has subcategories or resources."""
-    await service.delete_category(session, category_id)
+    await categories.delete_category(session, category_id)
 
 
 # Resources: search, create, read, change
@@ -111,7 +98,7 @@ async def search_resources(
     """Resources you may read, best match first when ``q`` is given (else newest first).
     Students see approved resources of their organization (class-scoped ones only for their
     classes); authors also see their own drafts; org admins see everything of their organization."""
-    found = service.search(
+    found = search.query(
         q,
         type=type,
         subject=subject,
@@ -123,12 +110,7 @@ async def search_resources(
         author_id=author_id,
         class_id=class_id,
     )
-    rows, cursor = await paginate_by(session, found.stmt, paging, found.keys, found.key_of, descending=True)
-    items = [
-        schemas.SearchHit.model_validate(row[0]).model_copy(update={"rank": row.rank if found.ranked else None})
-        for row in rows
-    ]
-    return Page(items=items, next_cursor=cursor)
+    return await search.page(session, found, paging)
 
 
 @router.post("/resources", response_model=schemas.ResourceOut, status_code=201)
@@ -154,25 +136,6 @@ UPLOAD_FORM = {
         "tags": {"type": "array", "items": {"type": "string"}, "description": "repeat the field"},
     },
 }
-
-
-def _form_values(fields: list[tuple[str, str]]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in schemas.FileResourceCreate.model_fields:
-        given = [value for key, value in fields if key == name and value.strip()]
-        if name in ("grade_levels", "tags"):
-            if given:
-                values[name] = given
-        elif given:
-            values[name] = given[-1]
-    return values
-
-
-_MAY_UPLOAD = text(
-    "select private.is_super_admin()"
-    " or exists (select from private.org_ids_with_role('teacher'))"
-    " or exists (select from private.org_ids_with_role('org_admin'))"
-)
 
 
 @router.post(
@@ -212,34 +175,7 @@ async def upload_resource(
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
         raise too_large(limit)
     form = UploadForm(request.headers.get("content-type"), request.stream())
-    db = request.app.state.db
-    async with db.as_user(user) as session:
-        if not await session.scalar(_MAY_UPLOAD):
-            raise forbidden("only teachers and organization admins upload resources")
-    part = await form.read_fields()
-    try:
-        body = schemas.FileResourceCreate.model_validate(_form_values(form.fields))
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
-    content_type = part.content_type
-    if content_type not in {allowed.lower() for allowed in settings.upload_content_types}:
-        raise UNSUPPORTED_MEDIA_TYPE(
-            f"files of type {content_type or 'unknown'!r} are not accepted; allowed: "
-            + ", ".join(settings.upload_content_types),
-            allowed=list(settings.upload_content_types),
-        )
-    key = new_key()
-    async with db.as_user(user) as session:
-        savepoint = await session.begin_nested()
-        await service.create_file_resource(session, user.user_id, body, key, content_type, 0)
-        await savepoint.rollback()
-    size = await storage.save(key, checked(form.file_chunks(), content_type, limit))
-    try:
-        async with db.as_user(user) as session:
-            return await service.create_file_resource(session, user.user_id, body, key, content_type, size)
-    except BaseException:
-        await storage.delete(key)
-        raise
+    return await flows.upload(request.app.state.db, storage, user, form, settings.upload_content_types, limit)
 
 
 @router.post(
@@ -252,14 +188,14 @@ async def generate_resource(body: schemas.GenerateRequest, user: CurrentUser, re
     """Teachers and org admins: an AI-written worksheet or quiz, through the AI gateway (feature
     ``resource_generation``: limits, budget and the usage log apply; a denial is the gateway's
     problem document). Stored as ``pending_review`` with ``ai_generated``; an org admin approves it."""
-    return await service.generate(
+    return await flows.generate(
         request.app.state.db, request.app.state.gateway, user, body, getattr(request.state, "request_id", None)
     )
 
 
 @router.get("/resources/{resource_id}", response_model=schemas.ResourceOut)
 async def get_resource(resource_id: uuid.UUID, _: CurrentUser, session: Session) -> Resource:
-    return await get_visible(session, Resource, resource_id, "resource")
+    return await service.get_resource(session, resource_id)
 
 
 @router.patch("/resources/{resource_id}", response_model=schemas.ResourceOut)
@@ -353,9 +289,7 @@ async def archive_resource(
 @router.get("/resources/{resource_id}/reviews", response_model=Page[schemas.ReviewOut])
 async def list_reviews(resource_id: uuid.UUID, _: CurrentUser, session: Session, paging: Paging) -> Page:
     """Newest first."""
-    stmt = await service.reviews_query(session, resource_id)
-    rows, cursor = await paginate(session, stmt, ResourceReview, paging, descending=True)
-    return Page(items=[schemas.ReviewOut.model_validate(row[0]) for row in rows], next_cursor=cursor)
+    return await reviews.list_reviews(session, resource_id, paging)
 
 
 @router.post(
@@ -368,7 +302,7 @@ async def create_review(
     resource_id: uuid.UUID, body: schemas.ReviewCreate, user: CurrentUser, session: Session
 ) -> ResourceReview:
     """Rate an approved resource you can read (1–5, optional comment); one review per person."""
-    return await service.create_review(session, user.user_id, resource_id, body)
+    return await reviews.create_review(session, user.user_id, resource_id, body)
 
 
 @router.put("/resources/{resource_id}/reviews", response_model=schemas.ReviewOut)
@@ -376,16 +310,16 @@ async def update_my_review(
     resource_id: uuid.UUID, body: schemas.ReviewUpdate, user: CurrentUser, session: Session
 ) -> ResourceReview:
     """Change your own review."""
-    return await service.update_my_review(session, user.user_id, resource_id, body)
+    return await reviews.update_my_review(session, user.user_id, resource_id, body)
 
 
 @router.delete("/resources/{resource_id}/reviews", status_code=204)
 async def delete_my_review(resource_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
     """Withdraw your own review."""
-    await service.delete_my_review(session, user.user_id, resource_id)
+    await reviews.delete_my_review(session, user.user_id, resource_id)
 
 
 @router.delete("/resources/{resource_id}/reviews/{review_id}", status_code=204)
 async def delete_review(resource_id: uuid.UUID, review_id: uuid.UUID, _: CurrentUser, session: Session) -> None:
     """Its author, or an org admin (moderation)."""
-    await service.delete_review(session, resource_id, review_id)
+    await reviews.delete_review(session, resource_id, review_id)

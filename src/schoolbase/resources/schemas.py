@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -109,6 +109,20 @@ class FileResourceCreate(ResourceFields):
     organization_id: uuid.UUID | None = None
     type: ResourceType = ResourceType.document
     state: Literal["draft", "pending_review"] = "draft"
+
+    @classmethod
+    def from_form(cls, fields: list[tuple[str, str]]) -> "FileResourceCreate":
+        """From a multipart form's fields: blank ones count as absent; ``grade_levels`` and
+        ``tags`` repeat, and of any other field sent twice the last one counts."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            given = [value for key, value in fields if key == name and value.strip()]
+            if name in ("grade_levels", "tags"):
+                if given:
+                    values[name] = given
+            elif given:
+                values[name] = given[-1]
+        return cls.model_validate(values)
 
 
 class ResourceUpdate(BaseModel):
