@@ -8,16 +8,21 @@ sets a role: there are exactly three ways in, each documented in docs/architectu
   (sign-in, jobs, the mailer, storing an AI suggestion).
 - ``service_statement()``: a ``service_role`` connection in autocommit for single statements
   that are atomic by themselves (the AI gateway's admission and settlement).
+- ``service_lookup(statement, params)``: one read-only ``service_role`` statement beside a
+  person's transaction (see below).
 
 A user's transaction never becomes ``service_role``: its login role cannot. Where a person's
-action needs a write only the server may make, the transaction calls a ``private`` SECURITY
-DEFINER function that checks the caller (for example ``private.set_managed_password``).
+request must ask a question their own rights cannot answer, ``service_lookup`` runs one fixed,
+read-only statement as ``service_role`` beside their transaction; where it needs a write only
+the server may make, the transaction calls a ``private`` SECURITY DEFINER function that checks
+the caller (for example ``private.set_managed_password``).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Row, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -34,6 +39,7 @@ from schoolbase.problems import unauthorized
 # ended, so logout and disabling take effect at once without a second round trip. Work the
 # server does for a person outside any request (a bulk AI grading job) has no session: for
 # it, the account alone.
+_READ_ONLY = text("set transaction read only")
 _SESSION_IS_ACTIVE = text("select private.session_is_active()")
 _ACCOUNT_IS_ACTIVE = text("select exists (select from public.users where id = auth.uid() and disabled_at is null)")
 
@@ -90,6 +96,14 @@ class Database:
     def service_statement(self) -> "AsyncIterator[AsyncConnection]":
         """A ``service_role`` connection whose every statement commits on its own."""
         return self.service_engine.connect()
+
+    async def service_lookup(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row]:
+        """The rows of one read-only statement run as ``service_role`` on a connection of its own,
+        for a question a person's request needs answered that their own rights cannot answer (the
+        meeting in the way of a booking). Only fixed, narrow queries; the caller says why."""
+        async with self.service_sessions() as session, session.begin():
+            await session.execute(_READ_ONLY)
+            return (await session.execute(statement, params)).all()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

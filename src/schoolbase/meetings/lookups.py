@@ -11,8 +11,8 @@
 - whether a person is a member of the organization, when a host invites them:
   a teacher may not read students' memberships, yet may invite any member.
 
-Neither lookup changes anything, and each is one autocommit statement on its
-own connection, outside the request's transaction.
+Neither lookup changes anything: each is one read-only statement through
+``Database.service_lookup``, on a connection of its own, beside the request's transaction.
 """
 
 import uuid
@@ -50,10 +50,10 @@ class Lookups:
         ends_at: datetime,
         exclude: uuid.UUID | None,
     ) -> Any:
-        async with self.db.service_statement() as conn:
-            params = {"org": org_id, "room": room_id, "starts": starts_at, "ends": ends_at, "exclude": exclude}
-            return (await conn.execute(self._OVERLAPPING, params)).first()
+        params = {"org": org_id, "room": room_id, "starts": starts_at, "ends": ends_at, "exclude": exclude}
+        rows = await self.db.service_lookup(self._OVERLAPPING, params)
+        return rows[0] if rows else None
 
     async def is_member(self, org_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        async with self.db.service_statement() as conn:
-            return bool(await conn.scalar(self._IS_MEMBER, {"org": org_id, "user": user_id}))
+        (row,) = await self.db.service_lookup(self._IS_MEMBER, {"org": org_id, "user": user_id})
+        return bool(row[0])
