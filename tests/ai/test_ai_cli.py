@@ -17,8 +17,7 @@ from schoolbase.cli import app
 from schoolbase.config import get_settings
 from schoolbase.db import migrate
 from schoolbase.db.rls import user_identity
-from tests.ai.conftest import message
-from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, service_id
+from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, message, service_id
 from tests.conftest import rolled_back, sqlstate
 
 runner = CliRunner()

@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from schoolbase.ai.pricing import Price, input_token_bound
 from schoolbase.ai.schemas import MessageRequest
-from tests.ai.conftest import message
+from tests.ai.support import message
+from tests.conftest import eventually
 
 ROLLUP_MISMATCHES = text(
     """
@@ -158,11 +159,11 @@ async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_s
     await assert_rollups_match_logs(db, school.org_id)
 
 
-async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(client, db, make_school):
+async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(client, db, make_school, gate):
     # Every call may cost up to its worst case (64,000 output tokens at Sonnet's price);
-    # the upstream sleeps so all 100 are admitted or refused before any settles (a
+    # the upstream holds the admitted calls until all 100 are admitted or refused (a
     # settled call frees budget, after which an eleventh call would rightly fit).
-    body = message("slow [[sleep:6]] [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
+    body = message(f"slow {gate.tag} [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
     async with db.as_service() as session:
         rates = (
             await session.execute(
@@ -197,9 +198,13 @@ async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(clie
             await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
-    responses = await asyncio.gather(
-        *(client.post("/ai/messages", json=body, headers=school.headers["t"]) for _ in range(100))
-    )
+    calls = [
+        asyncio.create_task(client.post("/ai/messages", json=body, headers=school.headers["t"])) for _ in range(100)
+    ]
+    await eventually(lambda: gate.held + sum(call.done() for call in calls) == 100, "every call admitted or refused")
+    assert gate.held == 10, "no call settled before all were decided"
+    gate.release()
+    responses = await asyncio.gather(*calls)
     done.set()
     await watcher
     codes = [r.status_code for r in responses]
