@@ -34,6 +34,7 @@ import weakref
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -281,6 +282,31 @@ async def perform(db, refs, actor: str, write: Write) -> bool:
         return await can_update(db, refs, actor, write.table, write.where, write.values, write.setup)
     assert write.op == "delete", write
     return await can_delete(db, refs, actor, write.table, write.where, write.setup)
+
+
+def read_test(reads):
+    """A module's ``test_read``: every actor against every row of ``reads`` (service sees all).
+    Assign it as ``test_read = read_test(READS)``; the module gives the ``refs`` fixture."""
+    cases = read_cases(reads)
+
+    @pytest.mark.parametrize(("actor", "read"), cases, ids=[read_id(a, r) for a, r in cases])
+    async def test_read(db, refs, actor, read):
+        visible = actor in read.readers or actor == "service"
+        assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
+
+    return test_read
+
+
+def write_test(writes):
+    """A module's ``test_write``: every actor runs every probe of ``writes``.
+    Assign it as ``test_write = write_test(WRITES)``; the module gives the ``refs`` fixture."""
+    cases = write_cases(writes)
+
+    @pytest.mark.parametrize(("actor", "write"), cases, ids=[write_id(a, w) for a, w in cases])
+    async def test_write(db, refs, actor, write):
+        assert await perform(db, refs, actor, write) is (actor in write.allowed)
+
+    return test_write
 
 
 def assert_writes_cover(writes, tables) -> None:

@@ -34,6 +34,7 @@ from tests.access import (
     FOREIGN_KEY_VIOLATION,
     INSUFFICIENT_PRIVILEGE,
     NOW,
+    Refs,
     Sql,
     W,
     X,
@@ -42,9 +43,7 @@ from tests.access import (
     can_read,
     can_update,
     members,
-    perform,
-    write_cases,
-    write_id,
+    write_test,
 )
 from tests.conftest import CHILDREN, CLASSES, rolled_back, sqlstate
 from tests.conftest import PEOPLE as WORLD_PEOPLE
@@ -457,12 +456,12 @@ WRITES = [
 ]
 
 
-WRITE_CASES = write_cases(WRITES)
+@pytest.fixture(scope="module")
+def refs(world) -> Refs:
+    return Refs(world)
 
 
-@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
-async def test_write(db, world, actor, write):
-    assert await perform(db, world, actor, write) is (actor in write.allowed)
+test_write = write_test(WRITES)
 
 
 # ---------------------------------------------------------------------------
