@@ -315,15 +315,21 @@ def assert_writes_cover(writes, tables) -> None:
     assert len({w.name for w in writes}) == len(writes)
 
 
+async def service_scalars(db, sql: str, **params) -> list:
+    """The first column of ``sql``'s rows, read as service_role in a rolled-back transaction."""
+    async with rolled_back(db, SERVICE) as session:
+        return list(await session.scalars(text(sql), params))
+
+
+async def tables_in(db, schema: str, pattern: str = "%") -> set[str]:
+    """The tables (plain or partitioned) of ``schema`` whose name matches a LIKE pattern."""
+    sql = (
+        "select c.relname from pg_class c where c.relnamespace = cast(:schema as regnamespace) "
+        "and c.relkind in ('r', 'p') and c.relname like :pattern"
+    )
+    return set(await service_scalars(db, sql, schema=schema, pattern=pattern))
+
+
 async def public_tables_like(db, pattern: str) -> set[str]:
     """The tables in ``public`` whose name matches a LIKE pattern: a new one fails its matrix until added."""
-    async with rolled_back(db, SERVICE) as session:
-        return set(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-                    "and c.relkind in ('r', 'p') and c.relname like :pattern"
-                ),
-                {"pattern": pattern},
-            )
-        )
+    return await tables_in(db, "public", pattern)

@@ -51,6 +51,7 @@ from tests.access import (
     members,
     public_tables_like,
     read_test,
+    service_scalars,
     write_test,
 )
 from tests.conftest import rolled_back, sqlstate
@@ -711,15 +712,11 @@ async def test_x_and_anon_see_nothing_of_org_a(db, refs, actor):
 
 
 async def _partitions(db) -> list[str]:
-    async with rolled_back(db, SERVICE) as session:
-        return list(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
-                    "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1"
-                )
-            )
-        )
+    return await service_scalars(
+        db,
+        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+        "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1",
+    )
 
 
 @pytest.mark.parametrize("actor", ["sa", "oa", "s1", "anon"])

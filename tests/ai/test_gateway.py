@@ -119,16 +119,21 @@ async def test_model_not_in_allowed_services_is_403_and_logged(client, db, make_
     assert rows[0]["service_id"] == await service_id(db, "claude-sonnet")
 
 
-async def test_rate_limit_per_minute(client, db, make_school):
-    school = await make_school(rate_limit_per_minute=3)
+async def limited_after(client, db, school, calls: int, limit: str) -> int:
+    """``calls`` calls are served, the next is refused as over ``limit`` and logged so (all
+    inside one clock minute); returns the refusal's Retry-After in seconds."""
     await away_from_minute_edge()
-    for _ in range(3):
+    for _ in range(calls):
         assert (await ask(client, school)).status_code == 200
     response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_minute"
-    assert 1 <= int(response.headers["Retry-After"]) <= 60
-    assert statuses(await logs(db, school.org_id)) == ["succeeded"] * 3 + ["rate_limited"]
+    assert assert_problem(response, 429, "ai-rate-limited")["limit"] == limit
+    assert statuses(await logs(db, school.org_id)) == ["succeeded"] * calls + ["rate_limited"]
+    return int(response.headers["Retry-After"])
+
+
+async def test_rate_limit_per_minute(client, db, make_school):
+    school = await make_school(rate_limit_per_minute=3)
+    assert 1 <= await limited_after(client, db, school, 3, "per_minute") <= 60
     # the denied call holds no slot: the minute counter stays at the limit, and the others at 3
     used = {
         r["window_kind"]: r["used"]
@@ -144,14 +149,7 @@ async def test_rate_limit_per_minute(client, db, make_school):
 
 async def test_rate_limit_per_hour(client, db, make_school):
     school = await make_school(rate_limit_per_hour=2)
-    await away_from_minute_edge()
-    for _ in range(2):
-        assert (await ask(client, school)).status_code == 200
-    response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_hour"
-    assert 1 <= int(response.headers["Retry-After"]) <= 3600
-    assert statuses(await logs(db, school.org_id)) == ["succeeded", "succeeded", "rate_limited"]
+    assert 1 <= await limited_after(client, db, school, 2, "per_hour") <= 3600
 
 
 @pytest.mark.parametrize(
@@ -160,14 +158,8 @@ async def test_rate_limit_per_hour(client, db, make_school):
 )
 async def test_daily_limits_free_at_local_midnight(client, db, make_school, columns, tz):
     school = await make_school(time_zone=tz, **columns)
-    await away_from_minute_edge()
-    for _ in range(2):
-        assert (await ask(client, school)).status_code == 200
-    response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_day"
-    assert abs(int(response.headers["Retry-After"]) - seconds_to_local_midnight(tz)) <= 5
-    assert statuses(await logs(db, school.org_id)) == ["succeeded", "succeeded", "rate_limited"]
+    retry_after = await limited_after(client, db, school, 2, "per_day")
+    assert abs(retry_after - seconds_to_local_midnight(tz)) <= 5
 
 
 async def test_daily_token_quota(client, db, make_school):
