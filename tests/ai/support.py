@@ -62,11 +62,13 @@ async def super_admin_headers(db, settings) -> dict[str, str]:
     return await signed_in(db, settings, user.id)
 
 
-async def away_from_minute_edge() -> None:
-    """Fixed windows: keep a burst of calls inside one minute (and so one hour)."""
+async def away_from_minute_edge(needed_seconds: float = 3.0) -> None:
+    """Rate windows are fixed to clock minutes: start a burst of calls where ``needed_seconds``
+    fit inside one minute (and so one hour). A wait for the clock, not for other work."""
     now = datetime.now(UTC)
-    if now.second >= 57:
-        await asyncio.sleep(60.2 - now.second - now.microsecond / 1e6)
+    left = 60 - now.second - now.microsecond / 1e6
+    if left < needed_seconds:
+        await asyncio.sleep(left + 0.2)
 
 
 def seconds_to_local_midnight(tz: str) -> float:

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from schoolbase.ai.pricing import Price, input_token_bound
 from schoolbase.ai.schemas import MessageRequest
-from tests.ai.support import message
+from tests.ai.support import away_from_minute_edge, message
 from tests.conftest import eventually
 
 ROLLUP_MISMATCHES = text(
@@ -73,17 +73,9 @@ async def statuses_in_logs(db, org_id) -> dict[str, int]:
         return dict(rows.all())
 
 
-async def wait_for_a_fresh_minute(db, needed_seconds: float = 15) -> None:
-    """The per-minute window is fixed to clock minutes: start where the whole burst fits in one."""
-    async with db.as_service() as session:
-        second = float(await session.scalar(text("select extract(second from now())")))
-    if 60 - second < needed_seconds:
-        await asyncio.sleep(60 - second + 0.2)
-
-
 async def test_200_concurrent_calls_against_60_per_minute_admit_exactly_60(client, db, make_school):
     school = await make_school()
-    await wait_for_a_fresh_minute(db)
+    await away_from_minute_edge(needed_seconds=15)
     body = message("quick [[tokens:20,10]]")
     responses = await asyncio.gather(
         *(client.post("/ai/messages", json=body, headers=school.headers["s"]) for _ in range(200))
@@ -146,7 +138,7 @@ def two_servers(urls, settings, upstream):
 
 async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_school):
     school = await make_school(rate_limit_per_minute=20)
-    await wait_for_a_fresh_minute(db)
+    await away_from_minute_edge(needed_seconds=15)
     body = message("shared [[tokens:20,10]]")
     async with httpx.AsyncClient(timeout=60) as http:
         responses = await asyncio.gather(
