@@ -74,6 +74,14 @@ def upstream():
         yield running
 
 
+@pytest.fixture
+def gate(upstream):
+    """A hold of this test's own in the local upstream: calls whose prompt carries ``gate.tag``
+    wait until ``gate.release()`` (or the test's end)."""
+    with upstream[1].hold(uuid.uuid4().hex[:12]) as held:
+        yield held
+
+
 @pytest.fixture(scope="session")
 def settings(upstream, tmp_path_factory) -> Settings:
     return Settings(
@@ -284,6 +292,14 @@ async def add_person(db, settings, school: School, name: str, role: str, *, enro
     school.people[name] = user.id
     school.headers[name] = await signed_in(db, settings, user.id)
     return user.id
+
+
+async def new_person(db, who: str = "person", password: str = PASSWORD) -> tuple[uuid.UUID, str]:
+    """A person of the test's own with a password and no membership: (id, email)."""
+    async with db.as_service() as session:
+        build = Builder(session, uuid.uuid4().hex[:10], await hash_password(password))
+        user, _ = await build.person(who, None, [], f"Person {who}")
+    return user.id, user.email
 
 
 async def add_student(db, settings, school: School, name: str) -> uuid.UUID:

@@ -1,18 +1,10 @@
-"""AI fixtures: a service and an upstream hold of the test's own. Schools come from ``make_school`` (tests/conftest.py)."""
+"""AI fixtures: a service of the test's own. Schools come from ``make_school`` (tests/conftest.py)."""
 
 import uuid
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
-
-
-@pytest.fixture
-def gate(upstream):
-    """A hold of this test's own in the local upstream: calls whose prompt carries ``gate.tag``
-    wait until ``gate.release()`` (or the test's end)."""
-    with upstream[1].hold(uuid.uuid4().hex[:12]) as held:
-        yield held
 
 
 @dataclass
