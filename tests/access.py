@@ -34,6 +34,7 @@ import weakref
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -283,21 +284,52 @@ async def perform(db, refs, actor: str, write: Write) -> bool:
     return await can_delete(db, refs, actor, write.table, write.where, write.setup)
 
 
+def read_test(reads):
+    """A module's ``test_read``: every actor against every row of ``reads`` (service sees all).
+    Assign it as ``test_read = read_test(READS)``; the module gives the ``refs`` fixture."""
+    cases = read_cases(reads)
+
+    @pytest.mark.parametrize(("actor", "read"), cases, ids=[read_id(a, r) for a, r in cases])
+    async def test_read(db, refs, actor, read):
+        visible = actor in read.readers or actor == "service"
+        assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
+
+    return test_read
+
+
+def write_test(writes):
+    """A module's ``test_write``: every actor runs every probe of ``writes``.
+    Assign it as ``test_write = write_test(WRITES)``; the module gives the ``refs`` fixture."""
+    cases = write_cases(writes)
+
+    @pytest.mark.parametrize(("actor", "write"), cases, ids=[write_id(a, w) for a, w in cases])
+    async def test_write(db, refs, actor, write):
+        assert await perform(db, refs, actor, write) is (actor in write.allowed)
+
+    return test_write
+
+
 def assert_writes_cover(writes, tables) -> None:
     """Every table has an insert, an update and a delete probe, each with its own name."""
     assert {(w.table, w.op) for w in writes} == {(t, op) for t in tables for op in ("insert", "update", "delete")}
     assert len({w.name for w in writes}) == len(writes)
 
 
+async def service_scalars(db, sql: str, **params) -> list:
+    """The first column of ``sql``'s rows, read as service_role in a rolled-back transaction."""
+    async with rolled_back(db, SERVICE) as session:
+        return list(await session.scalars(text(sql), params))
+
+
+async def tables_in(db, schema: str, pattern: str = "%") -> set[str]:
+    """The tables (plain or partitioned) of ``schema`` whose name matches a LIKE pattern."""
+    sql = (
+        "select c.relname from pg_class c where c.relnamespace = cast(:schema as regnamespace) "
+        "and c.relkind in ('r', 'p') and c.relname like :pattern"
+    )
+    return set(await service_scalars(db, sql, schema=schema, pattern=pattern))
+
+
 async def public_tables_like(db, pattern: str) -> set[str]:
     """The tables in ``public`` whose name matches a LIKE pattern: a new one fails its matrix until added."""
-    async with rolled_back(db, SERVICE) as session:
-        return set(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-                    "and c.relkind in ('r', 'p') and c.relname like :pattern"
-                ),
-                {"pattern": pattern},
-            )
-        )
+    return await tables_in(db, "public", pattern)

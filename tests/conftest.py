@@ -4,6 +4,7 @@ an embedded server in a temporary directory. Either way the suite gets a fresh
 database of its own, migrated to head, and drops it at the end."""
 
 import asyncio
+import inspect
 import os
 import tempfile
 import uuid
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.ai.providers.local_upstream import serve_local_upstream
@@ -36,6 +37,7 @@ from schoolbase.db.rls import (
 from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.mail.service import link_in
 from schoolbase.models import (
+    AiOrganizationSettings,
     Class,
     Enrollment,
     Guardianship,
@@ -70,6 +72,14 @@ def upstream():
     """A local server speaking Anthropic's Messages API; yields (base_url, LocalUpstream)."""
     with serve_local_upstream() as running:
         yield running
+
+
+@pytest.fixture
+def gate(upstream):
+    """A hold of this test's own in the local upstream: calls whose prompt carries ``gate.tag``
+    wait until ``gate.release()`` (or the test's end)."""
+    with upstream[1].hold(uuid.uuid4().hex[:12]) as held:
+        yield held
 
 
 @pytest.fixture(scope="session")
@@ -159,46 +169,64 @@ CLASSES = {
 CHILDREN = {"p1": ("A", "s1"), "p2": ("A", "s2"), "pB": ("B", "sB")}
 
 
+class Builder:
+    """Adds organizations, people, classes and guardians as service_role, in one session: the
+    one way tests build schools (``world``, ``make_school`` and the people added later)."""
+
+    def __init__(self, session, tag: str, password_hash: str = "unused-hash") -> None:
+        self.session, self.tag, self.password_hash = session, tag, password_hash
+
+    async def _added(self, row):
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def org(self, name: str, slug: str, time_zone: str) -> uuid.UUID:
+        return await self._added(Organization(name=name, slug=slug, time_zone=time_zone))
+
+    async def person(
+        self, who: str, org_id: uuid.UUID | None, roles, display_name: str, super_admin: bool = False
+    ) -> tuple[User, dict[str, uuid.UUID]]:
+        """``who``'s account (email ``who-tag@example.org``) and a membership id per role."""
+        email = f"{who}-{self.tag}@example.org"
+        user = await create_person(self.session, email, display_name, self.password_hash, super_admin=super_admin)
+        memberships = {}
+        for role in roles:
+            row = Membership(organization_id=org_id, user_id=user.id, role=MembershipRole(role))
+            memberships[role] = await self._added(row)
+        return user, memberships
+
+    async def klass(self, org_id: uuid.UUID, name: str, **fields) -> uuid.UUID:
+        return await self._added(Class(organization_id=org_id, name=name, **fields))
+
+    async def enroll(self, org_id: uuid.UUID, class_id: uuid.UUID, user_id: uuid.UUID, role: str) -> uuid.UUID:
+        row = Enrollment(organization_id=org_id, class_id=class_id, user_id=user_id, role=MembershipRole(role))
+        return await self._added(row)
+
+    async def guardian(self, org_id: uuid.UUID, parent_id: uuid.UUID, student_id: uuid.UUID) -> uuid.UUID:
+        return await self._added(Guardianship(organization_id=org_id, parent_id=parent_id, student_id=student_id))
+
+
 async def build_world(session, tag: str) -> World:
     world = World()
-    password_hash = await hash_password(PASSWORD)
+    build = Builder(session, tag, await hash_password(PASSWORD))
     for key in ("A", "B"):
-        org = Organization(name=f"School {key} {tag}", slug=f"school-{key.lower()}-{tag}", time_zone="America/Chicago")
-        session.add(org)
-        await session.flush()
-        world.orgs[key] = org.id
+        world.orgs[key] = await build.org(f"School {key} {tag}", f"school-{key.lower()}-{tag}", "America/Chicago")
     for who, (org_key, roles) in PEOPLE.items():
-        email = f"{who}-{tag}@example.org"
-        user = await create_person(session, email, f"Person {who}", password_hash, super_admin=who == "sa")
-        world.users[who], world.emails[who] = user.id, email
-        for role in roles:
-            membership = Membership(organization_id=world.orgs[org_key], user_id=user.id, role=MembershipRole(role))
-            session.add(membership)
-            await session.flush()
-            world.memberships[f"{who}:{role}"] = membership.id
+        org_id = world.orgs[org_key] if org_key else None
+        user, memberships = await build.person(who, org_id, roles, f"Person {who}", super_admin=who == "sa")
+        world.users[who], world.emails[who] = user.id, user.email
+        world.memberships.update({f"{who}:{role}": id_ for role, id_ in memberships.items()})
     for name, (org_key, teachers, students) in CLASSES.items():
-        cls = Class(organization_id=world.orgs[org_key], name=f"Class {name}", subject="Math", term="2026")
-        session.add(cls)
-        await session.flush()
-        world.classes[name] = cls.id
+        org_id = world.orgs[org_key]
+        world.classes[name] = await build.klass(org_id, f"Class {name}", subject="Math", term="2026")
         for role, people in (("teacher", teachers), ("student", students)):
             for who in people:
-                enrollment = Enrollment(
-                    organization_id=world.orgs[org_key],
-                    class_id=cls.id,
-                    user_id=world.users[who],
-                    role=MembershipRole(role),
-                )
-                session.add(enrollment)
-                await session.flush()
-                world.enrollments[f"{name}:{who}"] = enrollment.id
+                enrollment = await build.enroll(org_id, world.classes[name], world.users[who], role)
+                world.enrollments[f"{name}:{who}"] = enrollment
     for parent, (org_key, child) in CHILDREN.items():
-        guardianship = Guardianship(
-            organization_id=world.orgs[org_key], parent_id=world.users[parent], student_id=world.users[child]
-        )
-        session.add(guardianship)
-        await session.flush()
-        world.guardianships[parent] = guardianship.id
+        org_id = world.orgs[org_key]
+        world.guardianships[parent] = await build.guardian(org_id, world.users[parent], world.users[child])
     return world
 
 
@@ -206,6 +234,77 @@ async def build_world(session, tag: str) -> World:
 async def world(db: Database) -> World:
     async with db.as_service() as session:
         return await build_world(session, "w")
+
+
+# make_school's people: name -> roles; "t" teaches class c with student "s"; "s2" is a student
+# not in c; "p" is s's parent.
+SCHOOL_PEOPLE = {"oa": ["org_admin"], "t": ["teacher"], "s": ["student"], "s2": ["student"], "p": ["parent"]}
+
+
+@dataclass
+class School:
+    """A fresh organization of one test, its people (with minted tokens) and its class."""
+
+    org_id: uuid.UUID
+    time_zone: str
+    class_id: uuid.UUID | None = None
+    people: dict[str, uuid.UUID] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@pytest.fixture
+def make_school(db, settings):
+    """``await make_school(time_zone=..., **ai_settings)`` → a School with its own people and AI settings."""
+
+    async def make(time_zone: str = "UTC", **ai_settings) -> School:
+        tag = uuid.uuid4().hex[:10]
+        async with db.as_service() as session:
+            build = Builder(session, tag)
+            school = School(await build.org(f"AI School {tag}", f"ai-{tag}", time_zone), time_zone)
+            for name, roles in SCHOOL_PEOPLE.items():
+                user, _ = await build.person(name, school.org_id, roles, f"{name} {tag}")
+                school.people[name] = user.id
+            school.class_id = await build.klass(school.org_id, "AI class")
+            for who, role in (("t", "teacher"), ("s", "student")):
+                await build.enroll(school.org_id, school.class_id, school.people[who], role)
+            await build.guardian(school.org_id, school.people["p"], school.people["s"])
+            if ai_settings:
+                await session.execute(
+                    update(AiOrganizationSettings)
+                    .where(AiOrganizationSettings.organization_id == school.org_id)
+                    .values(**ai_settings)
+                )
+        for name, user_id in school.people.items():
+            school.headers[name] = await signed_in(db, settings, user_id)
+        return school
+
+    return make
+
+
+async def add_person(db, settings, school: School, name: str, role: str, *, enrolled: bool = False) -> uuid.UUID:
+    """One more member of ``school`` (enrolled in its class if ``enrolled``), with a minted token."""
+    tag = uuid.uuid4().hex[:10]
+    async with db.as_service() as session:
+        build = Builder(session, tag)
+        user, _ = await build.person(name, school.org_id, [role], f"{name} {tag}")
+        if enrolled:
+            await build.enroll(school.org_id, school.class_id, user.id, role)
+    school.people[name] = user.id
+    school.headers[name] = await signed_in(db, settings, user.id)
+    return user.id
+
+
+async def new_person(db, who: str = "person", password: str = PASSWORD) -> tuple[uuid.UUID, str]:
+    """A person of the test's own with a password and no membership: (id, email)."""
+    async with db.as_service() as session:
+        build = Builder(session, uuid.uuid4().hex[:10], await hash_password(password))
+        user, _ = await build.person(who, None, [], f"Person {who}")
+    return user.id, user.email
+
+
+async def add_student(db, settings, school: School, name: str) -> uuid.UUID:
+    """One more student of ``school``, enrolled in its class."""
+    return await add_person(db, settings, school, name, "student", enrolled=True)
 
 
 @pytest.fixture(scope="session")
@@ -232,11 +331,36 @@ async def signed_in(db: Database, settings: Settings, user_id: uuid.UUID) -> dic
     return {"Authorization": f"Bearer {pair.access_token}"}
 
 
+async def eventually(condition, what: str, timeout: float = 30.0):
+    """Wait until ``condition()`` (sync or async) is truthy, and return it: for a state another
+    task or process reaches, never for a set time. Fails after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting: {what}"
+        await asyncio.sleep(0.01)
+
+
+async def wait_for_lock(db: Database, pid: int) -> None:
+    """Return once the backend ``pid`` waits for a lock another transaction holds."""
+
+    async def waiting() -> bool:
+        async with db.as_service() as session:
+            query = text("select exists (select 1 from pg_locks where pid = :pid and not granted)")
+            return await session.scalar(query, {"pid": pid})
+
+    await eventually(waiting, f"backend {pid} waits for a lock")
+
+
 async def emailed_token(db: Database, settings: Settings, reference_id, timeout: float = 20.0) -> str:
     """The token in the newest message about ``reference_id`` (an invitation or a reset), once
     the app's mail worker has rendered it: the link a person would follow."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def rendered() -> str | None:
         async with db.as_service() as session:
             body = await session.scalar(
                 text(
@@ -245,10 +369,10 @@ async def emailed_token(db: Database, settings: Settings, reference_id, timeout:
                 ),
                 {"id": reference_id},
             )
-        if link := link_in(body, settings):
-            return parse_qs(urlsplit(link).query)["token"][0]
-        assert asyncio.get_running_loop().time() < deadline, f"no message about {reference_id} was rendered"
-        await asyncio.sleep(0.05)
+        return link_in(body, settings)
+
+    link = await eventually(rendered, f"a rendered message about {reference_id}", timeout)
+    return parse_qs(urlsplit(link).query)["token"][0]
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
 from tests.grading.support import grade, ok, ready, turn_in
 from tests.meetings.support import at, book, make_room

@@ -1,14 +1,12 @@
-"""Helpers shared by the gateway, pricing, report and CLI tests (no fixtures here but ``ai_service``)."""
+"""Helpers shared by the gateway, pricing, report and CLI tests."""
 
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import text
 
 from schoolbase.tenancy.people import create_person
@@ -64,11 +62,13 @@ async def super_admin_headers(db, settings) -> dict[str, str]:
     return await signed_in(db, settings, user.id)
 
 
-async def away_from_minute_edge() -> None:
-    """Fixed windows: keep a burst of calls inside one minute (and so one hour)."""
+async def away_from_minute_edge(needed_seconds: float = 3.0) -> None:
+    """Rate windows are fixed to clock minutes: start a burst of calls where ``needed_seconds``
+    fit inside one minute (and so one hour). A wait for the clock, not for other work."""
     now = datetime.now(UTC)
-    if now.second >= 57:
-        await asyncio.sleep(60.2 - now.second - now.microsecond / 1e6)
+    left = 60 - now.second - now.microsecond / 1e6
+    if left < needed_seconds:
+        await asyncio.sleep(left + 0.2)
 
 
 def seconds_to_local_midnight(tz: str) -> float:
@@ -85,44 +85,6 @@ def sse_events(body: str) -> list[tuple[str, dict]]:
     return events
 
 
-@dataclass
-class OwnService:
-    id: uuid.UUID
-    alias: str
-    max_output_tokens: int
-
-
-@pytest.fixture
-async def ai_service(db):
-    """A service of this test's own (Sonnet's prices from 2025), so price changes touch no other test.
-
-    Afterwards the organizations that used it (and with them their logs) and the service are deleted.
-    """
-    alias = f"test-{uuid.uuid4().hex[:12]}"
-    async with db.as_service() as session:
-        sid = await session.scalar(
-            text(
-                """insert into public.ai_services (alias, provider, model_id, display_name, context_window,
-                                                   max_output_tokens)
-                   values (:alias, 'anthropic', :alias, 'Test model', 200000, 1000) returning id"""
-            ),
-            {"alias": alias},
-        )
-        await session.execute(
-            text(
-                """insert into public.ai_service_prices (service_id, effective_from, input_usd_per_mtok,
-                     output_usd_per_mtok, cache_write_usd_per_mtok, cache_read_usd_per_mtok)
-                   values (:sid, '2025-01-01T00:00:00Z', 3, 15, 3.75, 0.30)"""
-            ),
-            {"sid": sid},
-        )
-    yield OwnService(sid, alias, 1000)
-    async with db.as_service() as session:
-        await session.execute(
-            text(
-                "delete from public.organizations where id in "
-                "(select organization_id from public.ai_usage_logs where service_id = :sid)"
-            ),
-            {"sid": sid},
-        )
-        await session.execute(text("delete from public.ai_services where id = :sid"), {"sid": sid})
+def message(text: str = "Explain photosynthesis briefly.", **extra) -> dict:
+    """A valid gateway request body for homework help."""
+    return {"feature": "homework_help", "max_tokens": 200, "messages": [{"role": "user", "content": text}], **extra}

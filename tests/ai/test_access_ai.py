@@ -47,15 +47,12 @@ from tests.access import (
     X,
     as_actor,
     assert_writes_cover,
-    can_read,
     can_update,
     members,
-    perform,
     public_tables_like,
-    read_cases,
-    read_id,
-    write_cases,
-    write_id,
+    read_test,
+    service_scalars,
+    write_test,
 )
 from tests.conftest import rolled_back, sqlstate
 
@@ -331,13 +328,7 @@ def test_read_table_covers_every_seeded_ai_row():
     assert set(SEEDED) == set(AI_TABLES)
 
 
-READ_CASES = read_cases(READS)
-
-
-@pytest.mark.parametrize(("actor", "read"), READ_CASES, ids=[read_id(a, r) for a, r in READ_CASES])
-async def test_read(db, refs, actor, read):
-    visible = actor in read.readers or actor == "service"
-    assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
+test_read = read_test(READS)
 
 
 # ---------------------------------------------------------------------------
@@ -607,12 +598,7 @@ def test_write_table_covers_every_ai_table_and_operation():
     assert_writes_cover(WRITES, AI_TABLES)
 
 
-WRITE_CASES = write_cases(WRITES)
-
-
-@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
-async def test_write(db, refs, actor, write):
-    assert await perform(db, refs, actor, write) is (actor in write.allowed)
+test_write = write_test(WRITES)
 
 
 # ---------------------------------------------------------------------------
@@ -726,15 +712,11 @@ async def test_x_and_anon_see_nothing_of_org_a(db, refs, actor):
 
 
 async def _partitions(db) -> list[str]:
-    async with rolled_back(db, SERVICE) as session:
-        return list(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
-                    "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1"
-                )
-            )
-        )
+    return await service_scalars(
+        db,
+        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+        "where i.inhparent = 'public.ai_usage_logs'::regclass order by 1",
+    )
 
 
 @pytest.mark.parametrize("actor", ["sa", "oa", "s1", "anon"])

@@ -17,8 +17,7 @@ from schoolbase.cli import app
 from schoolbase.config import get_settings
 from schoolbase.db import migrate
 from schoolbase.db.rls import user_identity
-from tests.ai.conftest import message
-from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, service_id
+from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, message, service_id
 from tests.conftest import rolled_back, sqlstate
 
 runner = CliRunner()
@@ -84,23 +83,19 @@ async def test_prices_lists_both_services(cli):
     assert cells(haiku[0])[1:] == ["yes", "2025-01-01 00:00 UTC", "1", "5", "1.25", "0.1"]
 
 
+# Haiku's 2025 prices again, from 2030 on.
+SET_HAIKU_2030 = (
+    "prices",
+    "--set",
+    "claude-haiku",
+    *("--input", "1", "--output", "5", "--cache-write", "1.25", "--cache-read", "0.1"),
+    *("--effective-from", "2030-01-01T00:00:00+00:00"),
+)
+
+
 async def test_prices_set_adds_a_row(cli, db):
     haiku = await service_id(db, "claude-haiku")
-    result = await cli(
-        "prices",
-        "--set",
-        "claude-haiku",
-        "--input",
-        "1",
-        "--output",
-        "5",
-        "--cache-write",
-        "1.25",
-        "--cache-read",
-        "0.1",
-        "--effective-from",
-        "2030-01-01T00:00:00+00:00",
-    )
+    result = await cli(*SET_HAIKU_2030)
     assert result.exit_code == 0, result.output
     assert any("claude-haiku" in line and "2030-01-01" in line for line in result.output.splitlines())
     rows = await fetch(
@@ -115,21 +110,7 @@ async def test_prices_set_adds_a_row(cli, db):
         new["cache_read_usd_per_mtok"],
     ) == (HAIKU["input"], HAIKU["output"], HAIKU["cache_write"], HAIKU["cache_read"])
     # the same start again is a clean error, not a traceback
-    again = await cli(
-        "prices",
-        "--set",
-        "claude-haiku",
-        "--input",
-        "1",
-        "--output",
-        "5",
-        "--cache-write",
-        "1.25",
-        "--cache-read",
-        "0.1",
-        "--effective-from",
-        "2030-01-01T00:00:00+00:00",
-    )
+    again = await cli(*SET_HAIKU_2030)
     assert again.exit_code == 1
     assert len(await fetch(db, "select id from public.ai_service_prices where service_id = :s", s=haiku)) == len(rows)
 

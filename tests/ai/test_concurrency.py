@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from schoolbase.ai.pricing import Price, input_token_bound
 from schoolbase.ai.schemas import MessageRequest
-from tests.ai.conftest import message
+from tests.ai.support import away_from_minute_edge, message
+from tests.conftest import eventually
 
 ROLLUP_MISMATCHES = text(
     """
@@ -72,17 +73,9 @@ async def statuses_in_logs(db, org_id) -> dict[str, int]:
         return dict(rows.all())
 
 
-async def wait_for_a_fresh_minute(db, needed_seconds: float = 15) -> None:
-    """The per-minute window is fixed to clock minutes: start where the whole burst fits in one."""
-    async with db.as_service() as session:
-        second = float(await session.scalar(text("select extract(second from now())")))
-    if 60 - second < needed_seconds:
-        await asyncio.sleep(60 - second + 0.2)
-
-
 async def test_200_concurrent_calls_against_60_per_minute_admit_exactly_60(client, db, make_school):
     school = await make_school()
-    await wait_for_a_fresh_minute(db)
+    await away_from_minute_edge(needed_seconds=15)
     body = message("quick [[tokens:20,10]]")
     responses = await asyncio.gather(
         *(client.post("/ai/messages", json=body, headers=school.headers["s"]) for _ in range(200))
@@ -145,7 +138,7 @@ def two_servers(urls, settings, upstream):
 
 async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_school):
     school = await make_school(rate_limit_per_minute=20)
-    await wait_for_a_fresh_minute(db)
+    await away_from_minute_edge(needed_seconds=15)
     body = message("shared [[tokens:20,10]]")
     async with httpx.AsyncClient(timeout=60) as http:
         responses = await asyncio.gather(
@@ -158,11 +151,11 @@ async def test_two_server_processes_share_the_rate_limit(two_servers, db, make_s
     await assert_rollups_match_logs(db, school.org_id)
 
 
-async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(client, db, make_school):
+async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(client, db, make_school, gate):
     # Every call may cost up to its worst case (64,000 output tokens at Sonnet's price);
-    # the upstream sleeps so all 100 are admitted or refused before any settles (a
+    # the upstream holds the admitted calls until all 100 are admitted or refused (a
     # settled call frees budget, after which an eleventh call would rightly fit).
-    body = message("slow [[sleep:6]] [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
+    body = message(f"slow {gate.tag} [[tokens:100,100]]", model="claude-sonnet", max_tokens=64000)
     async with db.as_service() as session:
         rates = (
             await session.execute(
@@ -197,9 +190,13 @@ async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(clie
             await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
-    responses = await asyncio.gather(
-        *(client.post("/ai/messages", json=body, headers=school.headers["t"]) for _ in range(100))
-    )
+    calls = [
+        asyncio.create_task(client.post("/ai/messages", json=body, headers=school.headers["t"])) for _ in range(100)
+    ]
+    await eventually(lambda: gate.held + sum(call.done() for call in calls) == 100, "every call admitted or refused")
+    assert gate.held == 10, "no call settled before all were decided"
+    gate.release()
+    responses = await asyncio.gather(*calls)
     done.set()
     await watcher
     codes = [r.status_code for r in responses]

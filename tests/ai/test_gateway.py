@@ -17,16 +17,15 @@ from schoolbase.ai.maintenance import maintain
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.app import create_app
 from schoolbase.models import Membership, MembershipRole
-from tests.ai.conftest import message
 from tests.ai.support import (
     HAIKU,
     SONNET,
-    ai_service,  # noqa: F401 - fixture
     assert_released,
     away_from_minute_edge,
     expected_cost,
     fetch,
     logs,
+    message,
     month_row,
     seconds_to_local_midnight,
     service_id,
@@ -120,16 +119,21 @@ async def test_model_not_in_allowed_services_is_403_and_logged(client, db, make_
     assert rows[0]["service_id"] == await service_id(db, "claude-sonnet")
 
 
-async def test_rate_limit_per_minute(client, db, make_school):
-    school = await make_school(rate_limit_per_minute=3)
+async def limited_after(client, db, school, calls: int, limit: str) -> int:
+    """``calls`` calls are served, the next is refused as over ``limit`` and logged so (all
+    inside one clock minute); returns the refusal's Retry-After in seconds."""
     await away_from_minute_edge()
-    for _ in range(3):
+    for _ in range(calls):
         assert (await ask(client, school)).status_code == 200
     response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_minute"
-    assert 1 <= int(response.headers["Retry-After"]) <= 60
-    assert statuses(await logs(db, school.org_id)) == ["succeeded"] * 3 + ["rate_limited"]
+    assert assert_problem(response, 429, "ai-rate-limited")["limit"] == limit
+    assert statuses(await logs(db, school.org_id)) == ["succeeded"] * calls + ["rate_limited"]
+    return int(response.headers["Retry-After"])
+
+
+async def test_rate_limit_per_minute(client, db, make_school):
+    school = await make_school(rate_limit_per_minute=3)
+    assert 1 <= await limited_after(client, db, school, 3, "per_minute") <= 60
     # the denied call holds no slot: the minute counter stays at the limit, and the others at 3
     used = {
         r["window_kind"]: r["used"]
@@ -145,14 +149,7 @@ async def test_rate_limit_per_minute(client, db, make_school):
 
 async def test_rate_limit_per_hour(client, db, make_school):
     school = await make_school(rate_limit_per_hour=2)
-    await away_from_minute_edge()
-    for _ in range(2):
-        assert (await ask(client, school)).status_code == 200
-    response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_hour"
-    assert 1 <= int(response.headers["Retry-After"]) <= 3600
-    assert statuses(await logs(db, school.org_id)) == ["succeeded", "succeeded", "rate_limited"]
+    assert 1 <= await limited_after(client, db, school, 2, "per_hour") <= 3600
 
 
 @pytest.mark.parametrize(
@@ -161,14 +158,8 @@ async def test_rate_limit_per_hour(client, db, make_school):
 )
 async def test_daily_limits_free_at_local_midnight(client, db, make_school, columns, tz):
     school = await make_school(time_zone=tz, **columns)
-    await away_from_minute_edge()
-    for _ in range(2):
-        assert (await ask(client, school)).status_code == 200
-    response = await ask(client, school)
-    body = assert_problem(response, 429, "ai-rate-limited")
-    assert body["limit"] == "per_day"
-    assert abs(int(response.headers["Retry-After"]) - seconds_to_local_midnight(tz)) <= 5
-    assert statuses(await logs(db, school.org_id)) == ["succeeded", "succeeded", "rate_limited"]
+    retry_after = await limited_after(client, db, school, 2, "per_day")
+    assert abs(retry_after - seconds_to_local_midnight(tz)) <= 5
 
 
 async def test_daily_token_quota(client, db, make_school):
@@ -221,7 +212,7 @@ async def test_unknown_model_is_422_and_not_logged(client, db, make_school):
     assert await logs(db, school.org_id) == []
 
 
-async def test_disabled_service_is_unknown(client, db, make_school, ai_service):  # noqa: F811
+async def test_disabled_service_is_unknown(client, db, make_school, ai_service):
     async with db.as_service() as session:
         await session.execute(text("update public.ai_services set enabled = false where id = :i"), {"i": ai_service.id})
     school = await make_school()
@@ -229,7 +220,7 @@ async def test_disabled_service_is_unknown(client, db, make_school, ai_service):
     assert await logs(db, school.org_id) == []
 
 
-async def test_max_tokens_above_the_models_max_is_422_and_not_logged(client, db, make_school, ai_service):  # noqa: F811
+async def test_max_tokens_above_the_models_max_is_422_and_not_logged(client, db, make_school, ai_service):
     school = await make_school()
     body = assert_problem(await ask(client, school, model=ai_service.alias, max_tokens=1001), 422, "validation")
     assert "1000" in body["detail"]
@@ -339,12 +330,14 @@ async def impatient_client(settings, urls, upstream):
             yield http
 
 
-async def test_slow_upstream_is_504_logged_and_released(impatient_client, db, make_school):
+async def test_slow_upstream_is_504_logged_and_released(impatient_client, db, make_school, gate):
     school = await make_school()
-    started = asyncio.get_running_loop().time()
-    response = await ask(impatient_client, school, text="slow [[sleep:2]]")
+    # The upstream answers only once released, so the 504 comes from the timeout; and within
+    # 5 s, so it is this app's 0.5 s timeout, not the suite's 10 s.
+    response = await asyncio.wait_for(ask(impatient_client, school, text=f"slow {gate.tag}"), timeout=5)
     assert_problem(response, 504, "ai-provider-timeout")
-    assert asyncio.get_running_loop().time() - started < 1.8
+    assert gate.held == 1
+    gate.release()
     (row,) = await logs(db, school.org_id)
     assert str(row["status"]) == "failed" and "in time" in row["upstream_error"]
     await assert_released(db, school.org_id)
@@ -394,11 +387,11 @@ async def test_stream_passes_events_through_and_settles_usage(client, db, make_s
     await assert_released(db, school.org_id)
 
 
-async def test_client_leaving_mid_stream_is_still_billed(app, db, make_school):
+async def test_client_leaving_mid_stream_is_still_billed(app, db, make_school, gate):
     school = await make_school()
     gateway = app.state.gateway
     request = MessageRequest.model_validate(
-        message("a long one [[sleep:1]] [[tokens:300,777]] " + "word " * 20, stream=True)
+        message(f"a long one {gate.tag} [[tokens:300,777]] " + "word " * 20, stream=True)
     )
     call = await gateway.admit(school.people["s"], request, "left-early")
     agen = gateway.stream(call)
@@ -406,10 +399,12 @@ async def test_client_leaving_mid_stream_is_still_billed(app, db, make_school):
     second = await agen.__anext__()
     assert first.startswith(b"event: message_start") and second.startswith(b"event: content_block_start")
     await agen.aclose()
+    await gate.wait_held(1)  # the upstream stands after two events
     pending = list(gateway._settling)
     assert pending, "the upstream is still being read"
     assert await logs(db, school.org_id) == []  # really mid-stream: nothing settled yet
     assert (await month_row(db, school.org_id))["reserved_usd"] > 0
+    gate.release()
     await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
     (row,) = await logs(db, school.org_id)
     assert str(row["status"]) == "succeeded" and row["request_id"] == "left-early"
@@ -628,14 +623,16 @@ async def test_maintenance_releases_stale_reservations(db, make_school):
     await assert_released(db, school.org_id)
 
 
-async def test_slow_stream_is_a_failed_call_with_an_error_event(impatient_client, db, make_school):
+async def test_slow_stream_is_a_failed_call_with_an_error_event(impatient_client, db, make_school, gate):
     """The upstream stalls mid-stream (between events) longer than the read timeout."""
     school = await make_school()
-    response = await ask(impatient_client, school, text="x [[sleep:12]]", stream=True)
+    response = await asyncio.wait_for(ask(impatient_client, school, text=f"x {gate.tag}", stream=True), timeout=5)
     assert response.status_code == 200
+    assert gate.held == 1
+    gate.release()
     events = sse_events(response.text)
     names = [name for name, _ in events]
-    assert names[-2:] == ["error", "schoolbase_receipt"], names
+    assert names == ["message_start", "content_block_start", "error", "schoolbase_receipt"], names
     assert events[-2][1]["error"]["type"] == "ai-provider-timeout"
     (row,) = await logs(db, school.org_id)
     assert str(row["status"]) == "failed" and row["upstream_error"]

@@ -8,14 +8,13 @@ from decimal import Decimal
 import pytest
 
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
-from tests.ai.conftest import message
 from tests.ai.support import (
     HAIKU,
     SONNET,
-    ai_service,  # noqa: F401 - fixture
     expected_cost,
     fetch,
     logs,
+    message,
     month_row,
     super_admin_headers,
 )
@@ -128,7 +127,7 @@ async def test_all_four_kinds_in_one_call_sum_exactly(client, db, make_school):
     assert (await month_row(db, school.org_id))["cost_usd"] == cost + Decimal("0.00002205")
 
 
-async def test_price_change_mid_month_keeps_history(client, db, settings, make_school, ai_service):  # noqa: F811
+async def test_price_change_mid_month_keeps_history(client, db, settings, make_school, ai_service):
     school = await make_school()
     directive = "[[tokens:1000000,100000]] [[cache:10000,200000]]"
     _, first = await charged(client, db, school, f"before {directive}", ai_service.alias)
@@ -178,7 +177,7 @@ async def test_price_change_mid_month_keeps_history(client, db, settings, make_s
     assert (await month_row(db, school.org_id))["cost_usd"] == old_cost + new_cost
 
 
-async def test_a_future_price_is_not_charged_yet(client, db, settings, make_school, ai_service):  # noqa: F811
+async def test_a_future_price_is_not_charged_yet(client, db, settings, make_school, ai_service):
     sa = await super_admin_headers(db, settings)
     response = await client.post(
         f"/ai/services/{ai_service.id}/prices",
@@ -207,7 +206,7 @@ PRICE = {
 
 
 @pytest.mark.parametrize("who", ["oa", "t", "s"])
-async def test_only_a_super_admin_adds_prices(client, db, make_school, ai_service, who):  # noqa: F811
+async def test_only_a_super_admin_adds_prices(client, db, make_school, ai_service, who):
     school = await make_school()
     response = await client.post(f"/ai/services/{ai_service.id}/prices", json=PRICE, headers=school.headers[who])
     assert_problem(response, 403)
@@ -217,7 +216,7 @@ async def test_only_a_super_admin_adds_prices(client, db, make_school, ai_servic
     assert len(prices) == 1
 
 
-async def test_anonymous_cannot_add_prices(client, ai_service):  # noqa: F811
+async def test_anonymous_cannot_add_prices(client, ai_service):
     assert_problem(await client.post(f"/ai/services/{ai_service.id}/prices", json=PRICE), 401)
 
 
@@ -232,13 +231,13 @@ async def test_anonymous_cannot_add_prices(client, ai_service):  # noqa: F811
         {"effective_from": None},
     ],
 )
-async def test_bad_price_input_is_422(client, db, settings, ai_service, change):  # noqa: F811
+async def test_bad_price_input_is_422(client, db, settings, ai_service, change):
     sa = await super_admin_headers(db, settings)
     body = {**PRICE, **change}
     assert_problem(await client.post(f"/ai/services/{ai_service.id}/prices", json=body, headers=sa), 422, "validation")
 
 
-async def test_price_for_unknown_service_is_404_and_duplicate_is_409(client, db, settings, ai_service):  # noqa: F811
+async def test_price_for_unknown_service_is_404_and_duplicate_is_409(client, db, settings, ai_service):
     sa = await super_admin_headers(db, settings)
     assert_problem(await client.post(f"/ai/services/{uuid.uuid4()}/prices", json=PRICE, headers=sa), 404)
     assert (await client.post(f"/ai/services/{ai_service.id}/prices", json=PRICE, headers=sa)).status_code == 201

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from schoolbase.ai.schemas import UsageLogOut
-from tests.ai.conftest import message
-from tests.ai.support import logs, service_id
+from tests.ai.support import logs, message, service_id
 from tests.conftest import assert_problem
 
 

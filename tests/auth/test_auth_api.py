@@ -15,18 +15,8 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from schoolbase.auth.passwords import hash_password
 from schoolbase.auth.tokens import issue_access_token
-from schoolbase.tenancy.people import create_person
-from tests.conftest import PASSWORD, assert_problem
-
-
-async def new_person(db, password: str = PASSWORD) -> tuple[uuid.UUID, str]:
-    """A person of this test's own, with a password and no memberships."""
-    email = f"auth-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.as_service() as session:
-        user = await create_person(session, email, "Auth Test Person", await hash_password(password))
-        return user.id, email
+from tests.conftest import PASSWORD, assert_problem, new_person
 
 
 @pytest.fixture

@@ -6,17 +6,12 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from schoolbase.auth.passwords import hash_password
-from schoolbase.tenancy.people import create_person
-from tests.conftest import PASSWORD, assert_problem, emailed_token
+from tests.conftest import PASSWORD, assert_problem, emailed_token, new_person
 
 
 @pytest.fixture
 async def email(db) -> str:
-    address = f"sessions-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.as_service() as session:
-        await create_person(session, address, "Session Person", await hash_password(PASSWORD))
-    return address
+    return (await new_person(db, "sessions"))[1]
 
 
 async def sign_in(client, email: str, password: str = PASSWORD, agent: str = "pytest") -> dict:
@@ -149,9 +144,7 @@ async def test_my_sessions_are_listed_and_one_can_be_ended(client, email):
 
 async def test_someone_elses_session_cannot_be_ended(client, db, email):
     mine = await sign_in(client, email)
-    other_email = f"other-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.as_service() as session:
-        await create_person(session, other_email, "Other Person", await hash_password(PASSWORD))
+    _, other_email = await new_person(db, "other")
     theirs = await sign_in(client, other_email)
     their_id = (await client.get("/me/sessions", headers=bearer(theirs))).json()[0]["id"]
     assert_problem(await client.delete(f"/me/sessions/{their_id}", headers=bearer(mine)), 404, "not-found")

@@ -15,12 +15,7 @@ from schoolbase.models import (
     AssignmentRubric,
     AssignmentRubricCriterion,
     AssignmentSubmission,
-    Enrollment,
-    Membership,
-    MembershipRole,
 )
-from schoolbase.tenancy.people import create_person
-from tests.conftest import signed_in
 
 CRITERIA = (("Thesis", Decimal(4)), ("Evidence", Decimal(6)))
 
@@ -31,23 +26,6 @@ class Work:
     criteria: list[uuid.UUID]
     max_points: dict[uuid.UUID, Decimal]
     submissions: dict[str, uuid.UUID] = field(default_factory=dict)  # student name -> submission id
-
-
-async def add_student(db, settings, school, name: str) -> uuid.UUID:
-    """Another student of the school's class, with a token in ``school.headers[name]``."""
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.org"
-    async with db.as_service() as session:
-        user = await create_person(session, email, name, "unused-hash")
-        session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
-        await session.flush()
-        session.add(
-            Enrollment(
-                organization_id=school.org_id, class_id=school.class_id, user_id=user.id, role=MembershipRole.student
-            )
-        )
-    school.people[name] = user.id
-    school.headers[name] = await signed_in(db, settings, user.id)
-    return user.id
 
 
 async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteria=CRITERIA, rubric=True) -> Work:

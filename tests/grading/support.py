@@ -1,6 +1,6 @@
 """Helpers for the grading tests: a school with a gradeable class, and API shortcuts.
 
-``make_school`` (tests/ai/conftest.py) gives a fresh organization with ``oa``, ``t``
+``make_school`` (tests/conftest.py) gives a fresh organization with ``oa``, ``t``
 (teaching ``school.class_id``), ``s`` (enrolled), ``s2`` (not enrolled) and ``p``
 (parent of ``s``), each with a minted token.
 """
@@ -10,9 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from schoolbase.models import Enrollment, Membership, MembershipRole
-from schoolbase.tenancy.people import create_person
-from tests.conftest import signed_in
+from schoolbase.models import Enrollment, MembershipRole
 
 
 async def enroll(db, school, who: str = "s2") -> None:
@@ -25,22 +23,6 @@ async def enroll(db, school, who: str = "s2") -> None:
                 role=MembershipRole.student,
             )
         )
-
-
-async def add_student(db, settings, school, name: str) -> None:
-    """One more student of the school, enrolled in its class, with a token in ``school.headers``."""
-    email = f"{name}-{uuid.uuid4().hex[:10]}@example.org"
-    async with db.as_service() as session:
-        user = await create_person(session, email, name, "unused-hash")
-        session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole.student))
-        await session.flush()
-        session.add(
-            Enrollment(
-                organization_id=school.org_id, class_id=school.class_id, user_id=user.id, role=MembershipRole.student
-            )
-        )
-    school.people[name] = user.id
-    school.headers[name] = await signed_in(db, settings, user.id)
 
 
 async def sql(db, statement: str, **params) -> list[dict[str, Any]]:

@@ -10,10 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.ai.support import away_from_minute_edge
-from tests.conftest import assert_problem, rolled_back
-from tests.grading.ai_support import add_student, grade_of, make_work, rows
+from tests.conftest import add_student, assert_problem, rolled_back
+from tests.grading.ai_support import grade_of, make_work, rows
 
 
 async def ai_grade(client, school, submission_id, who="t", **body):

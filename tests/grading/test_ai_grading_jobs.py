@@ -11,9 +11,8 @@ from sqlalchemy import text
 from schoolbase.app import create_app
 from schoolbase.grading.assist import flows
 from schoolbase.jobs import QUEUE
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
-from tests.conftest import assert_problem
-from tests.grading.ai_support import add_student, grade_of, make_work, rows, wait_for_job
+from tests.conftest import add_student, assert_problem
+from tests.grading.ai_support import grade_of, make_work, rows, wait_for_job
 
 
 async def start(client, school, work, who="t", **body):

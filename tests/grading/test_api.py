@@ -3,9 +3,8 @@ closed, handing work in, grading, posting, and the student's and parent's view."
 
 import uuid
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
-from tests.conftest import assert_problem
-from tests.grading.support import add_student, assignment, category, due_ago, enroll, grade, ok, ready, turn_in
+from tests.conftest import add_student, assert_problem
+from tests.grading.support import assignment, category, due_ago, enroll, grade, ok, ready, turn_in
 
 
 async def test_assignment_lifecycle(client, make_school):

@@ -19,9 +19,8 @@ s3: nothing counted: no course percentage.
 import csv
 import io
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
-from tests.conftest import assert_problem
-from tests.grading.support import add_student, assignment, category, enroll, grade, ok, turn_in
+from tests.conftest import add_student, assert_problem
+from tests.grading.support import assignment, category, enroll, grade, ok, turn_in
 
 
 async def build_class(client, db, settings, make_school):

@@ -6,7 +6,6 @@ import io
 from sqlalchemy import update
 
 from schoolbase.models import User
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.grading.support import assignment, category
 
 

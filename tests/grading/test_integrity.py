@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
 from tests.grading.support import due_ago, grade, ok, ready, sql, turn_in
 from tests.grading.test_rules import RUBRIC

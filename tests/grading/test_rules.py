@@ -10,7 +10,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem, sqlstate
 from tests.grading.support import assignment, category, due_ago, grade, ok, ready, sql, turn_in
 

@@ -1,6 +1,5 @@
 """Action items: the host assigns them, the assignee works them, and "my open items" spans sessions."""
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
 from tests.meetings.support import at, invite, make_room, make_session
 

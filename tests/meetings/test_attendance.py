@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
 from tests.meetings.support import at, invite, make_room, make_session, set_presence
 

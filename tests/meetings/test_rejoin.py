@@ -6,7 +6,6 @@ call's stamp is moved (as the service role) to the time the test says it happene
 
 from sqlalchemy import text
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.meetings.support import at, invite, make_room, make_session, ts
 
 PAST = "2025-03-03"

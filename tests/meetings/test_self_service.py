@@ -5,7 +5,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem, rolled_back, sqlstate
 from tests.meetings.support import at, invite, make_room, make_session
 

@@ -2,7 +2,6 @@
 
 import asyncio
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import assert_problem
 from tests.meetings.support import at, book, invite, make_room, make_session, ts
 

@@ -1,29 +1,14 @@
-"""Resource portal fixtures: a fresh school per test (``make_school`` of the AI tests: oa, t who
+"""Resource portal fixtures: a fresh school per test (``make_school`` of tests/conftest.py: oa, t who
 teaches class c with student s, s2 a student not in c, p the parent of s) plus a second teacher
 t2, and a small client for the portal's API."""
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from schoolbase.models import Membership, MembershipRole
-from schoolbase.tenancy.people import create_person
-from tests.ai.conftest import School, make_school  # noqa: F401 - fixture
-from tests.conftest import assert_problem, signed_in
-
-
-async def add_person(db, settings, school: School, name: str, role: str) -> None:
-    """One more member of ``school``, with a minted token."""
-    tag = uuid.uuid4().hex[:10]
-    async with db.as_service() as session:
-        email = f"{name}-{tag}@example.org"
-        user = await create_person(session, email, f"{name} {tag}", "unused-hash")
-        session.add(Membership(organization_id=school.org_id, user_id=user.id, role=MembershipRole(role)))
-    school.people[name] = user.id
-    school.headers[name] = await signed_in(db, settings, user.id)
+from tests.conftest import School, add_person, assert_problem
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import apply_identity, user_identity
-from tests.conftest import rolled_back, sqlstate
+from tests.conftest import rolled_back, sqlstate, wait_for_lock
 
 
 async def test_org_admin_builds_the_tree_members_read_it(portal, other):
@@ -189,9 +189,10 @@ async def test_concurrent_moves_cannot_build_a_cycle_between_them(portal, db):
         await first.execute(move, {"parent": y["id"], "id": x["id"]})
         await second.begin()
         await apply_identity(second, identity)
+        pid = await second.scalar(text("select pg_backend_pid()"))
         blocked = asyncio.create_task(second.execute(move, {"parent": x["id"], "id": y["id"]}))
-        await asyncio.sleep(0.3)
-        assert not blocked.done()  # waiting for the first move's lock
+        await wait_for_lock(db, pid)  # waiting for the first move's lock
+        assert not blocked.done()
         await first.commit()
         with pytest.raises(DBAPIError) as refused:
             await blocked

@@ -34,6 +34,7 @@ from tests.access import (
     FOREIGN_KEY_VIOLATION,
     INSUFFICIENT_PRIVILEGE,
     NOW,
+    Refs,
     Sql,
     W,
     X,
@@ -42,9 +43,8 @@ from tests.access import (
     can_read,
     can_update,
     members,
-    perform,
-    write_cases,
-    write_id,
+    tables_in,
+    write_test,
 )
 from tests.conftest import CHILDREN, CLASSES, rolled_back, sqlstate
 from tests.conftest import PEOPLE as WORLD_PEOPLE
@@ -457,12 +457,12 @@ WRITES = [
 ]
 
 
-WRITE_CASES = write_cases(WRITES)
+@pytest.fixture(scope="module")
+def refs(world) -> Refs:
+    return Refs(world)
 
 
-@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
-async def test_write(db, world, actor, write):
-    assert await perform(db, world, actor, write) is (actor in write.allowed)
+test_write = write_test(WRITES)
 
 
 # ---------------------------------------------------------------------------
@@ -507,20 +507,8 @@ async def test_probes_with_setup_run_as_the_actor(db, world, actor, role):
             )
 
 
-async def _public_tables(db) -> list[str]:
-    async with rolled_back(db, SERVICE) as session:
-        return list(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace "
-                    "and c.relkind in ('r', 'p') order by 1"
-                )
-            )
-        )
-
-
 async def test_anon_sees_nothing_in_any_table(db, world):
-    tables = await _public_tables(db)
+    tables = sorted(await tables_in(db, "public"))
     assert {"organizations", "users", "memberships", "classes", "enrollments", "guardianships"} <= set(tables)
     seen = {}
     for table in tables:
@@ -546,20 +534,9 @@ SERVER_TABLES = {
 }
 
 
-async def _server_tables(db) -> set[str]:
-    async with rolled_back(db, SERVICE) as session:
-        return set(
-            await session.scalars(
-                text(
-                    "select c.relname from pg_class c where c.relnamespace = 'server'::regnamespace and c.relkind in ('r', 'p')"
-                )
-            )
-        )
-
-
 async def test_only_service_role_may_use_the_server_schema(db):
     """Schema privilege, not row-level security, keeps the server's tables from end users."""
-    assert await _server_tables(db) == SERVER_TABLES  # a new server table is added here, and to docs/access.md
+    assert await tables_in(db, "server") == SERVER_TABLES  # a new server table is added here, and to docs/access.md
     async with rolled_back(db, SERVICE) as session:
         usage = dict(
             (

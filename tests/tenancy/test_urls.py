@@ -5,7 +5,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.ai.conftest import make_school  # noqa: F401 - fixture
 from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, assert_problem, sqlstate
 
 # Refused by both the API and the database's check, which looks at the scheme only.

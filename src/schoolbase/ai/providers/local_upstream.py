@@ -7,6 +7,9 @@ last user message steer it:
 - ``[[sleep:S]]`` wait S seconds before answering (spread over the events when streaming)
 - ``[[tokens:IN,OUT]]`` report these input and output token counts
 - ``[[cache:W,R]]`` report W cache-write and R cache-read tokens
+- ``[[hold:KEY]]`` wait until the test releases ``upstream.hold(KEY)``: a plain answer is held
+  before it is sent, a stream after its first two events (so a test can stand mid-stream).
+  Unlike ``sleep`` nothing depends on timing: the test waits until the calls are held.
 
 When the system prompt asks for the ``grading-json-v1`` format (AI-assisted grading),
 the answer is a deterministic grading JSON for the ``<rubric>`` in the user message:
@@ -47,6 +50,8 @@ ERROR_TYPES = {
     529: "overloaded_error",
 }
 DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache|score|confidence):([0-9.,]+)\]\]")
+HOLD = re.compile(r"\[\[hold:([\w-]+)\]\]")
+HELD_STREAM_EVENTS = 2  # a held stream sends message_start and content_block_start first
 REPLY = re.compile(r"\[\[reply:([a-z-]+)\]\]")
 GRADING_FORMAT = "grading-json-v1"  # the tag grading/assist/prompt.py puts in its system prompt
 RUBRIC = re.compile(r"<rubric>(.*?)</rubric>", re.S)
@@ -99,10 +104,69 @@ def grading_reply(prompt: str, found: dict[str, list[float]]) -> str:
     return body
 
 
+class Hold:
+    """Calls that carry ``[[hold:KEY]]`` wait here until the test calls ``release()``.
+
+    The upstream runs its own event loop in another thread, so the gate is a thread-safe
+    count and, per held call, an asyncio event set from the releasing thread.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.held = 0
+        self._lock = threading.Lock()
+        self._released = False
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    @property
+    def tag(self) -> str:
+        """The directive that puts a call under this hold."""
+        return f"[[hold:{self.key}]]"
+
+    async def wait(self) -> None:
+        """Server side: count this call as held and wait for the release."""
+        event = asyncio.Event()
+        with self._lock:
+            self.held += 1
+            if self._released:
+                return
+            self._waiting.append((asyncio.get_running_loop(), event))
+        await event.wait()
+
+    def release(self) -> None:
+        with self._lock:
+            self._released = True
+            waiting, self._waiting = self._waiting, []
+        for loop, event in waiting:
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait_held(self, count: int, timeout: float = 30.0) -> None:
+        """Test side: return once ``count`` calls are held (fail after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while self.held < count:
+            assert time.monotonic() < deadline, f"{self.held} of {count} calls reached hold {self.key!r}"
+            await asyncio.sleep(0.005)
+
+
 class LocalUpstream:
     def __init__(self) -> None:
         self.requests = 0
+        self.holds: dict[str, Hold] = {}
         self.app = Starlette(routes=[Route("/v1/messages", self.messages, methods=["POST"])])
+
+    @contextmanager
+    def hold(self, key: str):
+        """Hold the calls carrying ``[[hold:KEY]]`` until released; leaving releases them."""
+        gate = self.holds[key] = Hold(key)
+        try:
+            yield gate
+        finally:
+            gate.release()
+            del self.holds[key]
+
+    def _hold_for(self, prompt: str) -> Hold | None:
+        keys = HOLD.findall(prompt)
+        return self.holds.get(keys[0]) if keys else None
 
     async def messages(self, request: Request) -> Response:
         self.requests += 1
@@ -111,6 +175,9 @@ class LocalUpstream:
         params = await request.json()
         found = directives(_last_user_text(params))
         delay = found.get("sleep", [0.0])[0]
+        hold = self._hold_for(_last_user_text(params))
+        if hold and not params.get("stream"):
+            await hold.wait()
         if "status" in found:
             await asyncio.sleep(delay)
             return self.error(int(found["status"][0]), "requested by the test")
@@ -127,12 +194,14 @@ class LocalUpstream:
             await asyncio.sleep(delay)
             return JSONResponse(message_json(model, message_id, text, usage))
         events = stream_events(model, message_id, text, usage)
-        return StreamingResponse(self.sse(events, delay), media_type="text/event-stream")
+        return StreamingResponse(self.sse(events, delay, hold), media_type="text/event-stream")
 
     @staticmethod
-    async def sse(events: list[dict], delay: float):
+    async def sse(events: list[dict], delay: float, hold: Hold | None):
         pause = delay / max(1, len(events))
-        for event in events:
+        for index, event in enumerate(events):
+            if hold and index == HELD_STREAM_EVENTS:
+                await hold.wait()
             if pause:
                 await asyncio.sleep(pause)
             yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
