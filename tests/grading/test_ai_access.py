@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from schoolbase.db.rls import SERVICE
-from tests.access import Read, Refs, W, can_read, perform, read_cases, read_id, write_cases, write_id
+from tests.access import (
+    Read,
+    Refs,
+    W,
+    read_test,
+    write_test,
+)
 from tests.conftest import rolled_back
 
 TABLES = ("bulk_grading_jobs", "bulk_grading_job_items")
@@ -88,13 +94,7 @@ READS = [
     Read("bulk_grading_job_items", "A", frozenset({"sa", "oa", "t1"}), {"id": "@item:A"}),
     Read("bulk_grading_job_items", "B", frozenset({"sa", "oaB", "tB"}), {"id": "@item:B"}),
 ]
-READ_CASES = read_cases(READS)
-
-
-@pytest.mark.parametrize(("actor", "read"), READ_CASES, ids=[read_id(a, r) for a, r in READ_CASES])
-async def test_read(db, refs, actor, read):
-    visible = actor in read.readers or actor == "service"
-    assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
+test_read = read_test(READS)
 
 
 SERVICE_ONLY: set[str] = set()
@@ -132,7 +132,6 @@ WRITES = [
     ),
     W("item-A-delete", "delete", "bulk_grading_job_items", SERVICE_ONLY, where={"id": "@item:A"}),
 ]
-WRITE_CASES = write_cases(WRITES)
 
 
 def test_the_matrix_covers_every_table_and_operation():
@@ -140,9 +139,7 @@ def test_the_matrix_covers_every_table_and_operation():
     assert {(w.table, w.op) for w in WRITES} == {(t, op) for t in TABLES for op in ("insert", "update", "delete")}
 
 
-@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
-async def test_write(db, refs, actor, write):
-    assert await perform(db, refs, actor, write) is (actor in write.allowed)
+test_write = write_test(WRITES)
 
 
 async def test_bulk_grading_tables_are_all_in_the_matrix(db):

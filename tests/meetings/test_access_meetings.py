@@ -58,15 +58,11 @@ from tests.access import (
     as_actor,
     assert_writes_cover,
     can_insert,
-    can_read,
     can_update,
     members,
-    perform,
     public_tables_like,
-    read_cases,
-    read_id,
-    write_cases,
-    write_id,
+    read_test,
+    write_test,
 )
 from tests.conftest import rolled_back, sqlstate
 
@@ -283,13 +279,7 @@ def test_read_table_covers_every_seeded_row():
     }
 
 
-READ_CASES = read_cases(READS)
-
-
-@pytest.mark.parametrize(("actor", "read"), READ_CASES, ids=[read_id(a, r) for a, r in READ_CASES])
-async def test_read(db, refs, actor, read):
-    visible = actor in read.readers or actor == "service"
-    assert await can_read(db, refs, actor, read.table, read.where, read.setup) is visible
+test_read = read_test(READS)
 
 
 # ---------------------------------------------------------------------------
@@ -736,12 +726,7 @@ def test_write_table_covers_every_table_and_operation():
     assert_writes_cover(WRITES, TABLES)
 
 
-WRITE_CASES = write_cases(WRITES)
-
-
-@pytest.mark.parametrize(("actor", "write"), WRITE_CASES, ids=[write_id(a, w) for a, w in WRITE_CASES])
-async def test_write(db, refs, actor, write):
-    assert await perform(db, refs, actor, write) is (actor in write.allowed)
+test_write = write_test(WRITES)
 
 
 # ---------------------------------------------------------------------------
