@@ -42,8 +42,9 @@ from sqlalchemy.pool import NullPool
 
 from schoolbase.db.rls import SERVICE, apply_identity
 from schoolbase.db.urls import sqlalchemy_url
+from schoolbase.errors import sqlstate
 from tests.conftest import PEOPLE as WORLD_PEOPLE
-from tests.conftest import World, rolled_back, sqlstate
+from tests.conftest import World, rolled_back
 
 A_PEOPLE = frozenset({"oa", "t1", "t2", "s1", "s2", "p1", "p2"})
 B_PEOPLE = frozenset({"oaB", "tB", "sB", "pB"})

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from sqlalchemy import text, update
-from sqlalchemy.exc import DBAPIError
 
 from schoolbase.ai.providers.local_upstream import serve_local_upstream
 from schoolbase.app import create_app
@@ -380,10 +379,6 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     response = await client.post("/auth/token", data={"username": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 # Values an http(s)-only URL field refuses (API and database): other schemes, none, and

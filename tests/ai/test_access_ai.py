@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE
+from schoolbase.errors import sqlstate
 from tests.access import (
     A_PEOPLE,
     B_PEOPLE,
@@ -54,7 +55,7 @@ from tests.access import (
     service_scalars,
     write_test,
 )
-from tests.conftest import rolled_back, sqlstate
+from tests.conftest import rolled_back
 
 # The AI tables and the rows the seed gives them.
 AI_TABLES = (

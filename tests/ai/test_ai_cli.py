@@ -17,8 +17,9 @@ from schoolbase.cli import app
 from schoolbase.config import get_settings
 from schoolbase.db import migrate
 from schoolbase.db.rls import user_identity
+from schoolbase.errors import sqlstate
 from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, message, service_id
-from tests.conftest import rolled_back, sqlstate
+from tests.conftest import rolled_back
 
 runner = CliRunner()
 

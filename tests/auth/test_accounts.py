@@ -6,13 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import (
-    assert_problem,
-    emailed_token,
-    login,
-    rolled_back,
-    sqlstate,
-)
+from schoolbase.errors import sqlstate
+from tests.conftest import assert_problem, emailed_token, login, rolled_back
 from tests.tenancy.test_tenancy_api import new_school, ok, tag, walk
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, SERVICE, user_identity
-from tests.conftest import rolled_back, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import rolled_back
 
 CORE_TABLES = {
     "organizations",

@@ -45,6 +45,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from schoolbase.errors import sqlstate
 from tests.access import (
     A_PEOPLE,
     ACTORS,
@@ -62,7 +63,6 @@ from tests.access import (
     read_test,
     write_test,
 )
-from tests.conftest import sqlstate
 
 GRADING_TABLES = (
     "grading_scale_levels",

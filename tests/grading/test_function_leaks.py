@@ -17,8 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE, apply_identity
+from schoolbase.errors import sqlstate
 from tests.access import A_PEOPLE, ACTORS, B_PEOPLE, INSUFFICIENT_PRIVILEGE, ORG_OF
-from tests.conftest import World, rolled_back, sqlstate
+from tests.conftest import World, rolled_back
 
 B_SCALE = {"Top": 90, "Pass": 50, "Not": 0}
 LETTER = text("select private.letter_grade(:org, :percent)")

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.conftest import assert_problem, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import assert_problem
 from tests.grading.support import assignment, category, due_ago, grade, ok, ready, sql, turn_in
 
 # Category weights

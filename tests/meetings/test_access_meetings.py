@@ -44,6 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE
+from schoolbase.errors import sqlstate
 from tests.access import (
     A_PEOPLE,
     B_PEOPLE,
@@ -64,7 +65,7 @@ from tests.access import (
     read_test,
     write_test,
 )
-from tests.conftest import rolled_back, sqlstate
+from tests.conftest import rolled_back
 
 TABLES = ("meeting_rooms", "meeting_sessions", "meeting_participants", "meeting_action_items")
 

@@ -5,7 +5,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.conftest import assert_problem, rolled_back, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import assert_problem, rolled_back
 from tests.meetings.support import at, invite, make_room, make_session
 
 

@@ -42,6 +42,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE
+from schoolbase.errors import sqlstate
 from tests.access import (
     A_PEOPLE,
     B_PEOPLE,
@@ -62,7 +63,7 @@ from tests.access import (
     read_test,
     write_test,
 )
-from tests.conftest import rolled_back, sqlstate
+from tests.conftest import rolled_back
 
 TABLES = ("resource_categories", "resources", "resource_reviews")
 

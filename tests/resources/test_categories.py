@@ -9,7 +9,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import apply_identity, user_identity
-from tests.conftest import rolled_back, sqlstate, wait_for_lock
+from schoolbase.errors import sqlstate
+from tests.conftest import rolled_back, wait_for_lock
 
 
 async def test_org_admin_builds_the_tree_members_read_it(portal, other):

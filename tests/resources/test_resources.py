@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.conftest import rolled_back, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import rolled_back
 
 
 async def test_teachers_and_org_admins_create_students_and_parents_do_not(portal):

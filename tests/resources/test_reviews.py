@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import user_identity
-from tests.conftest import rolled_back, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import rolled_back
 
 
 async def rating(portal, resource_id, who="oa") -> tuple:

@@ -21,8 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE, apply_identity
+from schoolbase.errors import sqlstate
 from tests.access import ACTORS, INSUFFICIENT_PRIVILEGE
-from tests.conftest import World, rolled_back, sqlstate
+from tests.conftest import World, rolled_back
 
 # key -> (organization, author, state, class or None for organization-wide)
 RESOURCES = {

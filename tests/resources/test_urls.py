@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, sqlstate
+from schoolbase.errors import sqlstate
+from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS
 from tests.resources.conftest import Portal
 
 # Refused by both the API and the database's check, which looks at the scheme only.

@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE, apply_identity
+from schoolbase.errors import sqlstate
 from tests.access import (
     ACTORS,
     EVERY_PERSON,
@@ -54,7 +55,6 @@ from tests.access import (
     read_test,
     write_test,
 )
-from tests.conftest import sqlstate
 
 TABLES = (
     "organization_domains",

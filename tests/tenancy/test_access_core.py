@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE
+from schoolbase.errors import sqlstate
 from tests.access import (
     A_PEOPLE,
     ACTORS,
@@ -46,7 +47,7 @@ from tests.access import (
     tables_in,
     write_test,
 )
-from tests.conftest import CHILDREN, CLASSES, rolled_back, sqlstate
+from tests.conftest import CHILDREN, CLASSES, rolled_back
 from tests.conftest import PEOPLE as WORLD_PEOPLE
 
 # Rows of the service-only tables that the world does not have: seeded as service
