@@ -86,14 +86,42 @@ def create_touch_triggers(tables: Iterable[str]) -> None:
 
 
 def function_list(functions: Iterable[str]) -> str:
-    """Signatures as GRANT, REVOKE and DROP FUNCTION take them; a revision keeps one list for all three."""
+    """Signatures as GRANT, REVOKE and DROP FUNCTION take them: a revision keeps one list for all three."""
     return ", ".join(functions)
 
 
+def revoke_from_public(functions: Iterable[str]) -> str:
+    """PostgreSQL grants EXECUTE to PUBLIC on every new function: take it back."""
+    return f"revoke all on function {function_list(functions)} from public;\n"
+
+
+def grant_execute(functions: Iterable[str], roles: str) -> str:
+    return f"grant execute on function {function_list(functions)} to {roles};\n"
+
+
 def execute_only(functions: Iterable[str], roles: str) -> str:
-    """Only ``roles`` may call ``functions``: PostgreSQL grants EXECUTE to PUBLIC by default."""
-    listed = function_list(functions)
-    return f"revoke all on function {listed} from public;\ngrant execute on function {listed} to {roles};\n"
+    """Only ``roles`` may call ``functions``."""
+    functions = tuple(functions)
+    return revoke_from_public(functions) + grant_execute(functions, roles)
+
+
+def execute_only_one_by_one(functions: Iterable[str], roles: str) -> str:
+    """``execute_only`` as a loop over the signatures, each checked as a ``regprocedure`` first."""
+    listed = ", ".join(f"'{function}'" for function in functions)
+    return f"""do $$
+declare f regprocedure;
+begin
+  foreach f in array array[{listed}]::regprocedure[] loop
+    execute format('revoke all on function %s from public', f);
+    execute format('grant execute on function %s to {roles}', f);
+  end loop;
+end
+$$;
+"""
+
+
+def drop_functions(functions: Iterable[str]) -> str:
+    return f"drop function {function_list(functions)};\n"
 
 
 # ---------------------------------------------------------------- SQL files

@@ -10,7 +10,13 @@ Create Date: 2025-09-20 16:39:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import create_touch_triggers, sql_file, tenant_policies
+from schoolbase.migrations.helpers import (
+    create_touch_triggers,
+    drop_functions,
+    execute_only,
+    sql_file,
+    tenant_policies,
+)
 
 revision = "20250920_163900"
 down_revision = "20250919_000000"
@@ -221,7 +227,15 @@ join (values ('claude-sonnet', 3.00, 15.00, 3.75, 0.30), ('claude-haiku', 1.00, 
   using (alias);
 """
 
-GATEWAY_FUNCTIONS = sql_file(revision, "gateway_functions")
+# Only the server's own role runs the gateway's steps.
+GATEWAY_STEPS = (
+    "private.ai_seconds_until_end(text, text)",
+    "private.ai_window_start(text, text)",
+    "private.ai_record(uuid, uuid, uuid, public.ai_feature, text, public.ai_call_status, integer[], numeric[], "
+    "numeric, integer, text, text, text, uuid)",
+    "private.ai_admit(uuid, uuid, uuid, public.ai_feature, numeric, integer, text, text)",
+)
+GATEWAY_FUNCTIONS = sql_file(revision, "gateway_functions") + execute_only(GATEWAY_STEPS, "service_role")
 
 POLICIES = (
     """
@@ -311,15 +325,12 @@ def upgrade() -> None:
 @explicit_grants
 def downgrade() -> None:
     op.execute(
-        """
+        f"""
         drop trigger organizations_ai_settings on public.organizations;
         drop table public.ai_budget_alerts, public.ai_rate_limits, public.ai_budget_reservations,
           public.ai_monthly_org_usage, public.ai_daily_user_usage, public.ai_usage_logs,
           public.ai_organization_settings, public.ai_service_prices, public.ai_services;
-        drop function private.ai_admit(uuid, uuid, uuid, public.ai_feature, numeric, integer, text, text),
-          private.ai_record(uuid, uuid, uuid, public.ai_feature, text, public.ai_call_status, integer[], numeric[],
-                            numeric, integer, text, text, text, uuid),
-          private.ai_window_start(text, text), private.ai_seconds_until_end(text, text);
+        {drop_functions(GATEWAY_STEPS)}
         drop function private.create_ai_settings(), private.check_allowed_services(),
           private.ensure_ai_usage_partitions(date, integer), private.drop_ai_usage_partitions_before(timestamptz),
           private.taught_student_keys(), private.child_keys();

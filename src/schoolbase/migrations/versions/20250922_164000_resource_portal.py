@@ -10,7 +10,13 @@ Create Date: 2025-09-22 16:40:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import create_touch_triggers, sql_file, tenant_policies
+from schoolbase.migrations.helpers import (
+    create_touch_triggers,
+    drop_functions,
+    execute_only_one_by_one,
+    sql_file,
+    tenant_policies,
+)
 
 revision = "20250922_164000"
 down_revision = "20250920_163900"
@@ -200,7 +206,19 @@ TOUCHED_TABLES = (
     "meeting_action_items",
 )
 
-FUNCTIONS = sql_file(revision, "functions")
+RESOURCE_FUNCTIONS = (
+    "private.resource_search_vector(text, text, text[])",
+    "private.check_category_cycle()",
+    "private.category_subtree(uuid)",
+    "private.resource_matches(tsquery)",
+    "private.guard_resource_columns()",
+    "private.refresh_resource_rating()",
+    "private.participating_session_ids()",
+    "private.hosted_session_ids()",
+    "private.guard_meeting_self_service()",
+)
+# Granted one by one: a blanket grant would reopen functions earlier revisions closed.
+FUNCTIONS = sql_file(revision, "functions") + execute_only_one_by_one(RESOURCE_FUNCTIONS, "authenticated, service_role")
 
 POLICIES = (
     """
@@ -360,13 +378,10 @@ def upgrade() -> None:
 @explicit_grants
 def downgrade() -> None:
     op.execute(
-        """
+        f"""
         drop table public.meeting_action_items, public.meeting_participants, public.meeting_sessions,
           public.meeting_rooms, public.resource_reviews, public.resources, public.resource_categories;
-        drop function private.check_category_cycle(), private.category_subtree(uuid), private.resource_matches(tsquery),
-          private.guard_resource_columns(), private.refresh_resource_rating(),
-          private.participating_session_ids(), private.hosted_session_ids(),
-          private.guard_meeting_self_service(), private.resource_search_vector(text, text, text[]);
+        {drop_functions(RESOURCE_FUNCTIONS)}
         drop type public.action_item_state, public.meeting_state, public.resource_state, public.resource_type;
         """
     )

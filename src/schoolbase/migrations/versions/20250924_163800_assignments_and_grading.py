@@ -10,7 +10,14 @@ Create Date: 2025-09-24 16:38:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import create_touch_triggers, sql_file, staff_policies, tenant_policies
+from schoolbase.migrations.helpers import (
+    create_touch_triggers,
+    drop_functions,
+    execute_only_one_by_one,
+    sql_file,
+    staff_policies,
+    tenant_policies,
+)
 
 revision = "20250924_163800"
 down_revision = "20250922_164000"
@@ -232,7 +239,23 @@ TOUCHED_TABLES = (
     "grade_history",
 )
 
-FUNCTIONS = sql_file(revision, "functions")
+GRADEBOOK = "public.class_gradebook(uuid)"
+GRADING_FUNCTIONS = (
+    "private.check_category_weights()",
+    "private.letter_grade(uuid, numeric)",
+    "private.submission_rules()",
+    "private.grade_derived_fields()",
+    "private.grade_moves_submission()",
+    "private.record_grade_history()",
+    "private.rubric_points_within_max()",
+    "private.rubric_sum_to_grade()",
+    "private.guard_submission_columns()",
+    "private.class_organization_id(uuid)",
+    "private.child_assignment_ids_visible_to_parents()",
+)
+FUNCTIONS = sql_file(revision, "functions") + execute_only_one_by_one(
+    (*GRADING_FUNCTIONS, GRADEBOOK), "authenticated, service_role"
+)
 
 POLICIES = (
     """
@@ -399,16 +422,12 @@ def upgrade() -> None:
 @explicit_grants
 def downgrade() -> None:
     op.execute(
-        """
-        drop function public.class_gradebook(uuid);
+        f"""
+        {drop_functions([GRADEBOOK])}
         drop table public.grade_history, public.rubric_grades, public.assignment_grades,
           public.assignment_submissions, public.assignment_rubric_criteria, public.assignment_rubrics,
           public.assignments, public.assignment_categories, public.grading_scale_levels;
-        drop function private.check_category_weights(), private.letter_grade(uuid, numeric),
-          private.submission_rules(), private.grade_derived_fields(), private.grade_moves_submission(),
-          private.record_grade_history(), private.rubric_points_within_max(), private.rubric_sum_to_grade(),
-          private.guard_submission_columns(), private.class_organization_id(uuid),
-          private.child_assignment_ids_visible_to_parents();
+        {drop_functions(GRADING_FUNCTIONS)}
         alter table public.enrollments drop constraint enrollments_class_member_key;
         drop type public.grade_state, public.grade_source, public.submission_status, public.assignment_state,
           public.assignment_type;

@@ -25,7 +25,14 @@ Create Date: 2026-11-29 17:00:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import create_touch_triggers, sql_file
+from schoolbase.migrations.helpers import (
+    create_touch_triggers,
+    drop_functions,
+    execute_only,
+    grant_execute,
+    revoke_from_public,
+    sql_file,
+)
 
 revision = "20261129_170000"
 down_revision = "20261129_165000"
@@ -237,7 +244,25 @@ TOUCHED = (
     "public.invitations",
 )
 
-FUNCTIONS = sql_file(revision, "functions")
+# The functions this revision adds; requests call the first four, the rest run as triggers.
+ACCOUNT_FUNCTIONS = (
+    "private.session_is_active()",
+    "private.admin_org_ids()",
+    "private.admin_org_people()",
+    "private.set_managed_password(uuid, text)",
+    "private.manage_by_email_domain()",
+    "private.claim_domain_accounts()",
+    "private.queue_invitation_mail()",
+)
+# Replaced by the above; the downgrade restores them (OLD_FUNCTIONS).
+REPLACED_FUNCTIONS = ("private.user_id_for_email(text)", "private.set_initial_password(uuid, text)")
+
+FUNCTIONS = (
+    drop_functions(REPLACED_FUNCTIONS)
+    + sql_file(revision, "functions")
+    + revoke_from_public(ACCOUNT_FUNCTIONS)
+    + grant_execute(ACCOUNT_FUNCTIONS[:4], "authenticated, service_role")
+)
 
 POLICIES = """
 grant select, insert, update, delete on server.sessions, server.password_resets, server.mail_outbox,
@@ -305,7 +330,7 @@ create policy memberships_update on public.memberships for update to authenticat
               or (organization_id, user_id) in (select p.organization_id, p.user_id from private.admin_org_people() p));
 """
 
-OLD_FUNCTIONS = sql_file(revision, "old_functions")
+OLD_FUNCTIONS = sql_file(revision, "old_functions") + execute_only(REPLACED_FUNCTIONS, "authenticated, service_role")
 
 OLD_POLICIES = """
 create policy users_select on public.users for select to authenticated
@@ -338,7 +363,7 @@ def upgrade() -> None:
 @explicit_grants
 def downgrade() -> None:
     op.execute(
-        """
+        f"""
         drop policy users_select on public.users;
         drop policy users_insert on public.users;
         drop policy users_update on public.users;
@@ -346,9 +371,7 @@ def downgrade() -> None:
         drop policy memberships_update on public.memberships;
         drop table server.invitation_tokens, public.invitations, public.organization_domains;
         drop trigger users_managed_by_email_domain on public.users;
-        drop function private.session_is_active(), private.admin_org_people(), private.admin_org_ids(),
-          private.set_managed_password(uuid, text), private.queue_invitation_mail(),
-          private.claim_domain_accounts(), private.manage_by_email_domain();
+        {drop_functions(ACCOUNT_FUNCTIONS)}
         """
     )
     op.execute(OLD_FUNCTIONS)

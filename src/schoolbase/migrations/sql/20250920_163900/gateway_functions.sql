@@ -209,12 +209,3 @@ create function private.ai_admit(
     return next;
   end $$;
 
--- Only the server's own role runs the gateway's steps.
-revoke all on function private.ai_seconds_until_end(text, text), private.ai_window_start(text, text),
-  private.ai_record(uuid, uuid, uuid, public.ai_feature, text, public.ai_call_status, integer[], numeric[],
-                    numeric, integer, text, text, text, uuid),
-  private.ai_admit(uuid, uuid, uuid, public.ai_feature, numeric, integer, text, text) from public;
-grant execute on function private.ai_seconds_until_end(text, text), private.ai_window_start(text, text),
-  private.ai_record(uuid, uuid, uuid, public.ai_feature, text, public.ai_call_status, integer[], numeric[],
-                    numeric, integer, text, text, text, uuid),
-  private.ai_admit(uuid, uuid, uuid, public.ai_feature, numeric, integer, text, text) to service_role;

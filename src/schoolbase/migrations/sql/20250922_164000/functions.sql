@@ -134,17 +134,3 @@ create trigger meeting_participants_self_service before update on public.meeting
 create trigger meeting_action_items_self_service before update on public.meeting_action_items
   for each row execute function private.guard_meeting_self_service('state', 'progress_percent');
 
--- Granted one by one: a blanket grant would reopen functions earlier revisions closed.
-do $$
-declare f regprocedure;
-begin
-  foreach f in array array[
-    'private.resource_search_vector(text, text, text[])', 'private.check_category_cycle()',
-    'private.category_subtree(uuid)', 'private.resource_matches(tsquery)', 'private.guard_resource_columns()', 'private.refresh_resource_rating()',
-    'private.participating_session_ids()', 'private.hosted_session_ids()', 'private.guard_meeting_self_service()'
-  ]::regprocedure[] loop
-    execute format('revoke all on function %s from public', f);
-    execute format('grant execute on function %s to authenticated, service_role', f);
-  end loop;
-end
-$$;

@@ -307,18 +307,3 @@ create function public.class_gradebook(p_class_id uuid)
     order by c.student_id, c.assignment_id
   $$;
 
-do $$
-declare f regprocedure;
-begin
-  foreach f in array array[
-    'private.check_category_weights()', 'private.letter_grade(uuid, numeric)', 'private.submission_rules()',
-    'private.grade_derived_fields()', 'private.grade_moves_submission()', 'private.record_grade_history()',
-    'private.rubric_points_within_max()', 'private.rubric_sum_to_grade()', 'public.class_gradebook(uuid)',
-    'private.guard_submission_columns()', 'private.class_organization_id(uuid)',
-    'private.child_assignment_ids_visible_to_parents()'
-  ]::regprocedure[] loop
-    execute format('revoke all on function %s from public', f);
-    execute format('grant execute on function %s to authenticated, service_role', f);
-  end loop;
-end
-$$;

@@ -1,7 +1,4 @@
 
-drop function private.user_id_for_email(text);
-drop function private.set_initial_password(uuid, text);
-
 -- The request's one check before anything else: the account is active and the
 -- token's session has not ended (logout, password change, reset).
 create function private.session_is_active() returns boolean
@@ -110,8 +107,3 @@ create or replace function private.guard_resource_columns() returns trigger
     return new;
   end $$;
 
-revoke all on function private.session_is_active(), private.admin_org_ids(), private.admin_org_people(),
-  private.set_managed_password(uuid, text), private.manage_by_email_domain(),
-  private.claim_domain_accounts(), private.queue_invitation_mail() from public;
-grant execute on function private.session_is_active(), private.admin_org_ids(), private.admin_org_people(),
-  private.set_managed_password(uuid, text) to authenticated, service_role;

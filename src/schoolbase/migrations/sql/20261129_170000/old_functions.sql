@@ -69,6 +69,3 @@ create or replace function private.guard_resource_columns() returns trigger
     return new;
   end $$;
 
-revoke all on function private.user_id_for_email(text), private.set_initial_password(uuid, text) from public;
-grant execute on function private.user_id_for_email(text), private.set_initial_password(uuid, text)
-  to authenticated, service_role;
