@@ -351,7 +351,6 @@ create policy guardianships_select on public.guardianships for select to authent
          or student_id in (select private.taught_student_ids()));
 """
     + org_admin_writes("guardianships")
-    + """"""
 )
 
 

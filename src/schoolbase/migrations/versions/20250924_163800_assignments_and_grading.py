@@ -257,8 +257,7 @@ FUNCTIONS = sql_file(revision, "functions") + execute_only_one_by_one(
     (*GRADING_FUNCTIONS, GRADEBOOK), "authenticated, service_role"
 )
 
-POLICIES = (
-    """
+POLICIES = """
 grant select, insert, update, delete on public.grading_scale_levels, public.assignment_categories,
   public.assignments, public.assignment_rubrics, public.assignment_rubric_criteria, public.assignment_submissions,
   public.assignment_grades, public.rubric_grades to authenticated, service_role;
@@ -275,10 +274,7 @@ alter table public.assignment_grades enable row level security;
 alter table public.rubric_grades enable row level security;
 alter table public.grade_history enable row level security;
 
-"""
-    + tenant_policies("grading_scale_levels")
-    + """"""
-)
+""" + tenant_policies("grading_scale_levels")
 
 # Tables written by OA and the class's T (helpers.staff_policies), read also by the class's S and P where said.
 CLASS_MEMBER = "class_id in (select private.enrolled_class_ids()) or class_id in (select private.child_class_ids())"
