@@ -1,8 +1,8 @@
 """AI-assisted grading: the Procrastinate job queue (schema ``procrastinate``), bulk
 grading jobs with their items, and AI suggestion fields that survive edits.
 
-Procrastinate's own schema (``migrations/sql/procrastinate-3.10.0.sql``, its
-``schema.sql`` of that release, unchanged) is applied into a schema of its own that
+Procrastinate's own schema (the ``schema.sql`` the installed package ships, of the release
+pinned in pyproject.toml, unchanged) is applied into a schema of its own that
 only ``service_role`` may use: its functions resolve names through the connection's
 ``search_path``, so the server's job connections set ``search_path=procrastinate``
 (see ``schoolbase/jobs.py``). ``public`` keeps only row-level-secured domain tables.
@@ -12,7 +12,7 @@ Revises: 20250924_163800
 Create Date: 2025-09-25 12:00:00
 """
 
-from pathlib import Path
+from importlib import metadata, resources
 
 from alembic import op
 
@@ -23,7 +23,21 @@ down_revision = "20250924_163800"
 branch_labels = None
 depends_on = None
 
-PROCRASTINATE_SQL = Path(__file__).resolve().parent.parent / "sql" / "procrastinate-3.10.0.sql"
+# The release whose schema this revision applies; pyproject.toml pins it. Another release
+# needs a new revision with its SQL migrations, not a different schema here.
+PROCRASTINATE_VERSION = "3.10.0"
+
+
+def procrastinate_schema() -> str:
+    """The pinned release's ``schema.sql``, from the installed package; refuses any other release."""
+    installed = metadata.version("procrastinate")
+    if installed != PROCRASTINATE_VERSION:
+        raise RuntimeError(
+            f"revision {revision} applies Procrastinate {PROCRASTINATE_VERSION}'s schema, but {installed} is "
+            f"installed: install procrastinate=={PROCRASTINATE_VERSION} (as pyproject.toml pins it)"
+        )
+    return (resources.files("procrastinate.sql") / "schema.sql").read_text(encoding="utf-8")
+
 
 QUEUE_GRANTS = """
 revoke all on schema procrastinate from public;
@@ -138,7 +152,7 @@ def upgrade() -> None:
     # text() and psycopg's placeholders would otherwise interpret.
     driver = op.get_bind().connection.driver_connection
     driver.execute("set local search_path = procrastinate")
-    driver.execute(PROCRASTINATE_SQL.read_text())
+    driver.execute(procrastinate_schema())
     driver.execute("reset search_path")
     op.execute(QUEUE_GRANTS)
     op.execute(TABLES)

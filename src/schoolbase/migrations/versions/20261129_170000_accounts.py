@@ -25,6 +25,14 @@ Create Date: 2026-11-29 17:00:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
+from schoolbase.migrations.helpers import (
+    create_touch_triggers,
+    drop_functions,
+    execute_only,
+    grant_execute,
+    revoke_from_public,
+    sql_file,
+)
 
 revision = "20261129_170000"
 down_revision = "20261129_165000"
@@ -236,124 +244,25 @@ TOUCHED = (
     "public.invitations",
 )
 
-FUNCTIONS = """
-drop function private.user_id_for_email(text);
-drop function private.set_initial_password(uuid, text);
+# The functions this revision adds; requests call the first four, the rest run as triggers.
+ACCOUNT_FUNCTIONS = (
+    "private.session_is_active()",
+    "private.admin_org_ids()",
+    "private.admin_org_people()",
+    "private.set_managed_password(uuid, text)",
+    "private.manage_by_email_domain()",
+    "private.claim_domain_accounts()",
+    "private.queue_invitation_mail()",
+)
+# Replaced by the above; the downgrade restores them (OLD_FUNCTIONS).
+REPLACED_FUNCTIONS = ("private.user_id_for_email(text)", "private.set_initial_password(uuid, text)")
 
--- The request's one check before anything else: the account is active and the
--- token's session has not ended (logout, password change, reset).
-create function private.session_is_active() returns boolean
-  language sql stable security definer set search_path = ''
-  as $$ select exists (
-          select from public.users u join server.sessions s on s.user_id = u.id
-          where u.id = auth.uid() and u.disabled_at is null
-            and s.id = nullif(auth.jwt() ->> 'sid', '')::uuid
-            and s.revoked_at is null and s.expires_at > now()) $$;
-
-create function private.admin_org_ids() returns setof uuid
-  language sql stable security definer set search_path = ''
-  as $$ select m.organization_id from public.memberships m where m.user_id = auth.uid() and m.role = 'org_admin' $$;
-
--- People an org admin already reaches in each of their organizations: its members
--- and the accounts it manages. Nobody else can be given a membership by them.
-create function private.admin_org_people() returns table (organization_id uuid, user_id uuid)
-  language sql stable security definer set search_path = ''
-  as $$ select m.organization_id, m.user_id from public.memberships m
-        where m.organization_id in (select private.admin_org_ids())
-        union
-        select u.managed_by_organization_id, u.id from public.users u
-        where u.managed_by_organization_id in (select private.admin_org_ids()) $$;
-
--- An org admin sets the password of an account their organization manages (or a super
--- admin of any); it must be changed at the next sign-in, and every session ends.
--- A super admin's account is nobody's to manage, whatever its address.
-create function private.set_managed_password(p_user_id uuid, p_password_hash text) returns void
-  language plpgsql volatile security definer set search_path = ''
-  as $$
-  begin
-    if not (private.is_super_admin() or exists (
-        select from public.users u where u.id = p_user_id and not u.is_super_admin
-          and u.managed_by_organization_id in (select private.admin_org_ids()))) then
-      raise exception 'only an org admin of the organization that manages this account may set its password'
-        using errcode = '42501';
-    end if;
-    insert into server.credentials (user_id, password_hash, must_change) values (p_user_id, p_password_hash, true)
-      on conflict (user_id) do update set password_hash = excluded.password_hash, must_change = true;
-    update server.sessions set revoked_at = now() where user_id = p_user_id and revoked_at is null;
-  end $$;
-
--- End users change their own display name and avatar. An org admin changes the name,
--- username and disabled state of accounts their organization manages. The super admin
--- and the server's own role may change anything.
-create or replace function private.guard_user_columns() returns trigger
-  language plpgsql set search_path = ''
-  as $$
-  begin
-    if current_user <> 'authenticated' or private.is_super_admin() then
-      return new;
-    end if;
-    if tg_op = 'INSERT' then
-      if new.is_super_admin or new.disabled_at is not null then
-        raise exception 'only a super admin may create super admins or disabled users'
-          using errcode = '42501';
-      end if;
-    elsif old.id = auth.uid() then
-      -- Everything but the display name and avatar (updated_at is the touch trigger's)
-      -- stays as it was, including columns added later.
-      if (to_jsonb(new) - 'display_name' - 'avatar_url' - 'updated_at') is distinct from
-         (to_jsonb(old) - 'display_name' - 'avatar_url' - 'updated_at') then
-        raise exception 'you may change only your display name and avatar' using errcode = '42501';
-      end if;
-    elsif (to_jsonb(new) - 'display_name' - 'username' - 'disabled_at' - 'updated_at') is distinct from
-          (to_jsonb(old) - 'display_name' - 'username' - 'disabled_at' - 'updated_at') then
-      raise exception 'an org admin may change only the name, username and disabled state of a managed account'
-        using errcode = '42501';
-    end if;
-    return new;
-  end $$;
-
--- A request's role may not become service_role any more, so an author stamps their own
--- AI-made resource: only with a successful resource-generation call of their own that no
--- other resource carries (the AI generation flow inserts it so, in one statement).
-create or replace function private.guard_resource_columns() returns trigger
-  language plpgsql set search_path = ''
-  as $$
-  begin
-    if current_user <> 'authenticated' or private.is_super_admin()
-       or new.organization_id in (select private.org_ids_with_role('org_admin')) then
-      return new;
-    end if;
-    if tg_op = 'INSERT' then
-      if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
-         or new.ai_generated <> (new.ai_usage_log_id is not null)
-         or new.rating_average is not null or new.rating_count <> 0 then
-        raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
-      end if;
-      if new.ai_usage_log_id is not null and not (
-          exists (select from public.ai_usage_logs l where l.id = new.ai_usage_log_id and l.user_id = auth.uid()
-                    and l.organization_id = new.organization_id and l.feature = 'resource_generation'
-                    and l.status = 'succeeded')
-          and not exists (select from public.resources r where r.ai_usage_log_id = new.ai_usage_log_id)) then
-        raise exception 'an AI-made resource carries a generation call of its author''s own, once'
-          using errcode = '42501';
-      end if;
-    elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
-           new.rating_average, new.rating_count, new.author_id, new.organization_id)
-          is distinct from
-          (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
-           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
-      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
-        using errcode = '42501';
-    end if;
-    return new;
-  end $$;
-
-revoke all on function private.session_is_active(), private.admin_org_ids(), private.admin_org_people(),
-  private.set_managed_password(uuid, text), private.manage_by_email_domain(),
-  private.claim_domain_accounts(), private.queue_invitation_mail() from public;
-grant execute on function private.session_is_active(), private.admin_org_ids(), private.admin_org_people(),
-  private.set_managed_password(uuid, text) to authenticated, service_role;
-"""
+FUNCTIONS = (
+    drop_functions(REPLACED_FUNCTIONS)
+    + sql_file(revision, "functions")
+    + revoke_from_public(ACCOUNT_FUNCTIONS)
+    + grant_execute(ACCOUNT_FUNCTIONS[:4], "authenticated, service_role")
+)
 
 POLICIES = """
 grant select, insert, update, delete on server.sessions, server.password_resets, server.mail_outbox,
@@ -421,81 +330,7 @@ create policy memberships_update on public.memberships for update to authenticat
               or (organization_id, user_id) in (select p.organization_id, p.user_id from private.admin_org_people() p));
 """
 
-OLD_FUNCTIONS = """
-create function private.user_id_for_email(p_email text) returns uuid
-  language sql stable security definer set search_path = ''
-  as $$ select u.id from public.users u
-        where lower(u.email) = lower(p_email)
-          and (exists (select from public.memberships a where a.user_id = auth.uid() and a.role = 'org_admin')
-               or exists (select from public.users s where s.id = auth.uid() and s.is_super_admin)) $$;
-
-create function private.set_initial_password(p_user_id uuid, p_password_hash text) returns void
-  language plpgsql volatile security definer set search_path = ''
-  as $$
-  begin
-    if not (private.is_super_admin() or exists (
-        select from public.memberships t
-        join public.memberships a on a.organization_id = t.organization_id
-        where t.user_id = p_user_id and a.user_id = auth.uid() and a.role = 'org_admin')) then
-      raise exception 'only an org admin of one of this person''s organizations may set their first password'
-        using errcode = '42501';
-    end if;
-    insert into public.credentials (user_id, password_hash) values (p_user_id, p_password_hash);
-  exception when unique_violation then
-    raise exception 'this person already has a password' using errcode = '23505';
-  end $$;
-
-create or replace function private.guard_user_columns() returns trigger
-  language plpgsql set search_path = ''
-  as $$
-  begin
-    if current_user <> 'authenticated' or private.is_super_admin() then
-      return new;
-    end if;
-    if tg_op = 'INSERT' then
-      if new.is_super_admin or new.disabled_at is not null then
-        raise exception 'only a super admin may create super admins or disabled users'
-          using errcode = '42501';
-      end if;
-    -- Everything but the display name and avatar (updated_at is the touch trigger's)
-    -- stays as it was, including columns added later.
-    elsif (to_jsonb(new) - 'display_name' - 'avatar_url' - 'updated_at') is distinct from
-          (to_jsonb(old) - 'display_name' - 'avatar_url' - 'updated_at') then
-      raise exception 'only a super admin may change email, super admin or disabled status, or anything but display name and avatar'
-        using errcode = '42501';
-    end if;
-    return new;
-  end $$;
-
-create or replace function private.guard_resource_columns() returns trigger
-  language plpgsql set search_path = ''
-  as $$
-  begin
-    if current_user <> 'authenticated' or private.is_super_admin()
-       or new.organization_id in (select private.org_ids_with_role('org_admin')) then
-      return new;
-    end if;
-    if tg_op = 'INSERT' then
-      if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
-         or new.ai_generated or new.ai_usage_log_id is not null
-         or new.rating_average is not null or new.rating_count <> 0 then
-        raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
-      end if;
-    elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
-           new.rating_average, new.rating_count, new.author_id, new.organization_id)
-          is distinct from
-          (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
-           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
-      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
-        using errcode = '42501';
-    end if;
-    return new;
-  end $$;
-
-revoke all on function private.user_id_for_email(text), private.set_initial_password(uuid, text) from public;
-grant execute on function private.user_id_for_email(text), private.set_initial_password(uuid, text)
-  to authenticated, service_role;
-"""
+OLD_FUNCTIONS = sql_file(revision, "old_functions") + execute_only(REPLACED_FUNCTIONS, "authenticated, service_role")
 
 OLD_POLICIES = """
 create policy users_select on public.users for select to authenticated
@@ -520,12 +355,7 @@ def upgrade() -> None:
     op.execute(ROLES)
     op.execute(SERVER_SCHEMA)
     op.execute(ACCOUNTS)
-    for table in TOUCHED:
-        name = table.split(".")[1]
-        op.execute(
-            f"create trigger {name}_touch before update on {table} "
-            "for each row execute function private.touch_updated_at()"
-        )
+    create_touch_triggers(TOUCHED)
     op.execute(FUNCTIONS)
     op.execute(POLICIES)
 
@@ -533,7 +363,7 @@ def upgrade() -> None:
 @explicit_grants
 def downgrade() -> None:
     op.execute(
-        """
+        f"""
         drop policy users_select on public.users;
         drop policy users_insert on public.users;
         drop policy users_update on public.users;
@@ -541,9 +371,7 @@ def downgrade() -> None:
         drop policy memberships_update on public.memberships;
         drop table server.invitation_tokens, public.invitations, public.organization_domains;
         drop trigger users_managed_by_email_domain on public.users;
-        drop function private.session_is_active(), private.admin_org_people(), private.admin_org_ids(),
-          private.set_managed_password(uuid, text), private.queue_invitation_mail(),
-          private.claim_domain_accounts(), private.manage_by_email_domain();
+        {drop_functions(ACCOUNT_FUNCTIONS)}
         """
     )
     op.execute(OLD_FUNCTIONS)
