@@ -310,6 +310,33 @@ def write_test(writes):
     return test_write
 
 
+def outsiders_test(tables):
+    """A module's ``test_x_and_anon_see_nothing_of_org_a``: org A has rows in each of ``tables``
+    (service sees them), and every person of org B and ``anon`` counts none (a table they may
+    not read at all counts as none). Assign it under that name; the module gives ``refs``."""
+
+    async def counts(db, refs, identity):
+        result = {}
+        for table in tables:
+            async with rolled_back(db, identity) as session:
+                try:
+                    result[table] = await session.scalar(
+                        text(f"select count(*) from public.{table} where organization_id = :org"),
+                        {"org": refs.world.orgs["A"]},
+                    )
+                except DBAPIError as exc:
+                    assert sqlstate(exc) == INSUFFICIENT_PRIVILEGE, exc
+                    result[table] = 0
+        return result
+
+    @pytest.mark.parametrize("actor", [*X, "anon"])
+    async def test_x_and_anon_see_nothing_of_org_a(db, refs, actor):
+        assert all((await counts(db, refs, SERVICE)).values())  # org A does have rows of every kind
+        assert await counts(db, refs, refs.world.identity(actor)) == dict.fromkeys(tables, 0)
+
+    return test_x_and_anon_see_nothing_of_org_a
+
+
 def assert_writes_cover(writes, tables) -> None:
     """Every table has an insert, an update and a delete probe, each with its own name."""
     assert {(w.table, w.op) for w in writes} == {(t, op) for t in tables for op in ("insert", "update", "delete")}

@@ -55,12 +55,12 @@ from tests.access import (
     Refs,
     Sql,
     W,
-    X,
     as_actor,
     assert_writes_cover,
     can_insert,
     can_update,
     members,
+    outsiders_test,
     public_tables_like,
     read_test,
     write_test,
@@ -837,21 +837,4 @@ async def test_probes_leave_no_trace(db, refs):
         )
 
 
-@pytest.mark.parametrize("actor", [*X, "anon"])
-async def test_x_and_anon_see_nothing_of_org_a(db, refs, actor):
-    async def counts(identity):
-        result = {}
-        for table in TABLES:
-            async with rolled_back(db, identity) as session:
-                try:
-                    result[table] = await session.scalar(
-                        text(f"select count(*) from public.{table} where organization_id = :org"),
-                        {"org": refs.world.orgs["A"]},
-                    )
-                except DBAPIError as exc:
-                    assert sqlstate(exc) == INSUFFICIENT_PRIVILEGE, exc
-                    result[table] = 0
-        return result
-
-    assert all((await counts(SERVICE)).values())  # org A does have rows of every kind
-    assert await counts(refs.world.identity(actor)) == dict.fromkeys(TABLES, 0)
+test_x_and_anon_see_nothing_of_org_a = outsiders_test(TABLES)
