@@ -130,3 +130,31 @@ def drop_functions(functions: Iterable[str]) -> str:
 def sql_file(revision: str, name: str) -> str:
     """``migrations/sql/<revision>/<name>.sql`` from the installed package (shipped as package data)."""
     return resources.files("schoolbase.migrations").joinpath("sql", revision, f"{name}.sql").read_text(encoding="utf-8")
+
+
+def function_statement(revision: str, name: str, function: str, *, or_replace: bool = False) -> str:
+    """The statement of ``migrations/sql/<revision>/<name>.sql`` that creates ``function``
+    (schema-qualified, no arguments), character for character: from its ``create`` line
+    through the line that ends its body with ``$$;``, newline included, without the
+    comments above it. A later revision that restores a definition it replaced reads it
+    from here instead of keeping a second copy; ``or_replace`` makes a ``create function``
+    statement start ``create or replace function``.
+    """
+    lines = sql_file(revision, name).splitlines(keepends=True)
+    starts = [
+        index
+        for index, line in enumerate(lines)
+        if line.startswith((f"create function {function}(", f"create or replace function {function}("))
+    ]
+    if len(starts) != 1:
+        raise LookupError(f"{revision}/{name}.sql creates {function} {len(starts)} times, not once")
+    end = next(index for index in range(starts[0], len(lines)) if lines[index].rstrip().endswith("$$;"))
+    statement = "".join(lines[starts[0] : end + 1])
+    if or_replace and statement.startswith("create function "):
+        return statement.replace("create function ", "create or replace function ", 1)
+    return statement
+
+
+def restored_functions(*statements: str) -> str:
+    """Statements as a replaced revision's downgrade sends them: each after an empty line."""
+    return "".join(f"\n{statement}" for statement in statements)

@@ -17,7 +17,7 @@ Create Date: 2026-11-29 16:50:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import sql_file
+from schoolbase.migrations.helpers import function_statement, restored_functions, sql_file
 
 revision = "20261129_165000"
 down_revision = "20250925_120000"
@@ -32,7 +32,11 @@ depends_on = None
 CHECKED = sql_file(revision, "checked")
 
 # The definitions of 20250924_163800 and 20250922_164000, character for character.
-PREVIOUS = sql_file(revision, "previous")
+PREVIOUS = restored_functions(
+    function_statement("20250924_163800", "functions", "private.letter_grade", or_replace=True),
+    function_statement("20250924_163800", "functions", "private.class_organization_id", or_replace=True),
+    function_statement("20250922_164000", "functions", "private.resource_matches", or_replace=True),
+)
 
 
 @explicit_grants

@@ -29,7 +29,9 @@ from schoolbase.migrations.helpers import (
     create_touch_triggers,
     drop_functions,
     execute_only,
+    function_statement,
     grant_execute,
+    restored_functions,
     revoke_from_public,
     sql_file,
 )
@@ -330,7 +332,17 @@ create policy memberships_update on public.memberships for update to authenticat
               or (organization_id, user_id) in (select p.organization_id, p.user_id from private.admin_org_people() p));
 """
 
-OLD_FUNCTIONS = sql_file(revision, "old_functions") + execute_only(REPLACED_FUNCTIONS, "authenticated, service_role")
+# The definitions of 20250919_000000 and 20250922_164000, character for character.
+OLD_FUNCTIONS = (
+    restored_functions(
+        function_statement("20250919_000000", "helpers", "private.user_id_for_email"),
+        function_statement("20250919_000000", "helpers", "private.set_initial_password"),
+        function_statement("20250919_000000", "helpers", "private.guard_user_columns", or_replace=True),
+        function_statement("20250922_164000", "functions", "private.guard_resource_columns", or_replace=True),
+    )
+    + "\n"
+    + execute_only(REPLACED_FUNCTIONS, "authenticated, service_role")
+)
 
 OLD_POLICIES = """
 create policy users_select on public.users for select to authenticated

@@ -25,6 +25,7 @@ Create Date: 2026-11-29 20:00:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
+from schoolbase.migrations.helpers import function_statement
 
 revision = "20261129_200000"
 down_revision = "20261129_190000"
@@ -138,45 +139,14 @@ create trigger meeting_participants_self_service before update on public.meeting
   for each row execute function private.guard_meeting_self_service('joined_at', 'left_at', 'away');
 """
 
-DOWNGRADE = """
+# 20261129_170000's guard and 20250924_163800's history trigger, character for character.
+DOWNGRADE = f"""
 drop trigger meeting_participants_self_service on public.meeting_participants;
 create trigger meeting_participants_self_service before update on public.meeting_participants
   for each row execute function private.guard_meeting_self_service('joined_at', 'left_at');
 alter table public.meeting_participants drop column away;
 
-create or replace function private.guard_resource_columns() returns trigger
-  language plpgsql set search_path = ''
-  as $$
-  begin
-    if current_user <> 'authenticated' or private.is_super_admin()
-       or new.organization_id in (select private.org_ids_with_role('org_admin')) then
-      return new;
-    end if;
-    if tg_op = 'INSERT' then
-      if new.reviewer_id is not null or new.review_note is not null or new.reviewed_at is not null
-         or new.ai_generated <> (new.ai_usage_log_id is not null)
-         or new.rating_average is not null or new.rating_count <> 0 then
-        raise exception 'review, AI and rating fields are set by org admins and the server' using errcode = '42501';
-      end if;
-      if new.ai_usage_log_id is not null and not (
-          exists (select from public.ai_usage_logs l where l.id = new.ai_usage_log_id and l.user_id = auth.uid()
-                    and l.organization_id = new.organization_id and l.feature = 'resource_generation'
-                    and l.status = 'succeeded')
-          and not exists (select from public.resources r where r.ai_usage_log_id = new.ai_usage_log_id)) then
-        raise exception 'an AI-made resource carries a generation call of its author''s own, once'
-          using errcode = '42501';
-      end if;
-    elsif (new.reviewer_id, new.review_note, new.reviewed_at, new.ai_generated, new.ai_usage_log_id,
-           new.rating_average, new.rating_count, new.author_id, new.organization_id)
-          is distinct from
-          (old.reviewer_id, old.review_note, old.reviewed_at, old.ai_generated, old.ai_usage_log_id,
-           old.rating_average, old.rating_count, old.author_id, old.organization_id) then
-      raise exception 'review, AI, rating, author and organization fields are set by org admins and the server'
-        using errcode = '42501';
-    end if;
-    return new;
-  end $$;
-
+{function_statement("20261129_170000", "functions", "private.guard_resource_columns")}
 alter policy resources_update on public.resources
   using ((select private.is_super_admin())
          or organization_id in (select private.org_ids_with_role('org_admin'))
@@ -188,20 +158,7 @@ alter policy resources_update on public.resources
                   and organization_id in (select private.member_org_ids())
                   and (class_id is null or class_id in (select private.taught_class_ids()))));
 
-create or replace function private.record_grade_history() returns trigger
-  language plpgsql security definer set search_path = ''
-  as $$
-  begin
-    -- A grade deleted along with its whole organization leaves no history (there is no
-    -- organization left to keep it for, and the foreign key would refuse the row).
-    insert into public.grade_history (organization_id, class_id, grade_id, operation, changed_by, old_row, new_row)
-    select coalesce(new.organization_id, old.organization_id), coalesce(new.class_id, old.class_id),
-           coalesce(new.id, old.id), tg_op, auth.uid(),
-           case when tg_op <> 'INSERT' then to_jsonb(old) end, case when tg_op <> 'DELETE' then to_jsonb(new) end
-    where tg_op <> 'DELETE' or exists (select from public.organizations o where o.id = old.organization_id);
-    return null;
-  end $$;
-
+{function_statement("20250924_163800", "functions", "private.record_grade_history", or_replace=True)}
 drop trigger assignments_points_fixed_once_graded on public.assignments;
 drop function private.points_fixed_once_graded();
 """
