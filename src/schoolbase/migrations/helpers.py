@@ -8,10 +8,12 @@ on databases call these helpers, and they must keep rendering the SQL they ran;
 when a helper's output changes.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 
 from alembic import op
+
+from schoolbase.migrations.grants import explicit_grants
 
 # ---------------------------------------------------------------- policies
 
@@ -158,3 +160,13 @@ def function_statement(revision: str, name: str, function: str, *, or_replace: b
 def restored_functions(*statements: str) -> str:
     """Statements as a replaced revision's downgrade sends them: each after an empty line."""
     return "".join(f"\n{statement}" for statement in statements)
+
+
+def sql_step(sql: str) -> Callable[[], None]:
+    """A revision's ``upgrade`` or ``downgrade`` that sends ``sql`` as one statement, under
+    ``explicit_grants``: ``upgrade = sql_step(UPGRADE)``."""
+
+    def step() -> None:
+        op.execute(sql)
+
+    return explicit_grants(step)

@@ -23,7 +23,19 @@ down_revision = "20250919_000000"
 branch_labels = None
 depends_on = None
 
-TABLES = """
+# What a day of one person and a month of one organization count alike.
+USAGE_COUNTERS = """\
+  requests integer not null default 0 check (requests >= 0),
+  succeeded integer not null default 0 check (succeeded >= 0),
+  input_tokens bigint not null default 0 check (input_tokens >= 0),
+  output_tokens bigint not null default 0 check (output_tokens >= 0),
+  cache_write_tokens bigint not null default 0 check (cache_write_tokens >= 0),
+  cache_read_tokens bigint not null default 0 check (cache_read_tokens >= 0),
+  cost_usd numeric not null default 0 check (cost_usd >= 0),
+"""
+
+TABLES = (
+    """
 create type public.ai_feature as enum ('homework_help', 'grading_assistance', 'resource_generation');
 create type public.ai_call_status as enum ('succeeded', 'failed', 'rate_limited', 'over_budget', 'feature_disabled');
 
@@ -124,14 +136,9 @@ create table public.ai_daily_user_usage (
   organization_id uuid not null references public.organizations (id) on delete cascade,
   user_id uuid not null references public.users (id),
   day date not null,
-  requests integer not null default 0 check (requests >= 0),
-  succeeded integer not null default 0 check (succeeded >= 0),
-  input_tokens bigint not null default 0 check (input_tokens >= 0),
-  output_tokens bigint not null default 0 check (output_tokens >= 0),
-  cache_write_tokens bigint not null default 0 check (cache_write_tokens >= 0),
-  cache_read_tokens bigint not null default 0 check (cache_read_tokens >= 0),
-  cost_usd numeric not null default 0 check (cost_usd >= 0),
-  created_at timestamptz not null default now(),
+"""
+    + USAGE_COUNTERS
+    + """  created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique (organization_id, id),
   unique (organization_id, user_id, day)
@@ -142,14 +149,9 @@ create table public.ai_monthly_org_usage (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references public.organizations (id) on delete cascade,
   month date not null check (extract(day from month) = 1),
-  requests integer not null default 0 check (requests >= 0),
-  succeeded integer not null default 0 check (succeeded >= 0),
-  input_tokens bigint not null default 0 check (input_tokens >= 0),
-  output_tokens bigint not null default 0 check (output_tokens >= 0),
-  cache_write_tokens bigint not null default 0 check (cache_write_tokens >= 0),
-  cache_read_tokens bigint not null default 0 check (cache_read_tokens >= 0),
-  cost_usd numeric not null default 0 check (cost_usd >= 0),
-  budget_usd numeric(14, 2) check (budget_usd >= 0),
+"""
+    + USAGE_COUNTERS
+    + """  budget_usd numeric(14, 2) check (budget_usd >= 0),
   reserved_usd numeric not null default 0 check (reserved_usd >= 0),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -201,6 +203,7 @@ create table public.ai_budget_alerts (
   unique (organization_id, month, threshold_percent)
 );
 """
+)
 
 TOUCHED_TABLES = (
     "ai_services",

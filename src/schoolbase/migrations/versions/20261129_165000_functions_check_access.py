@@ -14,10 +14,7 @@ Revises: 20250925_120000
 Create Date: 2026-11-29 16:50:00
 """
 
-from alembic import op
-
-from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import function_statement, restored_functions, sql_file
+from schoolbase.migrations.helpers import function_statement, restored_functions, sql_file, sql_step
 
 revision = "20261129_165000"
 down_revision = "20250925_120000"
@@ -39,11 +36,5 @@ PREVIOUS = restored_functions(
 )
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(CHECKED)
-
-
-@explicit_grants
-def downgrade() -> None:
-    op.execute(PREVIOUS)
+upgrade = sql_step(CHECKED)
+downgrade = sql_step(PREVIOUS)

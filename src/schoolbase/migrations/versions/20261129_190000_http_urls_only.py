@@ -18,9 +18,7 @@ Revises: 20261129_170000
 Create Date: 2026-11-29 19:00:00
 """
 
-from alembic import op
-
-from schoolbase.migrations.grants import explicit_grants
+from schoolbase.migrations.helpers import sql_step
 
 revision = "20261129_190000"
 down_revision = "20261129_170000"
@@ -37,11 +35,5 @@ alter table public.users drop constraint users_avatar_url_http;
 """
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(UPGRADE)
-
-
-@explicit_grants
-def downgrade() -> None:
-    op.execute(DOWNGRADE)
+upgrade = sql_step(UPGRADE)
+downgrade = sql_step(DOWNGRADE)

@@ -22,10 +22,7 @@ Revises: 20261129_190000
 Create Date: 2026-11-29 20:00:00
 """
 
-from alembic import op
-
-from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import function_statement
+from schoolbase.migrations.helpers import function_statement, sql_step
 
 revision = "20261129_200000"
 down_revision = "20261129_190000"
@@ -164,11 +161,5 @@ drop function private.points_fixed_once_graded();
 """
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(UPGRADE)
-
-
-@explicit_grants
-def downgrade() -> None:
-    op.execute(DOWNGRADE)
+upgrade = sql_step(UPGRADE)
+downgrade = sql_step(DOWNGRADE)
