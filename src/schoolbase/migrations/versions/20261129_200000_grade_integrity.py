@@ -29,7 +29,24 @@ down_revision = "20261129_190000"
 branch_labels = None
 depends_on = None
 
-UPGRADE = """
+
+def resources_update_policy(author_states: str) -> str:
+    """``resources_update``: org admins change any resource, its author one in ``author_states``."""
+    return f"""alter policy resources_update on public.resources
+  using ((select private.is_super_admin())
+         or organization_id in (select private.org_ids_with_role('org_admin'))
+         or (author_id = (select auth.uid()) and state in ({author_states})
+             and organization_id in (select private.member_org_ids())))
+  with check ((select private.is_super_admin())
+              or organization_id in (select private.org_ids_with_role('org_admin'))
+              or (author_id = (select auth.uid()) and state in ({author_states})
+                  and organization_id in (select private.member_org_ids())
+                  and (class_id is null or class_id in (select private.taught_class_ids()))));
+"""
+
+
+UPGRADE = (
+    """
 create function private.points_fixed_once_graded() returns trigger
   language plpgsql security definer set search_path = ''
   as $$
@@ -82,17 +99,9 @@ create or replace function private.record_grade_history() returns trigger
     return null;
   end $$;
 
-alter policy resources_update on public.resources
-  using ((select private.is_super_admin())
-         or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (author_id = (select auth.uid()) and state in ('draft', 'pending_review', 'rejected')
-             and organization_id in (select private.member_org_ids())))
-  with check ((select private.is_super_admin())
-              or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (author_id = (select auth.uid()) and state in ('draft', 'pending_review', 'rejected')
-                  and organization_id in (select private.member_org_ids())
-                  and (class_id is null or class_id in (select private.taught_class_ids()))));
-
+"""
+    + resources_update_policy("'draft', 'pending_review', 'rejected'")
+    + """
 create or replace function private.guard_resource_columns() returns trigger
   language plpgsql set search_path = ''
   as $$
@@ -135,6 +144,7 @@ drop trigger meeting_participants_self_service on public.meeting_participants;
 create trigger meeting_participants_self_service before update on public.meeting_participants
   for each row execute function private.guard_meeting_self_service('joined_at', 'left_at', 'away');
 """
+)
 
 # 20261129_170000's guard and 20250924_163800's history trigger, character for character.
 DOWNGRADE = f"""
@@ -144,17 +154,7 @@ create trigger meeting_participants_self_service before update on public.meeting
 alter table public.meeting_participants drop column away;
 
 {function_statement("20261129_170000", "functions", "private.guard_resource_columns")}
-alter policy resources_update on public.resources
-  using ((select private.is_super_admin())
-         or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')
-             and organization_id in (select private.member_org_ids())))
-  with check ((select private.is_super_admin())
-              or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (author_id = (select auth.uid()) and state in ('draft', 'pending_review')
-                  and organization_id in (select private.member_org_ids())
-                  and (class_id is null or class_id in (select private.taught_class_ids()))));
-
+{resources_update_policy("'draft', 'pending_review'")}
 {function_statement("20250924_163800", "functions", "private.record_grade_history", or_replace=True)}
 drop trigger assignments_points_fixed_once_graded on public.assignments;
 drop function private.points_fixed_once_graded();
