@@ -19,6 +19,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 
 from schoolbase.db import migrate
+from schoolbase.migrations.helpers import function_statement, sql_file
 
 GOLDEN = Path(__file__).with_name("revision_sql.json")
 
@@ -68,3 +69,17 @@ def test_every_revision_executes_the_sql_it_was_written_with(server_url, monkeyp
     )
     new = {rev: steps for rev, steps in rendered.items() if rev not in golden}
     assert new == {}, f"add to {GOLDEN.name}: {json.dumps(new, indent=2)}"
+
+
+def test_function_statement_is_the_definition_as_written_from_create_to_its_end():
+    statement = function_statement("20250924_163800", "functions", "private.class_organization_id")
+    assert statement.startswith("create function private.class_organization_id(p_class_id uuid) returns uuid\n")
+    assert statement.endswith("where c.id = p_class_id $$;\n") and statement.count("$$;") == 1
+    assert statement in sql_file("20250924_163800", "functions")
+    replacing = function_statement("20250924_163800", "functions", "private.class_organization_id", or_replace=True)
+    assert replacing == statement.replace("create function", "create or replace function", 1)
+
+
+def test_function_statement_refuses_a_function_the_file_does_not_create():
+    with pytest.raises(LookupError, match="0 times"):
+        function_statement("20250924_163800", "functions", "private.no_such_function")
