@@ -78,10 +78,9 @@ def touch_trigger(table: str) -> str:
     )
 
 
-def create_touch_triggers(tables: Iterable[str]) -> None:
+def touch_triggers(tables: Iterable[str]) -> tuple[str, ...]:
     """One statement per table, in order."""
-    for table in tables:
-        op.execute(touch_trigger(table))
+    return tuple(map(touch_trigger, tables))
 
 
 # ---------------------------------------------------------------- privileges
@@ -162,11 +161,12 @@ def restored_functions(*statements: str) -> str:
     return "".join(f"\n{statement}" for statement in statements)
 
 
-def sql_step(sql: str) -> Callable[[], None]:
-    """A revision's ``upgrade`` or ``downgrade`` that sends ``sql`` as one statement, under
-    ``explicit_grants``: ``upgrade = sql_step(UPGRADE)``."""
+def sql_step(*statements: str) -> Callable[[], None]:
+    """A revision's ``upgrade`` or ``downgrade`` that sends ``statements``, each as one
+    statement and in order, under ``explicit_grants``: ``upgrade = sql_step(TABLES, POLICIES)``."""
 
     def step() -> None:
-        op.execute(sql)
+        for statement in statements:
+            op.execute(statement)
 
     return explicit_grants(step)

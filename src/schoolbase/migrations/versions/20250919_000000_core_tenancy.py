@@ -9,7 +9,7 @@ Create Date: 2025-09-19 00:00:00
 from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
-from schoolbase.migrations.helpers import create_touch_triggers, org_admin_writes, sql_file
+from schoolbase.migrations.helpers import org_admin_writes, sql_file, sql_step, touch_triggers
 
 revision = "20250919_000000"
 down_revision = None
@@ -354,14 +354,7 @@ create policy guardianships_select on public.guardianships for select to authent
 )
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(ROLES)
-    op.execute(AUTH_FUNCTIONS)
-    op.execute(TABLES)
-    create_touch_triggers(TOUCHED_TABLES)
-    op.execute(HELPERS)
-    op.execute(POLICIES)
+upgrade = sql_step(ROLES, AUTH_FUNCTIONS, TABLES, *touch_triggers(TOUCHED_TABLES), HELPERS, POLICIES)
 
 
 @explicit_grants

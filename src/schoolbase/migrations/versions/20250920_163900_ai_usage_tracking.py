@@ -11,11 +11,12 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
-    create_touch_triggers,
     drop_functions,
     execute_only,
     sql_file,
+    sql_step,
     tenant_policies,
+    touch_triggers,
 )
 
 revision = "20250920_163900"
@@ -315,14 +316,7 @@ create policy ai_budget_reservations_service on public.ai_budget_reservations to
 )
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(TABLES)
-    create_touch_triggers(TOUCHED_TABLES)
-    op.execute(FUNCTIONS)
-    op.execute(GATEWAY_FUNCTIONS)
-    op.execute(SEED)
-    op.execute(POLICIES)
+upgrade = sql_step(TABLES, *touch_triggers(TOUCHED_TABLES), FUNCTIONS, GATEWAY_FUNCTIONS, SEED, POLICIES)
 
 
 @explicit_grants

@@ -11,11 +11,12 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
-    create_touch_triggers,
     drop_functions,
     execute_only_one_by_one,
     sql_file,
+    sql_step,
     tenant_policies,
+    touch_triggers,
 )
 
 revision = "20250922_164000"
@@ -367,12 +368,7 @@ create policy meeting_action_items_delete on public.meeting_action_items for del
 )
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(TABLES)
-    create_touch_triggers(TOUCHED_TABLES)
-    op.execute(FUNCTIONS)
-    op.execute(POLICIES)
+upgrade = sql_step(TABLES, *touch_triggers(TOUCHED_TABLES), FUNCTIONS, POLICIES)
 
 
 @explicit_grants

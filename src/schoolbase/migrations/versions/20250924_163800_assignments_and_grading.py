@@ -11,12 +11,13 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
-    create_touch_triggers,
     drop_functions,
     execute_only_one_by_one,
     sql_file,
+    sql_step,
     staff_policies,
     tenant_policies,
+    touch_triggers,
 )
 
 revision = "20250924_163800"
@@ -406,13 +407,7 @@ create policy grade_history_service on public.grade_history for all to service_r
 )
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(TABLES)
-    create_touch_triggers(TOUCHED_TABLES)
-    op.execute(FUNCTIONS)
-    op.execute(POLICIES)
-    op.execute(GRADING_POLICIES)
+upgrade = sql_step(TABLES, *touch_triggers(TOUCHED_TABLES), FUNCTIONS, POLICIES, GRADING_POLICIES)
 
 
 @explicit_grants

@@ -26,7 +26,6 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
-    create_touch_triggers,
     drop_functions,
     execute_only,
     function_statement,
@@ -34,6 +33,8 @@ from schoolbase.migrations.helpers import (
     restored_functions,
     revoke_from_public,
     sql_file,
+    sql_step,
+    touch_triggers,
 )
 
 revision = "20261129_170000"
@@ -362,14 +363,7 @@ create policy memberships_update on public.memberships for update to authenticat
 """
 
 
-@explicit_grants
-def upgrade() -> None:
-    op.execute(ROLES)
-    op.execute(SERVER_SCHEMA)
-    op.execute(ACCOUNTS)
-    create_touch_triggers(TOUCHED)
-    op.execute(FUNCTIONS)
-    op.execute(POLICIES)
+upgrade = sql_step(ROLES, SERVER_SCHEMA, ACCOUNTS, *touch_triggers(TOUCHED), FUNCTIONS, POLICIES)
 
 
 @explicit_grants
