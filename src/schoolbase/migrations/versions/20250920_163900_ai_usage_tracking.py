@@ -11,6 +11,7 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
+    SUPER_ADMIN,
     drop_functions,
     execute_only,
     sql_file,
@@ -241,6 +242,18 @@ GATEWAY_STEPS = (
 )
 GATEWAY_FUNCTIONS = sql_file(revision, "gateway_functions") + execute_only(GATEWAY_STEPS, "service_role")
 
+
+def super_admin_writes(table: str) -> str:
+    """Only the super admin inserts, updates and deletes ``table``'s rows."""
+    return f"""create policy {table}_insert on public.{table} for insert to authenticated
+  with check ({SUPER_ADMIN});
+create policy {table}_update on public.{table} for update to authenticated
+  using ({SUPER_ADMIN}) with check ({SUPER_ADMIN});
+create policy {table}_delete on public.{table} for delete to authenticated
+  using ({SUPER_ADMIN});
+"""
+
+
 POLICIES = (
     """
 grant select on public.ai_services, public.ai_service_prices, public.ai_organization_settings,
@@ -266,24 +279,15 @@ alter table public.ai_budget_alerts enable row level security;
 
 create policy ai_services_select on public.ai_services for select to authenticated
   using (enabled or (select private.is_super_admin()));
-create policy ai_services_insert on public.ai_services for insert to authenticated
-  with check ((select private.is_super_admin()));
-create policy ai_services_update on public.ai_services for update to authenticated
-  using ((select private.is_super_admin())) with check ((select private.is_super_admin()));
-create policy ai_services_delete on public.ai_services for delete to authenticated
-  using ((select private.is_super_admin()));
-
+"""
+    + super_admin_writes("ai_services")
+    + """
 create policy ai_service_prices_select on public.ai_service_prices for select to authenticated
   using ((select private.is_super_admin())
          or service_id in (select s.id from public.ai_services s where s.enabled));
-create policy ai_service_prices_insert on public.ai_service_prices for insert to authenticated
-  with check ((select private.is_super_admin()));
-create policy ai_service_prices_update on public.ai_service_prices for update to authenticated
-  using ((select private.is_super_admin())) with check ((select private.is_super_admin()));
-create policy ai_service_prices_delete on public.ai_service_prices for delete to authenticated
-  using ((select private.is_super_admin()));
-
 """
+    + super_admin_writes("ai_service_prices")
+    + "\n"
     + tenant_policies("ai_organization_settings")
     + """
 create policy ai_usage_logs_select on public.ai_usage_logs for select to authenticated
