@@ -11,6 +11,7 @@ from alembic import op
 
 from schoolbase.migrations.grants import explicit_grants
 from schoolbase.migrations.helpers import (
+    ORG_ADMIN_WRITE,
     drop_functions,
     execute_only_one_by_one,
     sql_file,
@@ -221,6 +222,28 @@ RESOURCE_FUNCTIONS = (
 # Granted one by one: a blanket grant would reopen functions earlier revisions closed.
 FUNCTIONS = sql_file(revision, "functions") + execute_only_one_by_one(RESOURCE_FUNCTIONS, "authenticated, service_role")
 
+
+def hosted_writes(table: str, own: str) -> str:
+    """Org admins, and members who host the row's session, write ``table``; the member the
+    row's ``own`` column names updates it too (the self-service trigger limits the columns)."""
+    return f"""create policy {table}_insert on public.{table} for insert to authenticated
+  with check ({ORG_ADMIN_WRITE}
+              or (organization_id in (select private.member_org_ids())
+                  and session_id in (select private.hosted_session_ids())));
+create policy {table}_update on public.{table} for update to authenticated
+  using ({ORG_ADMIN_WRITE}
+         or (organization_id in (select private.member_org_ids())
+             and (session_id in (select private.hosted_session_ids()) or {own} = (select auth.uid()))))
+  with check ({ORG_ADMIN_WRITE}
+              or (organization_id in (select private.member_org_ids())
+                  and (session_id in (select private.hosted_session_ids()) or {own} = (select auth.uid()))));
+create policy {table}_delete on public.{table} for delete to authenticated
+  using ({ORG_ADMIN_WRITE}
+         or (organization_id in (select private.member_org_ids())
+             and session_id in (select private.hosted_session_ids())));
+"""
+
+
 POLICIES = (
     """
 grant select, insert, update, delete on public.resource_categories, public.resources, public.resource_reviews,
@@ -327,44 +350,17 @@ create policy meeting_participants_select on public.meeting_participants for sel
          or (organization_id in (select private.member_org_ids())
              and (session_id in (select private.hosted_session_ids())
                   or user_id = (select auth.uid()))));
-create policy meeting_participants_insert on public.meeting_participants for insert to authenticated
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (organization_id in (select private.member_org_ids())
-                  and session_id in (select private.hosted_session_ids())));
-create policy meeting_participants_update on public.meeting_participants for update to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id in (select private.member_org_ids())
-             and (session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()))))
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (organization_id in (select private.member_org_ids())
-                  and (session_id in (select private.hosted_session_ids()) or user_id = (select auth.uid()))));
-create policy meeting_participants_delete on public.meeting_participants for delete to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id in (select private.member_org_ids())
-             and session_id in (select private.hosted_session_ids())));
-
+"""
+    + hosted_writes("meeting_participants", "user_id")
+    + """
 create policy meeting_action_items_select on public.meeting_action_items for select to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
          or (organization_id in (select private.member_org_ids())
              and (session_id in (select private.hosted_session_ids())
                   or session_id in (select private.participating_session_ids())
                   or assignee_id = (select auth.uid()))));
-create policy meeting_action_items_insert on public.meeting_action_items for insert to authenticated
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (organization_id in (select private.member_org_ids())
-                  and session_id in (select private.hosted_session_ids())));
-create policy meeting_action_items_update on public.meeting_action_items for update to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id in (select private.member_org_ids())
-             and (session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()))))
-  with check ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-              or (organization_id in (select private.member_org_ids())
-                  and (session_id in (select private.hosted_session_ids()) or assignee_id = (select auth.uid()))));
-create policy meeting_action_items_delete on public.meeting_action_items for delete to authenticated
-  using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id in (select private.member_org_ids())
-             and session_id in (select private.hosted_session_ids())));
 """
+    + hosted_writes("meeting_action_items", "assignee_id")
 )
 
 
