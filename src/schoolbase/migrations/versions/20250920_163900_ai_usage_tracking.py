@@ -254,6 +254,16 @@ create policy {table}_delete on public.{table} for delete to authenticated
 """
 
 
+def person_usage_select(table: str) -> str:
+    """A person's AI usage is read by them, the super admin, their org admins, teachers and parents."""
+    return f"""create policy {table}_select on public.{table} for select to authenticated
+  using (user_id = (select auth.uid()) or (select private.is_super_admin())
+         or organization_id in (select private.org_ids_with_role('org_admin'))
+         or (organization_id, user_id) in (select * from private.taught_student_keys())
+         or (organization_id, user_id) in (select * from private.child_keys()));
+"""
+
+
 POLICIES = (
     """
 grant select on public.ai_services, public.ai_service_prices, public.ai_organization_settings,
@@ -289,21 +299,14 @@ create policy ai_service_prices_select on public.ai_service_prices for select to
     + super_admin_writes("ai_service_prices")
     + "\n"
     + tenant_policies("ai_organization_settings")
-    + """
-create policy ai_usage_logs_select on public.ai_usage_logs for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.is_super_admin())
-         or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id, user_id) in (select * from private.taught_student_keys())
-         or (organization_id, user_id) in (select * from private.child_keys()));
-create policy ai_usage_logs_feedback on public.ai_usage_logs for update to authenticated
+    + "\n"
+    + person_usage_select("ai_usage_logs")
+    + """create policy ai_usage_logs_feedback on public.ai_usage_logs for update to authenticated
   using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
 
-create policy ai_daily_user_usage_select on public.ai_daily_user_usage for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.is_super_admin())
-         or organization_id in (select private.org_ids_with_role('org_admin'))
-         or (organization_id, user_id) in (select * from private.taught_student_keys())
-         or (organization_id, user_id) in (select * from private.child_keys()));
-
+"""
+    + person_usage_select("ai_daily_user_usage")
+    + """
 create policy ai_monthly_org_usage_select on public.ai_monthly_org_usage for select to authenticated
   using ((select private.is_super_admin()) or organization_id in (select private.org_ids_with_role('org_admin')));
 
