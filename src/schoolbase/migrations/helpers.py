@@ -1,5 +1,6 @@
 """What revisions write again and again: tenant policies, touch triggers, function privileges,
-and the long PL/pgSQL bodies kept in ``.sql`` files beside the revisions.
+the long PL/pgSQL bodies kept in ``.sql`` files beside the revisions (and the definitions a
+later downgrade restores out of them), and steps that only send SQL.
 
 APPEND-ONLY. Never change what a helper renders, not even its whitespace: add a new helper
 (or a new keyword whose default renders as before) instead. Revisions that have already run
