@@ -6,7 +6,7 @@ call's stamp is moved (as the service role) to the time the test says it happene
 
 from sqlalchemy import text
 
-from tests.meetings.support import at, invite, make_room, make_session, ts
+from tests.meetings.support import at, invited_session, ts
 
 PAST = "2025-03-03"
 
@@ -45,10 +45,8 @@ async def played(client, make_school, db, steps: list[tuple[str, str]], *, in_cl
     """A school whose student ``s``, invited to a session from 10:00 to 11:00 (of its class if
     ``in_class``), played ``steps``: (school, session)."""
     school = await make_school()
-    room = await make_room(client, school)
     of_class = {"class_id": str(school.class_id)} if in_class else {}
-    session = await make_session(client, school, room["id"], at("10:00", PAST), at("11:00", PAST), **of_class)
-    await invite(client, school, session["id"], "s")
+    session = await invited_session(client, school, "s", day=PAST, **of_class)
     await play(client, db, school, session["id"], steps)
     return school, session
 
