@@ -612,10 +612,16 @@ async def test_deleting_a_class(client, school):
 # Enrollments
 
 
+async def enroll(client, school, class_key: str, user_id, role: str, who: str = "t"):
+    """``who`` enrolls ``user_id`` as ``role`` in ``school``'s class ``class_key``: the response."""
+    path = f"/classes/{school.classes[class_key]}/enrollments"
+    return await client.post(path, json={"user_id": str(user_id), "role": role}, headers=school.as_(who))
+
+
 async def test_enrollments_by_teacher(client, world, school):
     t, cls = school.as_("t"), school.classes["c"]
     path = f"/classes/{cls}/enrollments"
-    created = ok(await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=t), 201)
+    created = ok(await enroll(client, school, "c", school.users["s2"], "student"), 201)
     assert (created["class_id"], created["user_id"], created["role"], created["organization_id"]) == (
         str(cls),
         str(school.users["s2"]),
@@ -626,46 +632,21 @@ async def test_enrollments_by_teacher(client, world, school):
     assert str(cls) in {c["id"] for c in await walk(client, "/classes", school.as_("s2"))}
 
     # A teacher manages student enrollments only.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["t2"]), "role": "teacher"}, headers=t),
-        403,
-        "forbidden",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["t2"], "teacher"), 403, "forbidden")
     # Enrolling as a student someone who is not a student here breaks the composite foreign key.
-    response = await client.post(path, json={"user_id": str(school.users["p"]), "role": "student"}, headers=t)
-    assert_problem(response, 422, "invalid-reference")
+    assert_problem(await enroll(client, school, "c", school.users["p"], "student"), 422, "invalid-reference")
     # ...as does a student of another organization.
-    response = await client.post(path, json={"user_id": str(world.users["sB"]), "role": "student"}, headers=t)
-    assert_problem(response, 422, "invalid-reference")
+    assert_problem(await enroll(client, school, "c", world.users["sB"], "student"), 422, "invalid-reference")
     # Twice is a conflict.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=t),
-        409,
-        "conflict",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["s2"], "student"), 409, "conflict")
     # Not in another teacher's class, which t cannot see.
-    other = f"/classes/{school.classes['c2']}/enrollments"
-    assert_problem(
-        await client.post(other, json={"user_id": str(school.users["s"]), "role": "student"}, headers=t),
-        404,
-        "not-found",
-    )
+    assert_problem(await enroll(client, school, "c2", school.users["s"], "student"), 404, "not-found")
     # Students and parents enroll nobody.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=school.as_("s")),
-        403,
-    )
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s"]), "role": "parent"}, headers=t),
-        422,
-        "validation",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["s2"], "student", who="s"), 403)
+    assert_problem(await enroll(client, school, "c", school.users["s"], "parent"), 422, "validation")
 
     # The org admin may enroll a teacher.
-    ok(
-        await client.post(path, json={"user_id": str(school.users["t2"]), "role": "teacher"}, headers=school.as_("oa")),
-        201,
-    )
+    ok(await enroll(client, school, "c", school.users["t2"], "teacher", who="oa"), 201)
 
     one = f"{path}/{created['id']}"
     # A co-teacher's enrollment is visible to t but not t's to remove.
@@ -690,10 +671,7 @@ async def test_enrollment_lists_by_role(client, school):
     assert await walk(client, path, school.as_("s2")) == []
 
     # A second student in the class: s sees own row and the teacher rows, not a classmate's.
-    ok(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=school.as_("t")),
-        201,
-    )
+    ok(await enroll(client, school, "c", school.users["s2"], "student"), 201)
     assert {(e["user_id"], e["role"]) for e in await walk(client, path, school.as_("s"))} == {teacher, student}
 
 
