@@ -347,6 +347,12 @@ async def signed_in(db: Database, settings: Settings, user_id: uuid.UUID) -> dic
     return {"Authorization": f"Bearer {pair.access_token}"}
 
 
+async def service_scalar(db: Database, sql: str, **params):
+    """The first value ``sql`` returns (or None), read as service_role."""
+    async with db.as_service() as session:
+        return await session.scalar(text(sql), params)
+
+
 async def eventually(condition, what: str, timeout: float = 30.0):
     """Wait until ``condition()`` (sync or async) is truthy, and return it: for a state another
     task or process reaches, never for a set time. Fails after ``timeout`` seconds."""
