@@ -21,6 +21,25 @@ async def start(client, school, work, who="t", **body):
     )
 
 
+async def insert_run(session, school, work, total: int, state: str = "queued") -> uuid.UUID:
+    """A bulk run of ``work`` that ``t`` asked for, written as the server (a running one started now)."""
+    return await session.scalar(
+        text(
+            "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
+            "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', :total, :state, "
+            "case when :state = 'running' then now() end) returning id"
+        ),
+        {
+            "o": school.org_id,
+            "c": school.class_id,
+            "a": work.assignment_id,
+            "t": school.people["t"],
+            "total": total,
+            "state": state,
+        },
+    )
+
+
 async def school_with_students(make_school, db, settings, names=("s3", "s4"), **ai_settings):
     school = await make_school(**ai_settings)
     for name in names:
@@ -202,13 +221,7 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
     first = await client.post(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers["t"])
     assert first.status_code == 201
     async with db.as_service() as session:
-        job_id = await session.scalar(
-            text(
-                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', 3, 'running', now()) returning id"
-            ),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
-        )
+        job_id = await insert_run(session, school, work, 3, "running")
         for who, state, extra in (("s", "done", first.json()["id"]), ("s3", "running", None), ("s4", "pending", None)):
             await session.execute(
                 text(
@@ -287,13 +300,7 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
     work = await make_work(db, school, {"s": "one", "s3": "two"})
     await teacher_grade(db, school, work, "s3", 8, "final")  # the run below still lists s3 as pending
     async with db.as_service() as session:
-        job_id = await session.scalar(
-            text(
-                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                "total) values (:o, :c, :a, :t, 'claude-haiku', 2) returning id"
-            ),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
-        )
+        job_id = await insert_run(session, school, work, 2)
         for who in ("s", "s3"):
             await session.execute(
                 text(

@@ -444,34 +444,26 @@ async def test_rubric_sum_becomes_the_points(client, make_school):
     assert g["points"] == "9.00" and g["rubric"] == []
 
 
+async def score_one(client, school, submission_id: str, criterion_id: str, points: str):
+    """``t`` grades the submission by one criterion's score: the response."""
+    body = {"rubric": [{"criterion_id": criterion_id, "points": points}]}
+    return await client.put(f"/submissions/{submission_id}/grade", json=body, headers=school.headers["t"])
+
+
 async def test_rubric_points_over_a_criterion_max(client, db, make_school):
     school = await make_school()
     a, rubric = await rubric_assignment(client, school)
     thesis = rubric["criteria"][0]["id"]
     submission = await turn_in(client, school, a["id"])
     body = assert_problem(
-        await client.put(
-            f"/submissions/{submission['id']}/grade",
-            json={"rubric": [{"criterion_id": thesis, "points": "4.01"}]},
-            headers=school.headers["t"],
-        ),
-        422,
-        "constraint-violation",
+        await score_one(client, school, submission["id"], thesis, "4.01"), 422, "constraint-violation"
     )
     assert "at most 4.00 points" in body["detail"]
 
     # A criterion of another assignment's rubric: refused by the API, and by the database.
     other, other_rubric = await rubric_assignment(client, school)
     foreign = other_rubric["criteria"][0]["id"]
-    assert_problem(
-        await client.put(
-            f"/submissions/{submission['id']}/grade",
-            json={"rubric": [{"criterion_id": foreign, "points": "1"}]},
-            headers=school.headers["t"],
-        ),
-        422,
-        "invalid-reference",
-    )
+    assert_problem(await score_one(client, school, submission["id"], foreign, "1"), 422, "invalid-reference")
     g = await grade(client, school, submission["id"], points="5")
     with pytest.raises(DBAPIError) as refused:
         await sql(
