@@ -343,6 +343,16 @@ def assert_writes_cover(writes, tables) -> None:
     assert len({w.name for w in writes}) == len(writes)
 
 
+async def inserted(session, table: str, **values) -> uuid.UUID:
+    """Inserts one row of ``values`` (column -> value) into ``table``, named as in the probe
+    tables, and returns its id: how a module seeds the rows its probes name. A ``Sql`` value
+    is inlined."""
+    exprs = ", ".join(str(v) if isinstance(v, Sql) else f":{column}" for column, v in values.items())
+    params = {column: v for column, v in values.items() if not isinstance(v, Sql)}
+    sql = f"insert into {qualified(table)} ({', '.join(values)}) values ({exprs}) returning id"
+    return await session.scalar(text(sql), params)
+
+
 async def service_scalars(db, sql: str, **params) -> list:
     """The first column of ``sql``'s rows, read as service_role in a rolled-back transaction."""
     async with rolled_back(db, SERVICE) as session:

@@ -8,8 +8,8 @@ import inspect
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -59,10 +59,27 @@ def server_url() -> str:
     return start_embedded(Path(tempfile.mkdtemp(prefix="schoolbase-test-")) / "pgdata", temporary=True)
 
 
-@pytest.fixture(scope="session")
-def owner_url(server_url: str) -> str:
+@contextmanager
+def migrated_database(server_url: str) -> Iterator[str]:
+    """Owner URL of a new database of its own on the server, migrated to head; dropped on leaving."""
     with migrate.scratch_database(server_url) as url:
         migrate.upgrade(url)
+        yield url
+
+
+@asynccontextmanager
+async def open_database(urls: DatabaseUrls, *, pool_size: int = 5, max_overflow: int = 30) -> AsyncIterator[Database]:
+    """A ``Database`` on ``urls``, disposed on leaving."""
+    database = Database(urls, pool_size=pool_size, max_overflow=max_overflow)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_url(server_url: str) -> str:
+    with migrated_database(server_url) as url:
         yield url
 
 
@@ -106,9 +123,8 @@ def urls(owner_url: str, settings: Settings) -> DatabaseUrls:
 
 @pytest.fixture(scope="session")
 async def db(urls: DatabaseUrls) -> AsyncIterator[Database]:
-    database = Database(urls, pool_size=5, max_overflow=30)
-    yield database
-    await database.dispose()
+    async with open_database(urls) as database:
+        yield database
 
 
 @asynccontextmanager
@@ -175,13 +191,14 @@ class Builder:
     def __init__(self, session, tag: str, password_hash: str = "unused-hash") -> None:
         self.session, self.tag, self.password_hash = session, tag, password_hash
 
-    async def _added(self, row):
+    async def added(self, row) -> uuid.UUID:
+        """Adds any row (one the methods below do not make) and returns its id."""
         self.session.add(row)
         await self.session.flush()
         return row.id
 
     async def org(self, name: str, slug: str, time_zone: str) -> uuid.UUID:
-        return await self._added(Organization(name=name, slug=slug, time_zone=time_zone))
+        return await self.added(Organization(name=name, slug=slug, time_zone=time_zone))
 
     async def person(
         self, who: str, org_id: uuid.UUID | None, roles, display_name: str, super_admin: bool = False
@@ -192,18 +209,18 @@ class Builder:
         memberships = {}
         for role in roles:
             row = Membership(organization_id=org_id, user_id=user.id, role=MembershipRole(role))
-            memberships[role] = await self._added(row)
+            memberships[role] = await self.added(row)
         return user, memberships
 
     async def klass(self, org_id: uuid.UUID, name: str, **fields) -> uuid.UUID:
-        return await self._added(Class(organization_id=org_id, name=name, **fields))
+        return await self.added(Class(organization_id=org_id, name=name, **fields))
 
     async def enroll(self, org_id: uuid.UUID, class_id: uuid.UUID, user_id: uuid.UUID, role: str) -> uuid.UUID:
         row = Enrollment(organization_id=org_id, class_id=class_id, user_id=user_id, role=MembershipRole(role))
-        return await self._added(row)
+        return await self.added(row)
 
     async def guardian(self, org_id: uuid.UUID, parent_id: uuid.UUID, student_id: uuid.UUID) -> uuid.UUID:
-        return await self._added(Guardianship(organization_id=org_id, parent_id=parent_id, student_id=student_id))
+        return await self.added(Guardianship(organization_id=org_id, parent_id=parent_id, student_id=student_id))
 
 
 async def build_world(session, tag: str) -> World:
@@ -328,6 +345,12 @@ async def signed_in(db: Database, settings: Settings, user_id: uuid.UUID) -> dic
         user = await session.get(User, user_id)
         pair = await start_session(session, settings, user, Client("127.0.0.1", "tests"))
     return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+async def service_scalar(db: Database, sql: str, **params):
+    """The first value ``sql`` returns (or None), read as service_role."""
+    async with db.as_service() as session:
+        return await session.scalar(text(sql), params)
 
 
 async def eventually(condition, what: str, timeout: float = 30.0):

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from schoolbase.cli import app
 from schoolbase.config import get_settings
 from schoolbase.db import migrate
+from tests.conftest import migrated_database
 
 HEAD = migrate.script_directory().get_current_head()
 runner = CliRunner()
@@ -26,6 +27,11 @@ def cli(*args: str, input: str | None = None):
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
+
+
+def create_user(email: str, name: str, *options: str, password: str = "long enough pw"):
+    """``schoolbase users create`` with the password given on the command line."""
+    return cli("users", "create", "--email", email, "--name", name, "--password", password, *options)
 
 
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -52,8 +58,7 @@ def fresh_db(server_url, monkeypatch):
 @pytest.fixture(scope="module")
 def people_db(server_url):
     """One migrated database for the `users` and `demo` tests."""
-    with migrate.scratch_database(server_url) as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url) as url:
         yield url
 
 
@@ -166,9 +171,7 @@ def test_db_downgrade_needs_a_target(fresh_db):
 
 def test_users_create_super_admin(cli_db):
     email = unique_email("admin")
-    result = cli(
-        "users", "create", "--email", email, "--name", "Ada Admin", "--password", "long enough pw", "--super-admin"
-    )
+    result = create_user(email, "Ada Admin", "--super-admin")
     assert result.exit_code == 0, result.output
     assert flat(result.stdout).startswith(f"created {email} (")
     assert flat(result.stdout).endswith("as super admin")
@@ -189,7 +192,7 @@ def test_users_create_super_admin(cli_db):
 
 def test_users_create_plain_person_is_not_super_admin(cli_db):
     email = unique_email()
-    result = cli("users", "create", "--email", email, "--name", "Plain Person", "--password", "long enough pw")
+    result = create_user(email, "Plain Person")
     assert result.exit_code == 0, result.output
     assert "super admin" not in result.stdout
     assert query(cli_db, "select is_super_admin from users where email = :e", e=email) == [(False,)]
@@ -209,8 +212,8 @@ def test_users_create_prompts_for_the_password_twice(cli_db):
 
 def test_users_create_duplicate_email_exits_1(cli_db):
     email = unique_email("dup")
-    assert cli("users", "create", "--email", email, "--name", "First", "--password", "long enough pw").exit_code == 0
-    result = cli("users", "create", "--email", email.upper(), "--name", "Second", "--password", "long enough pw")
+    assert create_user(email, "First").exit_code == 0
+    result = create_user(email.upper(), "Second")
     assert result.exit_code == 1
     assert f"error: {email.upper()} already has an account" in flat(result.stderr)
     assert "Traceback" not in result.output
@@ -219,7 +222,7 @@ def test_users_create_duplicate_email_exits_1(cli_db):
 
 @pytest.mark.parametrize("bad_email", ["not-an-email", "two@@example.org", "spaces in@example.org", ""])
 def test_users_create_bad_email_exits_2(cli_db, bad_email):
-    result = cli("users", "create", "--email", bad_email, "--name", "Bad", "--password", "long enough pw")
+    result = create_user(bad_email, "Bad")
     assert result.exit_code == 2, result.output
     assert "error:" in result.stderr
     assert query(cli_db, "select count(*) from users where email = :e", e=bad_email) == [(0,)]
@@ -227,7 +230,7 @@ def test_users_create_bad_email_exits_2(cli_db, bad_email):
 
 def test_users_create_short_password_exits_2(cli_db):
     email = unique_email()
-    result = cli("users", "create", "--email", email, "--name", "Short", "--password", "1234567")
+    result = create_user(email, "Short", password="1234567")
     assert result.exit_code == 2, result.output
     assert "at least 8 characters" in flat(result.stderr)
     assert query(cli_db, "select count(*) from users where email = :e", e=email) == [(0,)]
@@ -236,7 +239,7 @@ def test_users_create_short_password_exits_2(cli_db):
 @pytest.mark.parametrize("bad_name", ["   ", "x" * 201])
 def test_users_create_name_the_database_rejects_exits_1_cleanly(cli_db, bad_name):
     email = unique_email()
-    result = cli("users", "create", "--email", email, "--name", bad_name, "--password", "long enough pw")
+    result = create_user(email, bad_name)
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # not a traceback
     assert "A value breaks a rule of users_display_name_check" in flat(result.stderr)
@@ -246,29 +249,12 @@ def test_users_create_name_the_database_rejects_exits_1_cleanly(cli_db, bad_name
 
 def test_users_create_org_and_role_go_together(cli_db):
     email = unique_email()
-    result = cli(
-        "users", "create", "--email", email, "--name", "X", "--password", "long enough pw", "--org", "maple-grove"
-    )
+    result = create_user(email, "X", "--org", "maple-grove")
     assert result.exit_code == 2
     assert "--org and --role go together" in flat(result.stderr)
-    result = cli(
-        "users", "create", "--email", email, "--name", "X", "--password", "long enough pw", "--role", "teacher"
-    )
+    result = create_user(email, "X", "--role", "teacher")
     assert result.exit_code == 2
-    result = cli(
-        "users",
-        "create",
-        "--email",
-        email,
-        "--name",
-        "X",
-        "--password",
-        "long enough pw",
-        "--org",
-        "maple-grove",
-        "--role",
-        "janitor",
-    )
+    result = create_user(email, "X", "--org", "maple-grove", "--role", "janitor")
     assert result.exit_code == 2
     assert "janitor" in result.stderr
     assert query(cli_db, "select count(*) from users where email = :e", e=email) == [(0,)]
@@ -288,22 +274,7 @@ def test_demo_twice_is_idempotent_then_join_a_demo_org(cli_db):
     assert query(cli_db, "select count(*) from users where email like '%@maple-grove.example.org'") == [(12,)]
 
     email = unique_email("teacher")
-    result = cli(
-        "users",
-        "create",
-        "--email",
-        email,
-        "--name",
-        "New Teacher",
-        "--password",
-        "long enough pw",
-        "--org",
-        "maple-grove",
-        "--role",
-        "teacher",
-        "--role",
-        "parent",
-    )
+    result = create_user(email, "New Teacher", "--org", "maple-grove", "--role", "teacher", "--role", "parent")
     assert result.exit_code == 0, result.output
     rows = query(
         cli_db,
@@ -328,20 +299,7 @@ def test_demo_first_run_says_nothing_about_already_loaded(fresh_db):
 
 def test_users_create_unknown_org_exits_1_and_creates_nobody(cli_db):
     email = unique_email()
-    result = cli(
-        "users",
-        "create",
-        "--email",
-        email,
-        "--name",
-        "Lost",
-        "--password",
-        "long enough pw",
-        "--org",
-        "no-such-school",
-        "--role",
-        "teacher",
-    )
+    result = create_user(email, "Lost", "--org", "no-such-school", "--role", "teacher")
     assert result.exit_code == 1
     assert "no organization with slug 'no-such-school'" in flat(result.stderr)
     # The person was created in the same transaction, which was rolled back.
@@ -350,9 +308,9 @@ def test_users_create_unknown_org_exits_1_and_creates_nobody(cli_db):
 
 def test_users_disable(cli_db):
     email = unique_email("leaver")
-    assert cli("users", "create", "--email", email, "--name", "Leaver", "--password", "long enough pw").exit_code == 0
+    assert create_user(email, "Leaver").exit_code == 0
     other = unique_email("stayer")
-    assert cli("users", "create", "--email", other, "--name", "Stayer", "--password", "long enough pw").exit_code == 0
+    assert create_user(other, "Stayer").exit_code == 0
 
     result = cli("users", "disable", email.upper())
     assert result.exit_code == 0, result.output

@@ -21,6 +21,11 @@ def expected_cost(prices: dict[str, Decimal], i: int = 0, o: int = 0, w: int = 0
     return (i * prices["input"] + o * prices["output"] + w * prices["cache_write"] + r * prices["cache_read"]) / MILLION
 
 
+def unit_prices(row: dict) -> dict[str, Decimal]:
+    """A price or usage row's four prices per million tokens, keyed like ``HAIKU``."""
+    return {kind: row[f"{kind}_usd_per_mtok"] for kind in HAIKU}
+
+
 async def fetch(db, sql: str, **params) -> list[dict]:
     async with db.as_service() as session:
         return [dict(row._mapping) for row in (await session.execute(text(sql), params)).all()]

@@ -18,7 +18,7 @@ from schoolbase.config import get_settings
 from schoolbase.db import migrate
 from schoolbase.db.rls import user_identity
 from schoolbase.errors import sqlstate
-from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, message, service_id
+from tests.ai.support import HAIKU, SONNET, expected_cost, fetch, logs, message, service_id, unit_prices
 from tests.conftest import rolled_back
 
 runner = CliRunner()
@@ -103,57 +103,26 @@ async def test_prices_set_adds_a_row(cli, db):
         db, "select * from public.ai_service_prices where service_id = :s order by effective_from", s=haiku
     )
     assert [r["effective_from"] for r in rows][-1] == datetime(2030, 1, 1, tzinfo=UTC)
-    new = rows[-1]
-    assert (
-        new["input_usd_per_mtok"],
-        new["output_usd_per_mtok"],
-        new["cache_write_usd_per_mtok"],
-        new["cache_read_usd_per_mtok"],
-    ) == (HAIKU["input"], HAIKU["output"], HAIKU["cache_write"], HAIKU["cache_read"])
+    assert unit_prices(rows[-1]) == HAIKU
     # the same start again is a clean error, not a traceback
     again = await cli(*SET_HAIKU_2030)
     assert again.exit_code == 1
     assert len(await fetch(db, "select id from public.ai_service_prices where service_id = :s", s=haiku)) == len(rows)
 
 
+def set_price(model: str, input_rate: str, *extra: str) -> list[str]:
+    """``prices --set`` arguments with ``input_rate`` for input and 1 for the other three rates."""
+    return ["--set", model, "--input", input_rate, "--output", "1", "--cache-write", "1", "--cache-read", "1", *extra]
+
+
 @pytest.mark.parametrize(
     ("args", "code"),
     [
         (["--set", "claude-haiku", "--input", "1"], 2),  # all four rates needed
-        (["--set", "claude-haiku", "--input", "x", "--output", "1", "--cache-write", "1", "--cache-read", "1"], 2),
-        (["--set", "no-such-model", "--input", "1", "--output", "1", "--cache-write", "1", "--cache-read", "1"], 1),
-        (
-            [
-                "--set",
-                "claude-haiku",
-                "--input",
-                "-1",
-                "--output",
-                "1",
-                "--cache-write",
-                "1",
-                "--cache-read",
-                "1",
-                "--effective-from",
-                "2031-01-01",
-            ],
-            2,
-        ),
-        (
-            [
-                "--set",
-                "claude-haiku",
-                "--input",
-                "0.0000001",
-                "--output",
-                "1",
-                "--cache-write",
-                "1",
-                "--cache-read",
-                "1",
-            ],
-            2,
-        ),
+        (set_price("claude-haiku", "x"), 2),
+        (set_price("no-such-model", "1"), 1),
+        (set_price("claude-haiku", "-1", "--effective-from", "2031-01-01"), 2),
+        (set_price("claude-haiku", "0.0000001"), 2),
     ],
 )
 async def test_prices_set_rejects_bad_input(cli, db, args, code):

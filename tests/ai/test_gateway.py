@@ -416,45 +416,47 @@ async def test_client_leaving_mid_stream_is_still_billed(app, db, make_school, g
 # ---------------------------------------------------------------- roll-ups
 
 
+# The roll-ups' sums; each roll-up's key columns come first.
+ROLLED_UP = (
+    "requests",
+    "succeeded",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+)
+
+
+async def assert_rollup_matches_logs(db, org_id: uuid.UUID, rollup: str, keys: dict[str, str]) -> None:
+    """``rollup``'s rows of the organization equal the sums of its usage logs grouped by ``keys``
+    (column name -> expression over the logs ``l`` and their organization ``o``)."""
+    group = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    from_logs = await fetch(
+        db,
+        f"""select {", ".join(f"{expr} as {name}" for name, expr in keys.items())}, count(*) as requests,
+                  count(*) filter (where l.status = 'succeeded') as succeeded,
+                  sum(l.input_tokens) as input_tokens, sum(l.output_tokens) as output_tokens,
+                  sum(l.cache_write_tokens) as cache_write_tokens, sum(l.cache_read_tokens) as cache_read_tokens,
+                  sum(l.cost_usd) as cost_usd
+           from public.ai_usage_logs l join public.organizations o on o.id = l.organization_id
+           where l.organization_id = :o group by {group} order by {group}""",
+        o=org_id,
+    )
+    rolled = await fetch(
+        db,
+        f"select {', '.join((*keys, *ROLLED_UP))} from public.{rollup} where organization_id = :o order by {group}",
+        o=org_id,
+    )
+    assert rolled == from_logs
+
+
 async def assert_rollups_match_logs(db, org_id: uuid.UUID) -> None:
-    daily = await fetch(
-        db,
-        """select l.user_id, (l.created_at at time zone o.time_zone)::date as day, count(*) as requests,
-                  count(*) filter (where l.status = 'succeeded') as succeeded,
-                  sum(l.input_tokens) as input_tokens, sum(l.output_tokens) as output_tokens,
-                  sum(l.cache_write_tokens) as cache_write_tokens, sum(l.cache_read_tokens) as cache_read_tokens,
-                  sum(l.cost_usd) as cost_usd
-           from public.ai_usage_logs l join public.organizations o on o.id = l.organization_id
-           where l.organization_id = :o group by 1, 2 order by 1, 2""",
-        o=org_id,
-    )
-    rolled = await fetch(
-        db,
-        """select user_id, day, requests, succeeded, input_tokens, output_tokens, cache_write_tokens,
-                  cache_read_tokens, cost_usd
-           from public.ai_daily_user_usage where organization_id = :o order by 1, 2""",
-        o=org_id,
-    )
-    assert rolled == daily
-    monthly = await fetch(
-        db,
-        """select date_trunc('month', l.created_at at time zone o.time_zone)::date as month, count(*) as requests,
-                  count(*) filter (where l.status = 'succeeded') as succeeded,
-                  sum(l.input_tokens) as input_tokens, sum(l.output_tokens) as output_tokens,
-                  sum(l.cache_write_tokens) as cache_write_tokens, sum(l.cache_read_tokens) as cache_read_tokens,
-                  sum(l.cost_usd) as cost_usd
-           from public.ai_usage_logs l join public.organizations o on o.id = l.organization_id
-           where l.organization_id = :o group by 1 order by 1""",
-        o=org_id,
-    )
-    rolled = await fetch(
-        db,
-        """select month, requests, succeeded, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
-                  cost_usd
-           from public.ai_monthly_org_usage where organization_id = :o order by 1""",
-        o=org_id,
-    )
-    assert rolled == monthly
+    local_day = "(l.created_at at time zone o.time_zone)::date"
+    daily = {"user_id": "l.user_id", "day": local_day}
+    await assert_rollup_matches_logs(db, org_id, "ai_daily_user_usage", daily)
+    month = {"month": "date_trunc('month', l.created_at at time zone o.time_zone)::date"}
+    await assert_rollup_matches_logs(db, org_id, "ai_monthly_org_usage", month)
 
 
 async def test_rollups_equal_the_logs_and_follow_the_org_time_zone(client, db, make_school):

@@ -17,6 +17,7 @@ from tests.ai.support import (
     message,
     month_row,
     super_admin_headers,
+    unit_prices,
 )
 from tests.conftest import assert_problem
 
@@ -106,12 +107,7 @@ async def test_each_price_kind_is_charged_at_its_own_rate(client, db, make_schoo
     assert row["cost_usd"] == cost
     assert (row["input_tokens"], row["output_tokens"], row["cache_write_tokens"], row["cache_read_tokens"]) == tokens
     # the unit prices charged are snapshotted into the row
-    assert (
-        row["input_usd_per_mtok"],
-        row["output_usd_per_mtok"],
-        row["cache_write_usd_per_mtok"],
-        row["cache_read_usd_per_mtok"],
-    ) == (prices["input"], prices["output"], prices["cache_write"], prices["cache_read"])
+    assert unit_prices(row) == prices
     assert (await month_row(db, school.org_id))["cost_usd"] == cost
 
 
@@ -168,12 +164,7 @@ async def test_price_change_mid_month_keeps_history(client, db, settings, make_s
     # the earlier row keeps the prices and cost it was charged at
     before = [r for r in await logs(db, school.org_id) if r["id"] == first["id"]][0]
     assert before["cost_usd"] == old_cost
-    assert (
-        before["input_usd_per_mtok"],
-        before["output_usd_per_mtok"],
-        before["cache_write_usd_per_mtok"],
-        before["cache_read_usd_per_mtok"],
-    ) == (Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.3"))
+    assert unit_prices(before) == SONNET
     assert (await month_row(db, school.org_id))["cost_usd"] == old_cost + new_cost
 
 

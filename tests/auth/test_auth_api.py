@@ -139,16 +139,20 @@ async def test_disabled_account_is_answered_like_a_wrong_password(client, db, pe
 # Throttling
 
 
+def assert_throttled(response, settings, reason: str) -> None:
+    """A 429 for too many failed sign-ins whose detail names ``reason``, to retry within the window."""
+    body = assert_problem(response, 429, "too-many-login-failures")
+    assert reason in body["detail"]
+    assert 1 <= int(response.headers["retry-after"]) <= settings.login_window_seconds
+
+
 async def test_failures_from_one_address_never_lock_the_owner_out_elsewhere(app, db, client, person, settings):
     _, email = person
     for _ in range(10):
         response = await token_form(client, email, "wrong password")
         assert response.status_code in (401, 429), response.text
     # The guessing address is refused for this account...
-    response = await token_form(client, email)
-    body = assert_problem(response, 429, "too-many-login-failures")
-    assert "account from this address" in body["detail"]
-    assert 1 <= int(response.headers["retry-after"]) <= settings.login_window_seconds
+    assert_throttled(await token_form(client, email), settings, "account from this address")
     # ...while the owner signs in from anywhere else at once.
     async with address_client(app, dedicated_address()) as elsewhere:
         assert (await token_form(elsewhere, email)).status_code == 200
@@ -221,10 +225,7 @@ async def test_address_is_throttled_after_too_many_failures(app, db, strict_sett
         # Failures spread over several accounts: no single account reaches its limit.
         for _ in range(strict.login_max_failures_per_address):
             assert_problem(await token_form(http, f"guess-{uuid.uuid4().hex[:8]}@example.org"), 401)
-        response = await token_form(http, email)
-        body = assert_problem(response, 429, "too-many-login-failures")
-        assert "address" in body["detail"]
-        assert 1 <= int(response.headers["retry-after"]) <= strict.login_window_seconds
+        assert_throttled(await token_form(http, email), strict, "address")
 
     # The same person from another address is fine: the block is on the address.
     async with address_client(app, dedicated_address()) as other:

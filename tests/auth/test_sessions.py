@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import PASSWORD, assert_problem, emailed_token, new_person
+from tests.conftest import PASSWORD, assert_problem, emailed_token, new_person, service_scalar
 
 
 @pytest.fixture
@@ -76,14 +76,12 @@ async def test_a_reset_sets_the_password_and_ends_every_session(client, db, sett
     pair = await sign_in(client, email)
     response = await client.post("/auth/password-reset", json={"email": email.upper()})
     assert response.status_code == 202, response.text
-    async with db.as_service() as session:
-        reset_id = await session.scalar(
-            text(
-                "select r.id from server.password_resets r join public.users u on u.id = r.user_id"
-                " where lower(u.email) = lower(:email)"
-            ),
-            {"email": email},
-        )
+    reset_id = await service_scalar(
+        db,
+        "select r.id from server.password_resets r join public.users u on u.id = r.user_id"
+        " where lower(u.email) = lower(:email)",
+        email=email,
+    )
     token = await emailed_token(db, settings, reset_id)
     confirm = {"token": token, "new_password": "reset password"}
     assert (await client.post("/auth/password-reset/confirm", json=confirm)).status_code == 204

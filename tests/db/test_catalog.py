@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, SERVICE, user_identity
 from schoolbase.errors import sqlstate
-from tests.conftest import rolled_back
+from tests.conftest import open_database, rolled_back
 
 CORE_TABLES = {
     "organizations",
@@ -155,9 +155,8 @@ STATE = text("""
 
 @pytest.fixture
 async def single(urls):
-    database = Database(urls, pool_size=1, max_overflow=0)
-    yield database
-    await database.dispose()
+    async with open_database(urls, pool_size=1, max_overflow=0) as database:
+        yield database
 
 
 async def _clean_state(database: Database) -> tuple[int, str | None]:

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from schoolbase.db import migrate
+from tests.db.support import processes
 
 HEAD = migrate.script_directory().get_current_head()
 CLI = "from schoolbase.cli import app; app()"
@@ -98,24 +99,9 @@ def test_concurrent_runs_on_one_new_data_dir(data_dir):
     """Several processes start at once on a data dir that does not exist yet: one
     initialises it, all share one server and one migration, the last stops it."""
     pgdata = data_dir / "pgdata"
-    procs = [
-        subprocess.Popen(
-            command(data_dir, "db", "upgrade"),
-            env=cli_env(data_dir),
-            cwd=data_dir.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    try:
+    upgrade = command(data_dir, "db", "upgrade")
+    with processes(upgrade, 3, env=cli_env(data_dir), cwd=data_dir.parent) as procs:
         outputs = [proc.communicate(timeout=120) for proc in procs]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
     for proc, (out, errors) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{errors}"
         assert out.strip() == f"at {HEAD}"

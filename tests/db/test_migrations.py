@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from schoolbase.db import migrate
 from schoolbase.db.migrate import Revision, history_problems
+from tests.db.support import processes
 
 HEAD = migrate.script_directory().get_current_head()
 
@@ -175,28 +176,13 @@ def test_concurrent_upgrades_of_one_new_database_all_succeed(fresh_url):
         "import sys; from schoolbase.db.migrate import upgrade; import schoolbase.models; "
         "print('ready', flush=True); sys.stdin.readline(); upgrade(sys.argv[1])"
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-W", "ignore", "-c", script, fresh_url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    try:
+    with processes([sys.executable, "-W", "ignore", "-c", script, fresh_url], 4, stdin=subprocess.PIPE) as procs:
         for proc in procs:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()
         results = [proc.communicate(timeout=120) for proc in procs]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
     assert [proc.returncode for proc in procs] == [0] * len(procs), "\n".join(err for _, err in results)
     assert migrate.current_revisions(fresh_url) == (HEAD,)
     assert migrate.check(fresh_url) == []

@@ -86,6 +86,27 @@ async def make_work(db, school, bodies: dict[str, str] | None = None, *, criteri
     return work
 
 
+async def teacher_grade(db, school, work: Work, who: str, points: int, state: str) -> uuid.UUID:
+    """A grade a teacher gave ``who``'s submission (no AI columns), written as the server: its id."""
+    async with db.as_service() as session:
+        return await session.scalar(
+            text(
+                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
+                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, :points, 10, :state) "
+                "returning id"
+            ),
+            {
+                "o": school.org_id,
+                "c": school.class_id,
+                "a": work.assignment_id,
+                "s": work.submissions[who],
+                "st": school.people[who],
+                "points": points,
+                "state": state,
+            },
+        )
+
+
 async def rows(db, sql: str, **params) -> list[dict]:
     async with db.as_service() as session:
         return [dict(r._mapping) for r in (await session.execute(text(sql), params)).all()]

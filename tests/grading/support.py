@@ -83,3 +83,27 @@ async def due_ago(db, assignment_id: str, interval: str) -> None:
     await sql(
         db, "update assignments set due_at = now() - cast(:i as interval) where id = :a", i=interval, a=assignment_id
     )
+
+
+RUBRIC = {
+    "title": "Essay rubric",
+    "criteria": [
+        {
+            "title": "Thesis",
+            "max_points": "4",
+            "levels": [
+                {"title": "Clear", "points": "4"},
+                {"title": "Vague", "points": "2"},
+                {"title": "None", "points": "0"},
+            ],
+        },
+        {"title": "Evidence", "max_points": "6", "description": "Sources and quotes"},
+    ],
+}
+
+
+async def rubric_assignment(client, school, **fields) -> tuple[dict, dict]:
+    """A published assignment of 10 points graded by ``RUBRIC``: (assignment, rubric)."""
+    a = await ready(client, school, points_possible="10", **fields)
+    rubric = ok(await client.put(f"/assignments/{a['id']}/rubric", json=RUBRIC, headers=school.headers["t"]))
+    return a, rubric

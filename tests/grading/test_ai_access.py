@@ -16,6 +16,7 @@ from tests.access import (
     Read,
     Refs,
     W,
+    inserted,
     read_test,
     write_test,
 )
@@ -32,42 +33,45 @@ async def refs(db, world) -> AsyncIterator[Refs]:
         refs.rows[kind] = {}
     async with db.as_service() as session:
         for org, (cls, student, teacher) in CLASS_OF.items():
-            keys = {"org": world.orgs[org], "class": world.classes[cls]}
-            category = await session.scalar(
-                text(
-                    "insert into public.assignment_categories (organization_id, class_id, name, weight_percent) "
-                    "values (:org, :class, :name, 0) returning id"
-                ),
-                {**keys, "name": f"AI access {uuid.uuid4().hex[:8]}"},
+            org_id, class_id = world.orgs[org], world.classes[cls]
+            keys = {"organization_id": org_id, "class_id": class_id}
+            category = await inserted(
+                session, "assignment_categories", **keys, name=f"AI access {uuid.uuid4().hex[:8]}", weight_percent=0
             )
-            assignment = await session.scalar(
-                text(
-                    "insert into public.assignments (organization_id, class_id, category_id, title, points_possible, "
-                    "state) values (:org, :class, :category, 'AI access probe', 10, 'published') returning id"
-                ),
-                {**keys, "category": category},
+            assignment = await inserted(
+                session,
+                "assignments",
+                **keys,
+                category_id=category,
+                title="AI access probe",
+                points_possible=10,
+                state="published",
             )
-            submission = await session.scalar(
-                text(
-                    "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, "
-                    "body, status) values (:org, :class, :assignment, :student, 'work', 'submitted') returning id"
-                ),
-                {**keys, "assignment": assignment, "student": world.users[student]},
+            of_assignment = {**keys, "assignment_id": assignment}
+            submission = await inserted(
+                session,
+                "assignment_submissions",
+                **of_assignment,
+                student_id=world.users[student],
+                body="work",
+                status="submitted",
             )
-            job = await session.scalar(
-                text(
-                    "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                    "total, state) values (:org, :class, :assignment, :teacher, 'claude-haiku', 1, 'completed') "
-                    "returning id"
-                ),
-                {**keys, "assignment": assignment, "teacher": world.users[teacher]},
+            job = await inserted(
+                session,
+                "bulk_grading_jobs",
+                **of_assignment,
+                requested_by=world.users[teacher],
+                model="claude-haiku",
+                total=1,
+                state="completed",
             )
-            item = await session.scalar(
-                text(
-                    "insert into public.bulk_grading_job_items (organization_id, job_id, submission_id, state) "
-                    "values (:org, :job, :submission, 'failed') returning id"
-                ),
-                {"org": world.orgs[org], "job": job, "submission": submission},
+            item = await inserted(
+                session,
+                "bulk_grading_job_items",
+                organization_id=org_id,
+                job_id=job,
+                submission_id=submission,
+                state="failed",
             )
             for kind, value in (
                 ("category", category),

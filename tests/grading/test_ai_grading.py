@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from tests.ai.support import away_from_minute_edge
 from tests.conftest import add_student, assert_problem, rolled_back
-from tests.grading.ai_support import grade_of, make_work, rows
+from tests.grading.ai_support import grade_of, make_work, rows, teacher_grade
 
 
 async def ai_grade(client, school, submission_id, who="t", **body):
@@ -456,23 +456,11 @@ async def test_ai_figures_change_only_while_the_grade_is_a_suggestion(client, db
         Decimal("0.5"),
     )
     other = await make_work(db, school)
+    by_teacher = await teacher_grade(db, school, other, "s", 7, "draft")
     async with db.as_service() as session:
-        teacher_grade = await session.scalar(
-            text(
-                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'draft') returning id"
-            ),
-            {
-                "o": school.org_id,
-                "c": school.class_id,
-                "a": other.assignment_id,
-                "s": other.submissions["s"],
-                "st": school.people["s"],
-            },
-        )
         await session.execute(
             text("update public.assignment_grades set ai_suggested_points = 7, ai_confidence = 1 where id = :g"),
-            {"g": teacher_grade},
+            {"g": by_teacher},
         )
-    (stored,) = await rows(db, "select * from public.assignment_grades where id = :g", g=teacher_grade)
+    (stored,) = await rows(db, "select * from public.assignment_grades where id = :g", g=by_teacher)
     assert stored["ai_suggested_points"] is None and stored["ai_confidence"] is None

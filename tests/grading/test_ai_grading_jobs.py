@@ -12,12 +12,31 @@ from schoolbase.app import create_app
 from schoolbase.grading.assist import flows
 from schoolbase.jobs import QUEUE
 from tests.conftest import add_student, assert_problem
-from tests.grading.ai_support import grade_of, make_work, rows, wait_for_job
+from tests.grading.ai_support import grade_of, make_work, rows, teacher_grade, wait_for_job
 
 
 async def start(client, school, work, who="t", **body):
     return await client.post(
         f"/assignments/{work.assignment_id}/ai-grade-all", json=body or None, headers=school.headers[who]
+    )
+
+
+async def insert_run(session, school, work, total: int, state: str = "queued") -> uuid.UUID:
+    """A bulk run of ``work`` that ``t`` asked for, written as the server (a running one started now)."""
+    return await session.scalar(
+        text(
+            "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
+            "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', :total, :state, "
+            "case when :state = 'running' then now() end) returning id"
+        ),
+        {
+            "o": school.org_id,
+            "c": school.class_id,
+            "a": work.assignment_id,
+            "t": school.people["t"],
+            "total": total,
+            "state": state,
+        },
     )
 
 
@@ -34,20 +53,8 @@ async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, m
         db, school, {"s": "essay one [[score:0.5]]", "s3": "essay two [[score:1]]", "s4": "graded already"}
     )
     # s4 already has a teacher's grade; s5 only has a draft: neither is sent to the AI
+    await teacher_grade(db, school, work, "s4", 7, "final")
     async with db.as_service() as session:
-        await session.execute(
-            text(
-                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 7, 10, 'final')"
-            ),
-            {
-                "o": school.org_id,
-                "c": school.class_id,
-                "a": work.assignment_id,
-                "s": work.submissions["s4"],
-                "st": school.people["s4"],
-            },
-        )
         await session.execute(
             text(
                 "insert into public.assignment_submissions (organization_id, class_id, assignment_id, student_id, body) "
@@ -93,28 +100,24 @@ async def test_bulk_run_grades_every_submitted_ungraded_submission(client, db, m
     assert again.status_code == 202 and (again.json()["total"], again.json()["state"]) == (0, "completed")
 
 
-async def test_progress_is_visible_and_no_connection_is_held_across_ai_calls(client, db, make_school, settings):
+async def test_progress_is_visible_and_no_connection_is_held_across_ai_calls(client, db, make_school, settings, gate):
     school = await school_with_students(make_school, db, settings, ("s3",))
-    work = await make_work(db, school, {"s": "slow [[sleep:1.5]]", "s3": "slow too [[sleep:1.5]]"})
+    work = await make_work(db, school, {"s": f"slow {gate.tag}", "s3": f"slow too {gate.tag}"})
     job = (await start(client, school, work)).json()
-    seen_running, idle_in_transaction = False, []
-    for _ in range(60):
+    await gate.wait_held(2)  # both items are at the AI (there are more lanes than items)
+    for _ in range(5):
         body = (await client.get(f"/ai-grading-jobs/{job['id']}", headers=school.headers["t"])).json()
-        if body["state"] == "running" and any(i["state"] == "running" for i in body["items"]):
-            seen_running = True
-            assert body["pending"] >= 1 and body["done"] < body["total"]
-            idle_in_transaction += await rows(
-                db,
-                """
-                select pid, state, query from pg_stat_activity
-                where datname = current_database() and usename = 'authenticator'
-                  and state like 'idle in transaction%'""",
-            )
-        if body["state"] == "completed":
-            break
-        await asyncio.sleep(0.1)
-    assert seen_running
-    assert idle_in_transaction == []
+        assert body["state"] == "running" and [i["state"] for i in body["items"]] == ["running", "running"]
+        assert (body["pending"], body["done"]) == (2, 0)
+        idle_in_transaction = await rows(
+            db,
+            """
+            select pid, state, query from pg_stat_activity
+            where datname = current_database() and usename = 'authenticator'
+              and state like 'idle in transaction%'""",
+        )
+        assert idle_in_transaction == []
+    gate.release()
     done = await wait_for_job(client, school.headers["t"], job["id"])
     assert (done["done"], done["failed"]) == (2, 0)
 
@@ -189,10 +192,10 @@ async def test_rate_limited_items_wait_and_then_complete(app, client, db, make_s
     assert (done["state"], done["done"], done["failed"]) == ("completed", 2, 0)
 
 
-async def test_access_and_refusals(client, db, make_school, settings):
+async def test_access_and_refusals(client, db, make_school, settings, gate):
     school = await school_with_students(make_school, db, settings, ("s3",))
     other = await make_school()
-    work = await make_work(db, school, {"s": "slow [[sleep:1]]", "s3": "slow [[sleep:1]]"})
+    work = await make_work(db, school, {"s": f"slow {gate.tag}", "s3": f"slow {gate.tag}"})  # running until released
     assert_problem(await start(client, school, work, who="s"), 403, "forbidden")
     assert_problem(await start(client, school, work, who="p"), 403, "forbidden")
     assert_problem(await start(client, other, work), 404, "not-found")
@@ -205,6 +208,7 @@ async def test_access_and_refusals(client, db, make_school, settings):
         assert_problem(await client.get(f"/ai-grading-jobs/{job['id']}", headers=school.headers[who]), status)
     assert_problem(await client.get(f"/ai-grading-jobs/{job['id']}", headers=other.headers["t"]), 404)
     assert_problem(await client.get(f"/ai-grading-jobs/{uuid.uuid4()}", headers=school.headers["t"]), 404)
+    gate.release()
     await wait_for_job(client, school.headers["t"], job["id"])
 
 
@@ -217,13 +221,7 @@ async def test_a_run_left_by_a_crash_resumes_after_a_restart(client, db, make_sc
     first = await client.post(f"/submissions/{work.submissions['s']}/ai-grade", headers=school.headers["t"])
     assert first.status_code == 201
     async with db.as_service() as session:
-        job_id = await session.scalar(
-            text(
-                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                "total, state, started_at) values (:o, :c, :a, :t, 'claude-haiku', 3, 'running', now()) returning id"
-            ),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
-        )
+        job_id = await insert_run(session, school, work, 3, "running")
         for who, state, extra in (("s", "done", first.json()["id"]), ("s3", "running", None), ("s4", "pending", None)):
             await session.execute(
                 text(
@@ -300,14 +298,9 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
     teacher's grade stays, and no AI call is made for it."""
     school = await school_with_students(make_school, db, settings, ("s3",))
     work = await make_work(db, school, {"s": "one", "s3": "two"})
+    await teacher_grade(db, school, work, "s3", 8, "final")  # the run below still lists s3 as pending
     async with db.as_service() as session:
-        job_id = await session.scalar(
-            text(
-                "insert into public.bulk_grading_jobs (organization_id, class_id, assignment_id, requested_by, model, "
-                "total) values (:o, :c, :a, :t, 'claude-haiku', 2) returning id"
-            ),
-            {"o": school.org_id, "c": school.class_id, "a": work.assignment_id, "t": school.people["t"]},
-        )
+        job_id = await insert_run(session, school, work, 2)
         for who in ("s", "s3"):
             await session.execute(
                 text(
@@ -316,19 +309,6 @@ async def test_work_graded_meanwhile_is_skipped(app, client, db, make_school, se
                 ),
                 {"o": school.org_id, "j": job_id, "s": work.submissions[who]},
             )
-        await session.execute(
-            text(
-                "insert into public.assignment_grades (organization_id, class_id, assignment_id, submission_id, "
-                "student_id, points, points_possible, state) values (:o, :c, :a, :s, :st, 8, 10, 'final')"
-            ),
-            {
-                "o": school.org_id,
-                "c": school.class_id,
-                "a": work.assignment_id,
-                "s": work.submissions["s3"],
-                "st": school.people["s3"],
-            },
-        )
     assert await flows.sweep(flows.Runtime(app.state.db, app.state.gateway, app.state.jobs, settings)) >= 1
     done = await wait_for_job(client, school.headers["t"], job_id)
     assert (done["state"], done["done"], done["skipped"], done["failed"]) == ("completed", 1, 1, 0)

@@ -6,14 +6,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from schoolbase.errors import sqlstate
 from tests.conftest import assert_problem
-from tests.grading.support import due_ago, grade, ok, ready, sql, turn_in
-from tests.grading.test_rules import RUBRIC
-
-
-def sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
-
+from tests.grading.support import due_ago, grade, ok, ready, rubric_assignment, sql, turn_in
 
 # Points possible
 
@@ -79,8 +74,7 @@ async def history(client, school, grade_id: str) -> list[dict]:
 
 async def test_one_history_row_per_change_with_the_true_before_and_after(client, make_school):
     school = await make_school()
-    a = await ready(client, school, points_possible="10")
-    rubric = ok(await client.put(f"/assignments/{a['id']}/rubric", json=RUBRIC, headers=school.headers["t"]))
+    a, rubric = await rubric_assignment(client, school)
     thesis, evidence = (c["id"] for c in rubric["criteria"])
     work = await turn_in(client, school, a["id"])
 

@@ -12,7 +12,27 @@ from sqlalchemy.exc import DBAPIError
 from schoolbase.db.rls import user_identity
 from schoolbase.errors import sqlstate
 from tests.conftest import assert_problem
-from tests.grading.support import assignment, category, due_ago, grade, ok, ready, sql, turn_in
+from tests.grading.support import (
+    RUBRIC,
+    assignment,
+    category,
+    due_ago,
+    grade,
+    ok,
+    ready,
+    rubric_assignment,
+    sql,
+    turn_in,
+)
+
+
+async def refused_submission(
+    client, school, assignment_id: str, submit: bool = True, status: int = 422, kind: str = "rule-violation"
+) -> dict:
+    """``s`` turns in (or saves a draft of) work for the assignment and is refused: the problem."""
+    path = f"/assignments/{assignment_id}/submissions"
+    return assert_problem(await client.post(path, json={"submit": submit}, headers=school.headers["s"]), status, kind)
+
 
 # Category weights
 
@@ -107,11 +127,7 @@ async def test_not_accepting_late_work(client, db, make_school):
     school = await make_school()
     a = await ready(client, school, accept_late=False)
     await due_ago(db, a["id"], "1 second")
-    body = assert_problem(
-        await client.post(f"/assignments/{a['id']}/submissions", json={"submit": True}, headers=school.headers["s"]),
-        422,
-        "rule-violation",
-    )
+    body = await refused_submission(client, school, a["id"])
     assert "does not accept late work" in body["detail"]
     # A draft may still be saved; turning it in is refused.
     draft = await turn_in(client, school, a["id"], submit=False)
@@ -132,33 +148,19 @@ async def test_refused_after_close(client, db, make_school):
         " where id = :a",
         a=a["id"],
     )
-    body = assert_problem(
-        await client.post(f"/assignments/{a['id']}/submissions", json={"submit": True}, headers=school.headers["s"]),
-        422,
-        "rule-violation",
-    )
+    body = await refused_submission(client, school, a["id"])
     assert "closed at" in body["detail"]
 
     closed = await ready(client, school)
     ok(await client.post(f"/assignments/{closed['id']}/close", headers=school.headers["t"]))
-    body = assert_problem(
-        await client.post(
-            f"/assignments/{closed['id']}/submissions", json={"submit": True}, headers=school.headers["s"]
-        ),
-        422,
-        "rule-violation",
-    )
+    body = await refused_submission(client, school, closed["id"])
     assert "not open for submissions (it is closed)" in body["detail"]
 
 
 async def test_refused_before_it_opens(client, make_school):
     school = await make_school()
     a = await ready(client, school, available_from="2999-01-01T00:00:00Z")
-    body = assert_problem(
-        await client.post(f"/assignments/{a['id']}/submissions", json={"submit": True}, headers=school.headers["s"]),
-        422,
-        "rule-violation",
-    )
+    body = await refused_submission(client, school, a["id"])
     assert "opens at" in body["detail"]
 
 
@@ -168,13 +170,7 @@ async def test_not_yet_published(client, db, make_school):
     draft = await assignment(client, school, cat["id"], publish=False)
     # Students do not see a draft assignment at all.
     assert_problem(await client.get(f"/assignments/{draft['id']}", headers=school.headers["s"]), 404, "not-found")
-    assert_problem(
-        await client.post(
-            f"/assignments/{draft['id']}/submissions", json={"submit": True}, headers=school.headers["s"]
-        ),
-        404,
-        "not-found",
-    )
+    await refused_submission(client, school, draft["id"], status=404, kind="not-found")
     # The database refuses the submission even to a writer that bypasses row-level security.
     with pytest.raises(DBAPIError) as refused:
         await sql(
@@ -196,18 +192,10 @@ async def test_attempts_exceeded(client, make_school):
     first = await turn_in(client, school, a["id"])
     second = await turn_in(client, school, a["id"], body="Better")
     assert (first["attempt"], second["attempt"]) == (1, 2)
-    body = assert_problem(
-        await client.post(f"/assignments/{a['id']}/submissions", json={"submit": True}, headers=school.headers["s"]),
-        422,
-        "rule-violation",
-    )
+    body = await refused_submission(client, school, a["id"])
     assert "allows 2 attempt(s)" in body["detail"]
     # A draft beyond the attempts is refused as well, by the same rule.
-    assert_problem(
-        await client.post(f"/assignments/{a['id']}/submissions", json={"submit": False}, headers=school.headers["s"]),
-        422,
-        "rule-violation",
-    )
+    await refused_submission(client, school, a["id"], submit=False)
 
 
 async def test_submitted_work_keeps_its_late_mark_and_attempt(db, client, make_school):
@@ -414,29 +402,6 @@ async def test_an_organization_with_grades_can_be_deleted(client, db, make_schoo
 # Rubrics
 
 
-RUBRIC = {
-    "title": "Essay rubric",
-    "criteria": [
-        {
-            "title": "Thesis",
-            "max_points": "4",
-            "levels": [
-                {"title": "Clear", "points": "4"},
-                {"title": "Vague", "points": "2"},
-                {"title": "None", "points": "0"},
-            ],
-        },
-        {"title": "Evidence", "max_points": "6", "description": "Sources and quotes"},
-    ],
-}
-
-
-async def rubric_assignment(client, school, **fields) -> tuple[dict, dict]:
-    a = await ready(client, school, points_possible="10", **fields)
-    rubric = ok(await client.put(f"/assignments/{a['id']}/rubric", json=RUBRIC, headers=school.headers["t"]))
-    return a, rubric
-
-
 async def test_rubric_sum_becomes_the_points(client, make_school):
     school = await make_school()
     a, rubric = await rubric_assignment(client, school)
@@ -479,34 +444,26 @@ async def test_rubric_sum_becomes_the_points(client, make_school):
     assert g["points"] == "9.00" and g["rubric"] == []
 
 
+async def score_one(client, school, submission_id: str, criterion_id: str, points: str):
+    """``t`` grades the submission by one criterion's score: the response."""
+    body = {"rubric": [{"criterion_id": criterion_id, "points": points}]}
+    return await client.put(f"/submissions/{submission_id}/grade", json=body, headers=school.headers["t"])
+
+
 async def test_rubric_points_over_a_criterion_max(client, db, make_school):
     school = await make_school()
     a, rubric = await rubric_assignment(client, school)
     thesis = rubric["criteria"][0]["id"]
     submission = await turn_in(client, school, a["id"])
     body = assert_problem(
-        await client.put(
-            f"/submissions/{submission['id']}/grade",
-            json={"rubric": [{"criterion_id": thesis, "points": "4.01"}]},
-            headers=school.headers["t"],
-        ),
-        422,
-        "constraint-violation",
+        await score_one(client, school, submission["id"], thesis, "4.01"), 422, "constraint-violation"
     )
     assert "at most 4.00 points" in body["detail"]
 
     # A criterion of another assignment's rubric: refused by the API, and by the database.
     other, other_rubric = await rubric_assignment(client, school)
     foreign = other_rubric["criteria"][0]["id"]
-    assert_problem(
-        await client.put(
-            f"/submissions/{submission['id']}/grade",
-            json={"rubric": [{"criterion_id": foreign, "points": "1"}]},
-            headers=school.headers["t"],
-        ),
-        422,
-        "invalid-reference",
-    )
+    assert_problem(await score_one(client, school, submission["id"], foreign, "1"), 422, "invalid-reference")
     g = await grade(client, school, submission["id"], points="5")
     with pytest.raises(DBAPIError) as refused:
         await sql(

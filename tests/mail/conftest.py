@@ -10,7 +10,8 @@ import email.policy
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from schoolbase.config import Settings
-from schoolbase.db import migrate
 from schoolbase.db.engine import Database
 from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.mail import jobs
-from schoolbase.models import Organization, PasswordReset
-from schoolbase.tenancy.people import create_person
+from schoolbase.models import PasswordReset
+from tests.conftest import Builder, migrated_database, open_database
 
 PUBLIC_URL = "https://school.example.test"
 MAIL_FROM = "Maple Grove via Schoolbase <no-reply@mail.example.test>"
@@ -75,16 +75,26 @@ class Inbox:
             return [r for r in self.received if address in r.rcpt_tos]
 
 
-@pytest.fixture(scope="package")
-def smtp_server():
-    """(inbox, port) of a plain SMTP server on 127.0.0.1."""
+@contextmanager
+def running_smtp(*, login: bool = False, **options) -> Iterator[tuple[Inbox, int]]:
+    """(inbox, port) of an SMTP server of its own on 127.0.0.1, stopped on leaving; ``login``
+    requires AUTH (checked by ``Inbox.authenticate``), ``options`` go to aiosmtpd's Controller."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    if login:
+        options.update(authenticator=inbox.authenticate, auth_required=True)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     try:
         yield inbox, controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="package")
+def smtp_server():
+    """(inbox, port) of a plain SMTP server on 127.0.0.1."""
+    with running_smtp() as running:
+        yield running
 
 
 @pytest.fixture
@@ -94,8 +104,7 @@ def inbox(smtp_server) -> Inbox:
 
 @pytest.fixture(scope="package")
 def mail_owner_url(server_url: str):
-    with migrate.scratch_database(server_url) as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url) as url:
         yield url
 
 
@@ -106,9 +115,8 @@ def mail_urls(mail_owner_url: str, settings: Settings) -> DatabaseUrls:
 
 @pytest.fixture(scope="package")
 async def mail_database(mail_urls: DatabaseUrls) -> AsyncIterator[Database]:
-    database = Database(mail_urls, pool_size=5, max_overflow=10)
-    yield database
-    await database.dispose()
+    async with open_database(mail_urls, max_overflow=10) as database:
+        yield database
 
 
 @pytest.fixture
@@ -163,10 +171,7 @@ def unique(prefix: str) -> str:
 async def make_org(db: Database, *, name: str | None = None, time_zone: str = "America/Chicago") -> uuid.UUID:
     async with db.as_service() as session:
         slug = unique("school")
-        org = Organization(name=name or f"Maple Grove {slug}", slug=slug, time_zone=time_zone)
-        session.add(org)
-        await session.flush()
-        return org.id
+        return await Builder(session, slug).org(name or f"Maple Grove {slug}", slug, time_zone)
 
 
 async def invite(
@@ -193,13 +198,11 @@ async def invite(
 
 async def person_with_reset(db: Database, *, minutes: int = 60) -> tuple[uuid.UUID, str]:
     """A person and an open password reset, without a message yet. (reset id, email)"""
-    address = f"{unique('person')}@example.org"
     async with db.as_service() as session:
-        user = await create_person(session, address, "Robin Reset", "unused-hash")
+        build = Builder(session, uuid.uuid4().hex[:8])
+        user, _ = await build.person("person", None, [], "Robin Reset")
         reset = PasswordReset(user_id=user.id, expires_at=datetime.now(UTC) + timedelta(minutes=minutes))
-        session.add(reset)
-        await session.flush()
-        return reset.id, address
+        return await build.added(reset), user.email
 
 
 async def outbox_rows(db: Database, **where) -> list[dict]:

@@ -8,7 +8,6 @@ import subprocess
 import uuid
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from schoolbase.mail import jobs, sender
@@ -18,7 +17,7 @@ from schoolbase.mail.sender import (
     SmtpTarget,
     parse_smtp_url,
 )
-from tests.mail.conftest import Inbox, free_port, invite, make_org, outbox_rows, runtime
+from tests.mail.conftest import invite, make_org, outbox_rows, running_smtp, runtime
 
 # ---------------------------------------------------------------- parsing
 
@@ -145,39 +144,19 @@ async def deliver_one(mail_db, settings, url: str, *, tls_context=None) -> tuple
 
 
 async def test_starttls_with_login(mail_db, mail_settings, certificate):
-    inbox = Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=server_context(certificate),
-        require_starttls=True,
-        authenticator=inbox.authenticate,
-        auth_required=True,
-    )
-    controller.start()
-    try:
-        url = f"smtp://teacher%40example.org:s3cret%20pw@127.0.0.1:{controller.port}?starttls=true"
+    with running_smtp(tls_context=server_context(certificate), require_starttls=True, login=True) as (inbox, port):
+        url = f"smtp://teacher%40example.org:s3cret%20pw@127.0.0.1:{port}?starttls=true"
         row, address = await deliver_one(mail_db, mail_settings, url, tls_context=trusting(certificate))
-    finally:
-        controller.stop()
     assert row["state"] == "sent", row["last_error"]
     assert inbox.logins == [(b"teacher@example.org", b"s3cret pw")]
     assert len(inbox.to(address)) == 1
 
 
 async def test_starttls_is_used_when_offered_unless_turned_off(mail_db, mail_settings, certificate):
-    inbox = Inbox()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_context(certificate), require_starttls=True
-    )
-    controller.start()
-    try:
-        url = f"smtp://127.0.0.1:{controller.port}"
+    with running_smtp(tls_context=server_context(certificate), require_starttls=True) as (inbox, port):
+        url = f"smtp://127.0.0.1:{port}"
         offered, address = await deliver_one(mail_db, mail_settings, url, tls_context=trusting(certificate))
         refused, _ = await deliver_one(mail_db, mail_settings, url + "?starttls=false")
-    finally:
-        controller.stop()
     assert offered["state"] == "sent", offered["last_error"]
     assert len(inbox.to(address)) == 1
     # Without STARTTLS this server refuses to go on: a failure to retry, not a crash.
@@ -186,36 +165,18 @@ async def test_starttls_is_used_when_offered_unless_turned_off(mail_db, mail_set
 
 
 async def test_implicit_tls(mail_db, mail_settings, certificate):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=server_context(certificate))
-    controller.start()
-    try:
-        url = f"smtps://127.0.0.1:{controller.port}"
+    with running_smtp(ssl_context=server_context(certificate)) as (inbox, port):
+        url = f"smtps://127.0.0.1:{port}"
         row, address = await deliver_one(mail_db, mail_settings, url, tls_context=trusting(certificate))
         untrusted, _ = await deliver_one(mail_db, mail_settings, url)  # the system's CAs do not know it
-    finally:
-        controller.stop()
     assert row["state"] == "sent", row["last_error"]
     assert len(inbox.to(address)) == 1
     assert untrusted["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in untrusted["last_error"]
 
 
 async def test_a_wrong_password_is_retried(mail_db, mail_settings, certificate):
-    inbox = Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=server_context(certificate),
-        require_starttls=True,
-        authenticator=inbox.authenticate,
-        auth_required=True,
-    )
-    controller.start()
-    try:
-        url = f"smtp://teacher:wrong@127.0.0.1:{controller.port}?starttls=true"
+    with running_smtp(tls_context=server_context(certificate), require_starttls=True, login=True) as (_, port):
+        url = f"smtp://teacher:wrong@127.0.0.1:{port}?starttls=true"
         row, _ = await deliver_one(mail_db, mail_settings, url, tls_context=trusting(certificate))
-    finally:
-        controller.stop()
     assert (row["state"], row["attempts"]) == ("pending", 1)
     assert row["last_error"].startswith("could not connect to the mail server") and "535" in row["last_error"]

@@ -38,6 +38,16 @@ async def make_session(client, school, room_id, starts: str, ends: str, who: str
     return response.json()
 
 
+async def invited_session(client, school, *invited: str, day: str = DAY, **extra) -> dict:
+    """A session from 10:00 to 11:00 of ``day`` in a room of its own, with ``invited`` (names of
+    ``school``'s people) as its participants."""
+    room = await make_room(client, school)
+    session = await make_session(client, school, room["id"], at("10:00", day), at("11:00", day), **extra)
+    for whom in invited:
+        await invite(client, school, session["id"], whom)
+    return session
+
+
 async def invite(client, school, session_id, whom: str, who: str = "t") -> dict:
     response = await client.post(
         f"/meeting-sessions/{session_id}/participants",

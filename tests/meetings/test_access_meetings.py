@@ -59,6 +59,7 @@ from tests.access import (
     assert_writes_cover,
     can_insert,
     can_update,
+    inserted,
     members,
     outsiders_test,
     public_tables_like,
@@ -90,47 +91,36 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     rows = refs.rows
     rows.update(room={}, session={}, participant={}, item={})
     tag = uuid.uuid4().hex[:8]
+
+    def of_session(key: str) -> dict:
+        return {"organization_id": world.orgs[SESSIONS[key][0]], "session_id": rows["session"][key]}
+
     try:
         async with db.as_service() as session:
             for key, (org, owner) in ROOMS.items():
-                rows["room"][key] = await session.scalar(
-                    text(
-                        "insert into public.meeting_rooms (organization_id, name, owner_id) values (:org, :name, :owner)"
-                        " returning id"
-                    ),
-                    {"org": world.orgs[org], "name": f"Probe room {key} {tag}", "owner": world.users[owner]},
+                name = f"Probe room {key} {tag}"
+                rows["room"][key] = await inserted(
+                    session, "meeting_rooms", organization_id=world.orgs[org], name=name, owner_id=world.users[owner]
                 )
             for key, (org, room, host, cls, day) in SESSIONS.items():
-                rows["session"][key] = await session.scalar(
-                    text(
-                        "insert into public.meeting_sessions (organization_id, room_id, title, class_id, host_id,"
-                        " starts_at, ends_at) values (:org, :room, :title, :cls, :host, :starts, :ends) returning id"
-                    ),
-                    {
-                        "org": world.orgs[org],
-                        "room": rows["room"][room],
-                        "title": f"Probe {key} {tag}",
-                        "cls": world.classes[cls],
-                        "host": world.users[host],
-                        "starts": at(day, 10),
-                        "ends": at(day, 11),
-                    },
+                rows["session"][key] = await inserted(
+                    session,
+                    "meeting_sessions",
+                    organization_id=world.orgs[org],
+                    room_id=rows["room"][room],
+                    title=f"Probe {key} {tag}",
+                    class_id=world.classes[cls],
+                    host_id=world.users[host],
+                    starts_at=at(day, 10),
+                    ends_at=at(day, 11),
                 )
             for key, (sess, who) in PARTICIPANTS.items():
-                rows["participant"][key] = await session.scalar(
-                    text(
-                        "insert into public.meeting_participants (organization_id, session_id, user_id)"
-                        " values (:org, :session, :user) returning id"
-                    ),
-                    {"org": world.orgs[SESSIONS[sess][0]], "session": rows["session"][sess], "user": world.users[who]},
+                rows["participant"][key] = await inserted(
+                    session, "meeting_participants", **of_session(sess), user_id=world.users[who]
                 )
             for key, (sess, who) in ACTION_ITEMS.items():
-                rows["item"][key] = await session.scalar(
-                    text(
-                        "insert into public.meeting_action_items (organization_id, session_id, title, assignee_id)"
-                        " values (:org, :session, 'Follow up', :user) returning id"
-                    ),
-                    {"org": world.orgs[SESSIONS[sess][0]], "session": rows["session"][sess], "user": world.users[who]},
+                rows["item"][key] = await inserted(
+                    session, "meeting_action_items", **of_session(sess), title="Follow up", assignee_id=world.users[who]
                 )
         yield refs
     finally:

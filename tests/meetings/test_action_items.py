@@ -1,7 +1,7 @@
 """Action items: the host assigns them, the assignee works them, and "my open items" spans sessions."""
 
 from tests.conftest import assert_problem
-from tests.meetings.support import at, invite, make_room, make_session
+from tests.meetings.support import at, invite, invited_session, make_room, make_session
 
 
 async def add_item(client, school, session_id, title, assignee: str | None, who: str = "t", **extra) -> dict:
@@ -70,9 +70,7 @@ async def test_my_open_action_items_across_sessions(client, make_school):
 
 async def test_action_items_of_a_session(client, make_school):
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
-    await invite(client, school, session["id"], "s")
+    session = await invited_session(client, school, "s")
     item = await add_item(
         client, school, session["id"], "Plan", "s", due_date="2030-01-14", description="The next unit"
     )

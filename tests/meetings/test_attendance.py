@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import assert_problem
-from tests.meetings.support import at, invite, make_room, make_session, set_presence
+from tests.meetings.support import at, invite, invited_session, make_room, make_session, set_presence
 
 PAST = "2025-03-03"  # sessions that are over: "now" plays no part
 
@@ -15,10 +15,7 @@ def by_user(school, rows: list[dict]) -> dict[str, dict]:
 
 async def test_minutes_present_per_participant(client, make_school, db):
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00", PAST), at("11:00", PAST))
-    for who in ("s", "s2", "p", "oa"):
-        await invite(client, school, session["id"], who)
+    session = await invited_session(client, school, "s", "s2", "p", "oa", day=PAST)
     people = school.people
     await set_presence(db, session["id"], people["s"], at("09:50", PAST), at("10:30", PAST))  # early: 30
     await set_presence(db, session["id"], people["s2"], at("10:15", PAST), at("11:20", PAST))  # stays late: 45

@@ -6,7 +6,7 @@ call's stamp is moved (as the service role) to the time the test says it happene
 
 from sqlalchemy import text
 
-from tests.meetings.support import at, invite, make_room, make_session, ts
+from tests.meetings.support import at, invited_session, ts
 
 PAST = "2025-03-03"
 
@@ -41,19 +41,21 @@ async def play(client, db, school, session_id, steps: list[tuple[str, str]]) -> 
         await restamp(db, session_id, school.people["s"], action, at(clock, PAST))
 
 
-async def test_time_away_between_a_leave_and_the_next_join_is_not_counted(client, make_school, db):
+async def played(client, make_school, db, steps: list[tuple[str, str]], *, in_class: bool = False):
+    """A school whose student ``s``, invited to a session from 10:00 to 11:00 (of its class if
+    ``in_class``), played ``steps``: (school, session)."""
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00", PAST), at("11:00", PAST))
-    await invite(client, school, session["id"], "s")
+    of_class = {"class_id": str(school.class_id)} if in_class else {}
+    session = await invited_session(client, school, "s", day=PAST, **of_class)
+    await play(client, db, school, session["id"], steps)
+    return school, session
 
-    await play(
-        client,
-        db,
-        school,
-        session["id"],
-        [("join", "10:00"), ("leave", "10:10"), ("join", "10:40"), ("leave", "10:50")],
-    )
+
+AWAY_HALF_AN_HOUR = [("join", "10:00"), ("leave", "10:10"), ("join", "10:40"), ("leave", "10:50")]
+
+
+async def test_time_away_between_a_leave_and_the_next_join_is_not_counted(client, make_school, db):
+    school, session = await played(client, make_school, db, AWAY_HALF_AN_HOUR)
 
     row = await attendance(client, school, session["id"])
     assert row["minutes"] == 20  # not 50: the half hour away is not presence
@@ -61,40 +63,17 @@ async def test_time_away_between_a_leave_and_the_next_join_is_not_counted(client
 
 
 async def test_still_there_after_coming_back_counts_to_the_end(client, make_school, db):
-    school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00", PAST), at("11:00", PAST))
-    await invite(client, school, session["id"], "s")
-
-    await play(
-        client,
-        db,
-        school,
-        session["id"],
-        [("join", "09:55"), ("leave", "10:10"), ("join", "10:40"), ("leave", "10:45"), ("join", "10:50")],
-    )
+    steps = [("join", "09:55"), ("leave", "10:10"), ("join", "10:40"), ("leave", "10:45"), ("join", "10:50")]
+    school, session = await played(client, make_school, db, steps)
 
     # 10:00-10:10 (before the start does not count), 10:40-10:45, 10:50 until the end at 11:00
     assert (await attendance(client, school, session["id"]))["minutes"] == 25
 
 
 async def test_class_attendance_leaves_out_the_time_away(client, make_school, db):
-    school = await make_school()
-    room = await make_room(client, school)
-    class_id = school.class_id
-    session = await make_session(
-        client, school, room["id"], at("10:00", PAST), at("11:00", PAST), class_id=str(class_id)
-    )
-    await invite(client, school, session["id"], "s")
-    await play(
-        client,
-        db,
-        school,
-        session["id"],
-        [("join", "10:00"), ("leave", "10:10"), ("join", "10:40"), ("leave", "10:50")],
-    )
+    school, _ = await played(client, make_school, db, AWAY_HALF_AN_HOUR, in_class=True)
 
-    response = await client.get(f"/classes/{class_id}/attendance", headers=school.headers["t"])
+    response = await client.get(f"/classes/{school.class_id}/attendance", headers=school.headers["t"])
     assert response.status_code == 200, response.text
     rows = {row["user_id"]: row for row in response.json()["students"]}
     assert rows[str(school.people["s"])]["minutes"] == 20

@@ -7,14 +7,12 @@ from sqlalchemy.exc import DBAPIError
 from schoolbase.db.rls import user_identity
 from schoolbase.errors import sqlstate
 from tests.conftest import assert_problem, rolled_back
-from tests.meetings.support import at, invite, make_room, make_session
+from tests.meetings.support import at, invite, invited_session, make_room, make_session
 
 
 async def test_a_participant_records_own_join_and_leave(client, make_school):
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
-    await invite(client, school, session["id"], "s")
+    session = await invited_session(client, school, "s")
     url, headers = f"/meeting-sessions/{session['id']}", school.headers["s"]
 
     assert_problem(await client.post(f"{url}/leave", headers=headers), 409, "not-joined")
@@ -49,10 +47,7 @@ async def test_a_participant_records_own_join_and_leave(client, make_school):
 
 async def test_a_participant_may_not_manage_participants(client, make_school):
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
-    await invite(client, school, session["id"], "s")
-    await invite(client, school, session["id"], "s2")
+    session = await invited_session(client, school, "s", "s2")
     url = f"/meeting-sessions/{session['id']}/participants"
     body = {"user_id": str(school.people["p"])}
     assert_problem(await client.post(url, json=body, headers=school.headers["s"]), 403, "forbidden")
@@ -125,10 +120,7 @@ async def test_a_host_elsewhere_cannot_move_rows_into_their_own_session(client, 
 
 async def test_an_assignee_changes_only_state_and_progress(client, make_school):
     school = await make_school()
-    room = await make_room(client, school)
-    session = await make_session(client, school, room["id"], at("10:00"), at("11:00"))
-    await invite(client, school, session["id"], "s")
-    await invite(client, school, session["id"], "s2")
+    session = await invited_session(client, school, "s", "s2")
     response = await client.post(
         f"/meeting-sessions/{session['id']}/action-items",
         json={"title": "Read chapter 3", "assignee_id": str(school.people["s"]), "due_date": "2030-01-10"},

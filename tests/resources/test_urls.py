@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.errors import sqlstate
-from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS
+from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, service_scalar
 from tests.resources.conftest import Portal
 
 # Refused by both the API and the database's check, which looks at the scheme only.
@@ -15,10 +15,7 @@ BAD_URLS = [*BAD_SCHEMES, *BROKEN_HTTP_URLS]
 
 
 async def stored_url(db, resource_id) -> str | None:
-    async with db.as_service() as session:
-        return (
-            await session.execute(text("select url from public.resources where id = :i"), {"i": resource_id})
-        ).scalar()
+    return await service_scalar(db, "select url from public.resources where id = :i", i=resource_id)
 
 
 @pytest.mark.parametrize("url", BAD_URLS)

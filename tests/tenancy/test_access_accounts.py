@@ -51,6 +51,7 @@ from tests.access import (
     assert_writes_cover,
     can_insert,
     can_update,
+    inserted,
     perform,
     read_test,
     write_test,
@@ -99,12 +100,8 @@ async def refs(db, world) -> AsyncIterator[Refs]:
     try:
         async with db.as_service() as session:
             for org, domain in DOMAINS.items():
-                rows["domain"][org] = await session.scalar(
-                    text(
-                        "insert into public.organization_domains (organization_id, domain) values (:org, :domain)"
-                        " returning id"
-                    ),
-                    {"org": orgs[org], "domain": domain},
+                rows["domain"][org] = await inserted(
+                    session, "organization_domains", organization_id=orgs[org], domain=domain
                 )
             for key, (email, username, managed_by, seats) in ACCOUNTS.items():
                 account = (
@@ -131,12 +128,8 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                         ),
                         {"org": orgs[org], "user": account.id, "role": role},
                     )
-            rows["seat"]["spare"] = await session.scalar(
-                text(
-                    "insert into public.memberships (organization_id, user_id, role) values (:org, :user, 'parent')"
-                    " returning id"
-                ),
-                {"org": orgs["A"], "user": users["t2"]},
+            rows["seat"]["spare"] = await inserted(
+                session, "memberships", organization_id=orgs["A"], user_id=users["t2"], role="parent"
             )
             for org, by in (("A", "oa"), ("B", "oaB")):
                 rows["invitation"][org] = await session.scalar(
@@ -155,19 +148,15 @@ async def refs(db, world) -> AsyncIterator[Refs]:
                 text("insert into server.invitation_tokens (invitation_id, token_hash) values (:id, :hash)"),
                 {"id": rows["invitation"]["A"], "hash": f"probe-invitation-{TAG}"},
             )
-            rows["session"]["t1"] = await session.scalar(
-                text(
-                    "insert into server.sessions (user_id, client, expires_at) values (:user, 'probe', now() + interval"
-                    " '1 day') returning id"
-                ),
-                {"user": users["t1"]},
+            rows["session"]["t1"] = await inserted(
+                session,
+                "server.sessions",
+                user_id=users["t1"],
+                client="probe",
+                expires_at=Sql("now() + interval '1 day'"),
             )
-            rows["reset"]["t1"] = await session.scalar(
-                text(
-                    "insert into server.password_resets (user_id, expires_at) values (:user, now() + interval '1 hour')"
-                    " returning id"
-                ),
-                {"user": users["t1"]},
+            rows["reset"]["t1"] = await inserted(
+                session, "server.password_resets", user_id=users["t1"], expires_at=Sql("now() + interval '1 hour'")
             )
             rows["outbox"]["t1"] = await session.scalar(
                 text(
@@ -179,28 +168,18 @@ async def refs(db, world) -> AsyncIterator[Refs]:
         yield refs
     finally:
         async with db.as_service() as session:
-            await session.execute(
-                text("delete from server.mail_outbox where id = any(:ids)"), {"ids": list(rows["outbox"].values())}
-            )
-            await session.execute(
-                text("delete from server.sessions where id = any(:ids)"), {"ids": list(rows["session"].values())}
-            )
-            await session.execute(
-                text("delete from server.password_resets where id = any(:ids)"), {"ids": list(rows["reset"].values())}
-            )
-            await session.execute(
-                text("delete from public.invitations where id = any(:ids)"), {"ids": list(rows["invitation"].values())}
-            )
-            await session.execute(
-                text("delete from public.memberships where id = any(:ids)"), {"ids": list(rows["seat"].values())}
-            )
-            await session.execute(
-                text("delete from public.users where id = any(:ids)"), {"ids": list(rows["account"].values())}
-            )
-            await session.execute(
-                text("delete from public.organization_domains where id = any(:ids)"),
-                {"ids": list(rows["domain"].values())},
-            )
+            for kind, table in (
+                ("outbox", "server.mail_outbox"),
+                ("session", "server.sessions"),
+                ("reset", "server.password_resets"),
+                ("invitation", "public.invitations"),
+                ("seat", "public.memberships"),
+                ("account", "public.users"),
+                ("domain", "public.organization_domains"),
+            ):
+                await session.execute(
+                    text(f"delete from {table} where id = any(:ids)"), {"ids": list(rows[kind].values())}
+                )
 
 
 # ---------------------------------------------------------------------------

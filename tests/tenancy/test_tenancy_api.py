@@ -48,6 +48,12 @@ class School:
 SCHOOL_PEOPLE = {"t": "teacher", "t2": "teacher", "s": "student", "s2": "student", "p": "parent"}
 
 
+async def post_member(client, school, email: str, roles: list[str], who: str = "oa", **fields):
+    """``who`` adds ``email`` to ``school`` with ``roles`` (``fields``: display_name, password...): the response."""
+    body = {"email": email, "roles": roles, **fields}
+    return await client.post(f"/organizations/{school.org}/members", json=body, headers=school.as_(who))
+
+
 async def add_person(client, org: uuid.UUID, headers, email: str, roles: list[str], name: str = "Someone") -> list:
     """A managed account of the organization (``email`` in its own domain): members at once."""
     response = await client.post(
@@ -292,24 +298,10 @@ async def test_me_lists_organizations_and_roles(client, world, settings, db, sch
     ]
 
     # One person, two roles here and, once they accept the invitation, one in a second organization.
-    added = ok(
-        await client.post(
-            f"/organizations/{school.org}/members",
-            json={"email": school.emails["t"], "roles": ["parent"]},
-            headers=school.as_("oa"),
-        ),
-        201,
-    )
+    added = ok(await post_member(client, school, school.emails["t"], ["parent"]), 201)
     assert added["outcome"] == "added"
     other = await new_school(client, world, settings, db)
-    invited = ok(
-        await client.post(
-            f"/organizations/{other.org}/members",
-            json={"email": school.emails["t"], "roles": ["student"]},
-            headers=other.as_("oa"),
-        ),
-        202,
-    )
+    invited = ok(await post_member(client, other, school.emails["t"], ["student"]), 202)
     orgs = {o["id"]: o["roles"] for o in ok(await client.get("/me", headers=school.as_("t")))["organizations"]}
     assert orgs == {str(school.org): ["parent", "teacher"]}
     token = await emailed_token(db, settings, invited["invitation"]["id"])
@@ -334,19 +326,8 @@ async def test_me_can_change_own_display_name_but_not_become_super_admin(client,
 
 async def test_new_member_with_a_password_changes_it_at_first_sign_in(client, school):
     email = f"new-{tag()}@{school.domain}"
-    added = ok(
-        await client.post(
-            f"/organizations/{school.org}/members",
-            json={
-                "email": email,
-                "display_name": "New Teacher",
-                "roles": ["teacher", "parent"],
-                "password": "a fine password",
-            },
-            headers=school.as_("oa"),
-        ),
-        201,
-    )
+    fields = {"display_name": "New Teacher", "password": "a fine password"}
+    added = ok(await post_member(client, school, email, ["teacher", "parent"], **fields), 201)
     memberships = added["memberships"]
     assert sorted(m["role"] for m in memberships) == ["parent", "teacher"]
     assert {m["organization_id"] for m in memberships} == {str(school.org)}
@@ -372,14 +353,7 @@ async def test_new_member_with_a_password_changes_it_at_first_sign_in(client, sc
 
 async def test_new_member_without_a_password_cannot_sign_in(client, school):
     email = f"nopass-{tag()}@{school.domain}"
-    ok(
-        await client.post(
-            f"/organizations/{school.org}/members",
-            json={"email": email, "display_name": "No Password", "roles": ["student"]},
-            headers=school.as_("oa"),
-        ),
-        201,
-    )
+    ok(await post_member(client, school, email, ["student"], display_name="No Password"), 201)
     response = await client.post("/auth/token", data={"username": email, "password": PASSWORD})
     assert_problem(response, 401, "unauthorized")
 
@@ -388,12 +362,7 @@ async def test_existing_person_elsewhere_is_invited_and_joins_on_accepting(clien
     other = await new_school(client, world, settings, db)
     # The other school's teacher is invited here as a parent; the email's case does not matter.
     email = other.emails["t"].upper()
-    invited = ok(
-        await client.post(
-            f"/organizations/{school.org}/members", json={"email": email, "roles": ["parent"]}, headers=school.as_("oa")
-        ),
-        202,
-    )
+    invited = ok(await post_member(client, school, email, ["parent"]), 202)
     assert invited["outcome"] == "invited" and invited["memberships"] == []
     # The address as typed (an address's domain is case-insensitive and kept in lower case).
     assert invited["invitation"]["email"].lower() == email.lower()
@@ -419,11 +388,7 @@ async def test_existing_person_elsewhere_is_invited_and_joins_on_accepting(clien
 
 async def test_a_password_only_for_own_domains_whoever_the_address_is(client, world, school):
     for email in (world.emails["t1"], f"nobody-{tag()}@example.org"):
-        response = await client.post(
-            f"/organizations/{school.org}/members",
-            json={"email": email, "roles": ["parent"], "password": "trying to take over"},
-            headers=school.as_("oa"),
-        )
+        response = await post_member(client, school, email, ["parent"], password="trying to take over")
         assert_problem(response, 422, "validation")
     # Nothing changed: no password, no invitation.
     takeover = await client.post(
@@ -435,10 +400,7 @@ async def test_a_password_only_for_own_domains_whoever_the_address_is(client, wo
 
 async def test_new_person_without_a_display_name_is_422(client, school):
     email = f"noname-{tag()}@{school.domain}"
-    response = await client.post(
-        f"/organizations/{school.org}/members", json={"email": email, "roles": ["student"]}, headers=school.as_("oa")
-    )
-    assert_problem(response, 422, "validation")
+    assert_problem(await post_member(client, school, email, ["student"]), 422, "validation")
     members = await walk(client, f"/organizations/{school.org}/members", school.as_("oa"))
     assert email not in {m["email"] for m in members}
 
@@ -612,10 +574,16 @@ async def test_deleting_a_class(client, school):
 # Enrollments
 
 
+async def enroll(client, school, class_key: str, user_id, role: str, who: str = "t"):
+    """``who`` enrolls ``user_id`` as ``role`` in ``school``'s class ``class_key``: the response."""
+    path = f"/classes/{school.classes[class_key]}/enrollments"
+    return await client.post(path, json={"user_id": str(user_id), "role": role}, headers=school.as_(who))
+
+
 async def test_enrollments_by_teacher(client, world, school):
     t, cls = school.as_("t"), school.classes["c"]
     path = f"/classes/{cls}/enrollments"
-    created = ok(await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=t), 201)
+    created = ok(await enroll(client, school, "c", school.users["s2"], "student"), 201)
     assert (created["class_id"], created["user_id"], created["role"], created["organization_id"]) == (
         str(cls),
         str(school.users["s2"]),
@@ -626,46 +594,21 @@ async def test_enrollments_by_teacher(client, world, school):
     assert str(cls) in {c["id"] for c in await walk(client, "/classes", school.as_("s2"))}
 
     # A teacher manages student enrollments only.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["t2"]), "role": "teacher"}, headers=t),
-        403,
-        "forbidden",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["t2"], "teacher"), 403, "forbidden")
     # Enrolling as a student someone who is not a student here breaks the composite foreign key.
-    response = await client.post(path, json={"user_id": str(school.users["p"]), "role": "student"}, headers=t)
-    assert_problem(response, 422, "invalid-reference")
+    assert_problem(await enroll(client, school, "c", school.users["p"], "student"), 422, "invalid-reference")
     # ...as does a student of another organization.
-    response = await client.post(path, json={"user_id": str(world.users["sB"]), "role": "student"}, headers=t)
-    assert_problem(response, 422, "invalid-reference")
+    assert_problem(await enroll(client, school, "c", world.users["sB"], "student"), 422, "invalid-reference")
     # Twice is a conflict.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=t),
-        409,
-        "conflict",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["s2"], "student"), 409, "conflict")
     # Not in another teacher's class, which t cannot see.
-    other = f"/classes/{school.classes['c2']}/enrollments"
-    assert_problem(
-        await client.post(other, json={"user_id": str(school.users["s"]), "role": "student"}, headers=t),
-        404,
-        "not-found",
-    )
+    assert_problem(await enroll(client, school, "c2", school.users["s"], "student"), 404, "not-found")
     # Students and parents enroll nobody.
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=school.as_("s")),
-        403,
-    )
-    assert_problem(
-        await client.post(path, json={"user_id": str(school.users["s"]), "role": "parent"}, headers=t),
-        422,
-        "validation",
-    )
+    assert_problem(await enroll(client, school, "c", school.users["s2"], "student", who="s"), 403)
+    assert_problem(await enroll(client, school, "c", school.users["s"], "parent"), 422, "validation")
 
     # The org admin may enroll a teacher.
-    ok(
-        await client.post(path, json={"user_id": str(school.users["t2"]), "role": "teacher"}, headers=school.as_("oa")),
-        201,
-    )
+    ok(await enroll(client, school, "c", school.users["t2"], "teacher", who="oa"), 201)
 
     one = f"{path}/{created['id']}"
     # A co-teacher's enrollment is visible to t but not t's to remove.
@@ -690,10 +633,7 @@ async def test_enrollment_lists_by_role(client, school):
     assert await walk(client, path, school.as_("s2")) == []
 
     # A second student in the class: s sees own row and the teacher rows, not a classmate's.
-    ok(
-        await client.post(path, json={"user_id": str(school.users["s2"]), "role": "student"}, headers=school.as_("t")),
-        201,
-    )
+    ok(await enroll(client, school, "c", school.users["s2"], "student"), 201)
     assert {(e["user_id"], e["role"]) for e in await walk(client, path, school.as_("s"))} == {teacher, student}
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.errors import sqlstate
-from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, assert_problem
+from tests.conftest import BROKEN_HTTP_URLS, NOT_HTTP_URLS, assert_problem, service_scalar
 
 # Refused by both the API and the database's check, which looks at the scheme only.
 BAD_SCHEMES = [*NOT_HTTP_URLS, " javascript:alert(1)"]
@@ -14,10 +14,7 @@ BAD_URLS = [*BAD_SCHEMES, *BROKEN_HTTP_URLS]
 
 
 async def avatar(db, user_id) -> str | None:
-    async with db.as_service() as session:
-        return (
-            await session.execute(text("select avatar_url from public.users where id = :i"), {"i": user_id})
-        ).scalar()
+    return await service_scalar(db, "select avatar_url from public.users where id = :i", i=user_id)
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
