@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from schoolbase import __version__
@@ -58,7 +59,10 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             await app.state.gateway.aclose()
             await app.state.db.dispose()
 
-    app = FastAPI(
+    # The API's documentation pages load Swagger UI and ReDoc from an installed package, so
+    # they work without internet.
+    app = FastAPIOffline(
+        static_url="/static/api-docs",
         title="Schoolbase",
         version=__version__,
         description="Multi-tenant school platform backend. Errors are RFC 9457 problem documents.",
