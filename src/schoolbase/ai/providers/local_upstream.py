@@ -36,10 +36,13 @@ from starlette.routing import Route
 
 from schoolbase.ai.pricing import Usage
 from schoolbase.ai.providers.offline import (
+    GRADING_FORMAT,
     _last_user_text,
     message_json,
     offline_reply,
+    rubric_criteria,
     stream_events,
+    system_text,
 )
 
 ERROR_TYPES = {
@@ -53,25 +56,15 @@ DIRECTIVE = re.compile(r"\[\[(status|sleep|tokens|cache|score|confidence):([0-9.
 HOLD = re.compile(r"\[\[hold:([\w-]+)\]\]")
 HELD_STREAM_EVENTS = 2  # a held stream sends message_start and content_block_start first
 REPLY = re.compile(r"\[\[reply:([a-z-]+)\]\]")
-GRADING_FORMAT = "grading-json-v1"  # the tag grading/assist/prompt.py puts in its system prompt
-RUBRIC = re.compile(r"<rubric>(.*?)</rubric>", re.S)
 
 
 def directives(text: str) -> dict[str, list[float]]:
     return {name: [float(v) for v in values.split(",")] for name, values in DIRECTIVE.findall(text)}
 
 
-def _system_text(params: dict) -> str:
-    system = params.get("system") or ""
-    if isinstance(system, list):
-        return " ".join(block.get("text", "") for block in system if isinstance(block, dict))
-    return system
-
-
 def grading_reply(prompt: str, found: dict[str, list[float]]) -> str:
     """A grading answer in the grading-json-v1 format for the rubric in ``prompt``."""
-    match = RUBRIC.search(prompt)
-    criteria = json.loads(match.group(1))["criteria"] if match else []
+    criteria = rubric_criteria(prompt)
     fraction = found.get("score", [0.75])[0]
     kinds = set(REPLY.findall(prompt))
     scores = [
@@ -184,7 +177,7 @@ class LocalUpstream:
         model = params["model"]
         text, usage, message_id = offline_reply(model, params)
         text = text.replace("[offline demo response — no AI model was called]", "[local upstream]")
-        if GRADING_FORMAT in _system_text(params):
+        if GRADING_FORMAT in system_text(params):
             text = grading_reply(_last_user_text(params), found)
         if "tokens" in found:
             usage = Usage(int(found["tokens"][0]), int(found["tokens"][1]))

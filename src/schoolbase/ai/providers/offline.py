@@ -1,7 +1,15 @@
-"""A deterministic provider for demos and development: no network, clearly labelled output."""
+"""A deterministic provider for demos and development: no network, clearly labelled output.
+
+A plain request gets a labelled echo of its prompt. A request for AI-assisted grading (its
+system prompt names the ``grading-json-v1`` format of grading/assist/prompt.py) gets a valid
+grading answer for the ``<rubric>`` in the prompt, so AI grading works in a demo without a key:
+each criterion gets one of its levels (or a share of its maximum) chosen from a hash of the
+submission, with feedback that says no AI model was called, and a modest confidence.
+"""
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,6 +17,59 @@ from schoolbase.ai.pricing import Usage
 from schoolbase.ai.providers import Completion
 
 LABEL = "[offline demo response — no AI model was called]"
+GRADING_LABEL = "[offline demo suggestion — no AI model was called]"
+GRADING_FORMAT = "grading-json-v1"  # the tag grading/assist/prompt.py puts in its system prompt
+RUBRIC = re.compile(r"<rubric>(.*?)</rubric>", re.S)
+SHARES = (0.6, 0.7, 0.8, 0.9, 1.0)  # of a criterion's maximum, for criteria without levels
+
+
+def system_text(params: dict[str, Any]) -> str:
+    system = params.get("system") or ""
+    if isinstance(system, list):
+        return " ".join(block.get("text", "") for block in system if isinstance(block, dict))
+    return system
+
+
+def rubric_criteria(prompt: str) -> list[dict[str, Any]]:
+    """The criteria of the ``<rubric>`` JSON in a grading prompt (none if there is none)."""
+    match = RUBRIC.search(prompt)
+    try:
+        criteria = json.loads(match.group(1))["criteria"] if match else []
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [c for c in criteria if isinstance(c, dict) and "criterion_id" in c and "max_points" in c]
+
+
+def _pick(seed: str, count: int) -> int:
+    return int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % count
+
+
+def _score(criterion: dict[str, Any], seed: str) -> dict[str, Any]:
+    levels = [level for level in criterion.get("levels") or [] if isinstance(level, dict) and "points" in level]
+    pick = _pick(seed + str(criterion["criterion_id"]), len(levels) or len(SHARES))
+    if levels:
+        level = levels[pick]
+        points, title = min(float(level["points"]), float(criterion["max_points"])), level.get("title")
+    else:
+        points, title = round(float(criterion["max_points"]) * SHARES[pick] * 2) / 2, None
+    return {
+        "criterion_id": criterion["criterion_id"],
+        "points": points,
+        "level": title,
+        "comment": f"{GRADING_LABEL} A placeholder score for {criterion.get('title', 'this criterion')!r}.",
+    }
+
+
+def grading_answer(prompt: str) -> str:
+    """A valid grading-json-v1 answer for the rubric in ``prompt``, the same for the same prompt."""
+    criteria = rubric_criteria(prompt)
+    answer = {
+        "criteria": [_score(criterion, prompt) for criterion in criteria],
+        "feedback": f"{GRADING_LABEL} This suggestion was made without an AI model, to show how AI-assisted "
+        "grading works. Review every score before you accept it.",
+        "confidence": 0.5 + _pick(prompt, 4) / 10,
+    }
+    return json.dumps(answer, ensure_ascii=False)
 
 
 def _last_user_text(params: dict[str, Any]) -> str:
@@ -23,10 +84,11 @@ def _last_user_text(params: dict[str, Any]) -> str:
 
 def offline_reply(model_id: str, params: dict[str, Any]) -> tuple[str, Usage, str]:
     prompt = _last_user_text(params)
-    text = f"{LABEL} You asked: {prompt[:300]}"
-    words = text.split()
     max_tokens = int(params.get("max_tokens", 1024))
-    text = " ".join(words[:max_tokens])
+    if GRADING_FORMAT in system_text(params):
+        text = grading_answer(prompt)
+    else:
+        text = " ".join(f"{LABEL} You asked: {prompt[:300]}".split()[:max_tokens])
     payload = json.dumps([params.get("system"), params.get("messages")], sort_keys=True, default=str)
     usage = Usage(input_tokens=max(1, len(payload) // 4), output_tokens=min(max_tokens, len(text.split())))
     digest = hashlib.sha256((model_id + payload).encode()).hexdigest()[:24]
