@@ -31,6 +31,7 @@ from schoolbase.problems import UNAVAILABLE
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
 from schoolbase.tenancy.routes import router as tenancy_router
+from schoolbase.web.install import install_web
 
 
 def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> FastAPI:
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(meetings_router)
     app.include_router(grading_router)
     app.include_router(ai_grading_router)
+    install_web(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> dict:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,7 +38,11 @@ NUL_IN_TEXT = "Text may not contain NUL (0x00) characters"
 HTTP_KINDS = {401: UNAUTHORIZED, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
 
 
-def problem_response(request: Request, problem: Problem) -> JSONResponse:
+def problem_response(request: Request, problem: Problem) -> Response:
+    # The web app answers its pages' errors as pages (schoolbase.web.errors).
+    page = getattr(request.app.state, "problem_page", None)
+    if page is not None and _wants_page(request):
+        return page(request, problem)
     body = {
         "type": TYPE_BASE + problem.kind,
         "title": problem.title,
@@ -48,6 +52,11 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
         **problem.extra,
     }
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def _wants_page(request: Request) -> bool:
+    """A page request, or a browser navigating (it asks for HTML first)."""
+    return getattr(request.state, "page", False) or request.headers.get("accept", "").startswith("text/html")
 
 
 # One mapping from database errors to problems. PostgreSQL's own messages (constraint text,

@@ -293,6 +293,7 @@ async def test_me_lists_organizations_and_roles(client, world, settings, db, sch
             "id": str(school.org),
             "name": f"School {school.slug.removeprefix('school-')}",
             "slug": school.slug,
+            "time_zone": "UTC",
             "roles": ["org_admin"],
         }
     ]

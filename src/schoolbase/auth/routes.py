@@ -12,14 +12,12 @@ from schoolbase.auth.deps import (
     get_database,
     get_settings,
 )
-from schoolbase.auth.passwords import hash_password, verify_password
 from schoolbase.auth.schemas import (
     Accepted,
     InvitationAccept,
     InvitationAccepted,
     InvitationToken,
     InvitationView,
-    JoinedRole,
     LoginName,
     LogoutRequest,
     PasswordChange,
@@ -33,10 +31,8 @@ from schoolbase.auth.schemas import (
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
 from schoolbase.problems import (
-    INVALID_TOKEN,
     TOO_MANY_LOGIN_FAILURES,
     UNSUPPORTED_GRANT_TYPE,
-    WRONG_PASSWORD,
     Problem,
     not_found,
     unauthorized,
@@ -145,14 +141,7 @@ async def logout_all(db: Db, identity: SignedIn) -> Response:
 @router.post("/password", response_model=TokenPair)
 async def change_password(body: PasswordChange, db: Db, settings: Config, identity: SignedIn) -> TokenPair:
     """Change my password. Every other session ends; this one goes on with new tokens."""
-    new_hash = await hash_password(body.new_password)
-    async with db.as_service() as session:
-        user, credential = await service.account_for_id(session, identity.user_id)
-        if not await verify_password(body.current_password, credential.password_hash if credential else None):
-            raise WRONG_PASSWORD("the current password is not right")
-        await service.set_password(session, identity.user_id, new_hash)
-        await service.end_sessions(session, identity.user_id, keep=identity.session_id)
-        return await service.issue_tokens(session, settings, user, identity.session_id)
+    return await flows.change_password(db, settings, identity, body)
 
 
 @router.post("/password-reset", status_code=202, response_model=Accepted)
@@ -167,10 +156,7 @@ async def request_password_reset(body: ResetRequest, db: Db, settings: Config, m
 @router.post("/password-reset/confirm", status_code=204)
 async def confirm_password_reset(body: ResetConfirm, db: Db) -> Response:
     """Set a new password with the emailed token. Every session of the account ends."""
-    new_hash = await hash_password(body.new_password)
-    async with db.as_service() as session:
-        if not await service.confirm_reset(session, body.token, new_hash):
-            raise INVALID_TOKEN("this reset link was used, replaced or has expired")
+    await flows.confirm_reset(db, body.token, body.new_password)
     return Response(status_code=204)
 
 
@@ -197,18 +183,7 @@ async def accept_invitation(
 ) -> InvitationAccepted:
     """Accept: signed in as the invited address, or with a password for a new account (which
     then signs in). The memberships exist from now on."""
-    password_hash = await hash_password(body.password) if body.password else None
-    if identity.user_id is not None:
-        async with db.as_user(identity):
-            pass  # refuses a token whose session has ended
-    async with db.as_service() as session:
-        user, memberships, created = await invitations.accept(
-            session, body.token, identity.user_id, password_hash, body.display_name
-        )
-        tokens = await service.start_session(session, settings, user, client_of(request)) if created else None
-    return InvitationAccepted(
-        user_id=user.id, memberships=[JoinedRole.model_validate(m) for m in memberships], tokens=tokens
-    )
+    return await flows.accept_invitation(db, settings, body, identity, client_of(request))
 
 
 # My sessions

@@ -221,6 +221,34 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     )
 
 
+async def renew_access(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> str | None:
+    """A new access token for a session that is still open (the web app's cookie carries only
+    the access token, renewed here while the session lasts); None once it has ended, expired
+    or its account is disabled. Each renewal slides the session's end, as a refresh does."""
+    row = (
+        await session.execute(
+            select(User, Credential.must_change)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .outerjoin(Credential, Credential.user_id == User.id)
+            .where(
+                AuthSession.id == session_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > func.now(),
+                User.disabled_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    user, must_change = row
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id)
+        .values(last_used_at=func.now(), expires_at=datetime.now(UTC) + timedelta(days=settings.refresh_token_days))
+    )
+    return issue_access_token(settings, user.id, user.email, session_id, password_change_required=bool(must_change))
+
+
 async def end_session(session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID | None = None) -> bool:
     """End one session (of ``user_id``, when given); its access and refresh tokens stop at once."""
     stmt = update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))

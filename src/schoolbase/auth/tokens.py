@@ -55,15 +55,17 @@ class InvalidToken(Exception):
     pass
 
 
-def decode_access_token(settings: Settings, token: str) -> AccessClaims:
-    """Verify signature, algorithm, audience and expiry; ``alg: none`` never passes."""
+def decode_access_token(settings: Settings, token: str, *, expired_too: bool = False) -> AccessClaims:
+    """Verify signature, algorithm, audience and expiry; ``alg: none`` never passes.
+    ``expired_too``: an expired token still names its session (the web app renews it
+    while the session lasts)."""
     try:
         claims = jwt.decode(
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
-            options={"require": ["sub", "sid", "exp", "aud", "role"]},
+            options={"require": ["sub", "sid", "exp", "aud", "role"], "verify_exp": not expired_too},
         )
         if claims["role"] != "authenticated":
             raise InvalidToken("token role is not 'authenticated'")

@@ -226,6 +226,7 @@ class MyOrganization(BaseModel):
     id: uuid.UUID
     name: str
     slug: str
+    time_zone: str
     roles: list[MembershipRole]
 
 

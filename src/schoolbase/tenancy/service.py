@@ -83,7 +83,10 @@ async def me(session: AsyncSession, user_id: uuid.UUID) -> schemas.Me:
     return schemas.Me(
         user=schemas.UserOut.model_validate(user),
         organizations=[
-            schemas.MyOrganization(id=org.id, name=org.name, slug=org.slug, roles=sorted(roles)) for org, roles in rows
+            schemas.MyOrganization(
+                id=org.id, name=org.name, slug=org.slug, time_zone=org.time_zone, roles=sorted(roles)
+            )
+            for org, roles in rows
         ],
     )
 

@@ -1,0 +1,18 @@
+"""Adds the web app to the FastAPI app: its pages, its own static files and page errors."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from schoolbase.web.account.routes import router as account_router
+from schoolbase.web.errors import install_page_errors
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static/app", StaticFiles(directory=STATIC), name="app-static")
+    install_page_errors(app)
+    for router in (account_router,):
+        app.include_router(router)
