@@ -1,14 +1,19 @@
 """Reading posted forms into the API's own schemas, so a page validates exactly as the API
 does, and turning what fails into messages beside the fields."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from schoolbase.errors import problem_from_db_error
 from schoolbase.problems import Problem
 
 Model = TypeVar("Model", bound=BaseModel)
+Result = TypeVar("Result")
 Errors = dict[str, str]
 
 
@@ -50,3 +55,20 @@ def local_path(url: str | None, default: str) -> str:
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return default
     return url
+
+
+async def attempt(
+    session: AsyncSession, change: Callable[[], Awaitable[Result]]
+) -> tuple[Result | None, Problem | None]:
+    """Make one change in a savepoint. Refused (a problem, or a database error that maps to
+    one), it leaves the page's transaction usable, so the form can be shown again with why."""
+    try:
+        async with session.begin_nested():
+            return await change(), None
+    except Problem as problem:
+        return None, problem
+    except DBAPIError as exc:
+        problem = problem_from_db_error(exc)
+        if problem is None:
+            raise
+        return None, problem
