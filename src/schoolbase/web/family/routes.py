@@ -1,0 +1,44 @@
+"""The parent's pages: ``/children`` (one child: their work; several: a card each) and
+``/children/{student_id}`` for one child. Read as the parent, under row-level security."""
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from schoolbase.problems import forbidden, not_found
+from schoolbase.web.context import PageContext
+from schoolbase.web.deps import Page, PageSession
+from schoolbase.web.family import views
+from schoolbase.web.learning.views import excerpt
+from schoolbase.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _parent(page: PageContext) -> None:
+    if not page.has("parent"):
+        raise forbidden("This page is for parents. Your pages are in the menu at the top.")
+
+
+@router.get("/children")
+async def children(page: Page, session: PageSession) -> Response:
+    _parent(page)
+    found = await views.my_children(session, page.user_id, page.organization.id)
+    now = datetime.now(UTC)
+    reports = [await views.child_report(session, page.user_id, child, page.organization.id, now) for child in found]
+    if len(reports) == 1:
+        return render(page, "family/child.html", report=reports[0], only_child=True, excerpt=excerpt)
+    return render(page, "family/children.html", reports=reports)
+
+
+@router.get("/children/{student_id}")
+async def child(student_id: uuid.UUID, page: Page, session: PageSession) -> Response:
+    _parent(page)
+    found = await views.my_children(session, page.user_id, page.organization.id)
+    chosen = next((c for c in found if c.id == student_id), None)
+    if chosen is None:
+        raise not_found("child")
+    report = await views.child_report(session, page.user_id, chosen, page.organization.id, datetime.now(UTC))
+    return render(page, "family/child.html", report=report, only_child=len(found) == 1, excerpt=excerpt)
