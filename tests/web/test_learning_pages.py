@@ -38,7 +38,7 @@ async def test_the_to_do_list_sorts_my_work(app, client, db, settings, make_scho
     assert due in groups["due_soon"] and "3 of 3" in groups["due_soon"]
     assert "1 of 2" in groups["late"]  # Sent late: one of two attempts used
     assert f'href="{work_url(day.ids["Soon essay"])}"' in html
-    assert "closed" in groups["missing"]  # Missed quiz takes no late work
+    assert "Closed" in groups["missing"]  # Missed quiz takes no late work
 
 
 async def test_the_to_do_list_when_there_is_nothing_to_do(app, client, db, settings, make_school):
