@@ -178,6 +178,8 @@ async def test_other_peoples_assignments_are_not_found(app, client, db, settings
         assert refused.status_code == 404
     async with await as_person(app, db, settings, school.people["s"]) as http:
         assert (await http.get(work_url(day.ids["Unpublished draft"]))).status_code == 404
+        forged = await http.post(work_url(day.ids["Soon essay"]), data={"body": "x", "action": "submit"})
+        assert forged.status_code == 403  # no form token
         assert (await http.get(work_url(theirs["id"]))).status_code == 404
         assert "Not my class" not in (await http.get("/todo")).text
         assert "Other class" not in (await http.get("/grades")).text

@@ -7,24 +7,18 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from schoolbase.problems import forbidden, not_found
-from schoolbase.web.context import PageContext
+from schoolbase.problems import not_found
 from schoolbase.web.deps import Page, PageSession
 from schoolbase.web.family import views
-from schoolbase.web.learning.views import excerpt
+from schoolbase.web.learning.views import excerpt, only_for
 from schoolbase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _parent(page: PageContext) -> None:
-    if not page.has("parent"):
-        raise forbidden("This page is for parents. Your pages are in the menu at the top.")
-
-
 @router.get("/children")
 async def children(page: Page, session: PageSession) -> Response:
-    _parent(page)
+    only_for(page, "parent")
     found = await views.my_children(session, page.user_id, page.organization.id)
     now = datetime.now(UTC)
     reports = [await views.child_report(session, page.user_id, child, page.organization.id, now) for child in found]
@@ -35,7 +29,7 @@ async def children(page: Page, session: PageSession) -> Response:
 
 @router.get("/children/{student_id}")
 async def child(student_id: uuid.UUID, page: Page, session: PageSession) -> Response:
-    _parent(page)
+    only_for(page, "parent")
     found = await views.my_children(session, page.user_id, page.organization.id)
     chosen = next((c for c in found if c.id == student_id), None)
     if chosen is None:

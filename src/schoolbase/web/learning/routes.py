@@ -11,7 +11,7 @@ from schoolbase.grading import assignments, submissions
 from schoolbase.grading.access import manages_class
 from schoolbase.grading.schemas import SubmissionOut
 from schoolbase.models import SubmissionStatus
-from schoolbase.problems import forbidden, not_found
+from schoolbase.problems import not_found
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import Form, Page, PageSession
 from schoolbase.web.forms import Errors, attempt, problem_errors
@@ -22,21 +22,16 @@ from schoolbase.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _student(page: PageContext) -> None:
-    if not page.has("student"):
-        raise forbidden("This page is for students. Your pages are in the menu at the top.")
-
-
 @router.get("/todo")
 async def todo(page: Page, session: PageSession) -> Response:
-    _student(page)
+    views.only_for(page, "student")
     work = await views.coursework(session, page.user_id, page.organization.id, datetime.now(UTC))
     return render(page, "learning/todo.html", classes=work.classes, groups=work.grouped())
 
 
 @router.get("/grades")
 async def grades(page: Page, session: PageSession) -> Response:
-    _student(page)
+    views.only_for(page, "student")
     work = await views.coursework(session, page.user_id, page.organization.id, datetime.now(UTC))
     return render(
         page,

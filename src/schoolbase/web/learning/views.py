@@ -18,6 +18,8 @@ from schoolbase.grading import gradebook
 from schoolbase.grading.gradebook_schemas import MyAssignment
 from schoolbase.models import Assignment, AssignmentState, Class, Enrollment, MembershipRole, SubmissionStatus
 from schoolbase.pagination import Page, PageParams
+from schoolbase.problems import forbidden
+from schoolbase.web.context import PageContext
 
 PAGE_SIZE = 200
 DUE_SOON = timedelta(days=7)
@@ -25,6 +27,12 @@ DUE_SOON = timedelta(days=7)
 # What a to-do group means; the order they are shown in.
 GROUPS = ("missing", "late", "due_soon", "later")
 TURNED_IN = {SubmissionStatus.submitted, SubmissionStatus.graded, SubmissionStatus.returned}
+
+
+def only_for(page: PageContext, role: str) -> None:
+    """A page of one role (``student``, ``parent``): 403 for anyone without it here."""
+    if not page.has(role):
+        raise forbidden(f"This page is for {role}s. Your pages are in the menu at the top.")
 
 
 async def every(fetch: Callable[[PageParams], Awaitable[Page]]) -> list[Any]:
