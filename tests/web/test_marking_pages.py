@@ -337,7 +337,7 @@ async def test_bulk_ai_grading_starts_and_reports_progress(app, client, db, sett
         await wait_for_job(client, school.headers["t"], job_id)
         progress = await http.get(f"{job_url}/progress")
         assert progress.headers["content-type"].startswith("application/json")
-        assert progress.json() | {"summary": ""} == {
+        assert progress.json() | {"summary": "", "items": {}} == {
             "state": "completed",
             "total": 2,
             "done": 2,
@@ -347,6 +347,12 @@ async def test_bulk_ai_grading_starts_and_reports_progress(app, client, db, sett
             "handled": 2,
             "finished": True,
             "summary": "",
+            "items": {},
+        }
+        assert progress.json()["items"][str(work.submissions["s3"])] == {
+            "state": "done",
+            "outcome": "Suggested",
+            "note": "—",
         }
         assert progress.json()["summary"].startswith("Finished: 2 of 2 suggested")
         shown = await http.get(job_url)

@@ -220,6 +220,13 @@ async def bulk_start(session: AsyncSession, assignment_id: uuid.UUID) -> BulkSta
 
 
 FINISHED = ("completed", "failed")
+OUTCOMES = {
+    "pending": "Waiting",
+    "running": "Being graded",
+    "done": "Suggested",
+    "failed": "Failed",
+    "skipped": "Skipped",
+}
 
 
 def summary(job: JobOut) -> str:
@@ -248,6 +255,14 @@ def progress(job: JobOut) -> dict[str, Any]:
         "handled": job.done + job.failed + job.skipped,
         "finished": job.state in FINISHED,
         "summary": summary(job),
+        "items": {
+            str(item.submission_id): {
+                "state": item.state,
+                "outcome": OUTCOMES.get(item.state, item.state),
+                "note": item.error or "—",
+            }
+            for item in job.items
+        },
     }
 
 

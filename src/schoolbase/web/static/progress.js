@@ -1,6 +1,7 @@
 // Live progress of a bulk AI grading run: asks the run's progress (JSON, same cookie
-// session) every 1.5 seconds and updates the bar, the counts and the polite live text
-// until the run has finished. Without this script the page's Refresh link does the same.
+// session) every 1.5 seconds and updates the bar, the counts, the polite live text and
+// each submission's outcome until the run has finished. Without this script, the page's
+// Refresh link does the same.
 (function () {
   "use strict";
   var box = document.querySelector("[data-progress-url]");
@@ -19,6 +20,15 @@
     ["done", "failed", "skipped", "total"].forEach(function (name) {
       var count = box.querySelector('[data-count="' + name + '"]');
       if (count && count.textContent !== String(progress[name])) count.textContent = progress[name];
+    });
+    Object.keys(progress.items).forEach(function (id) {
+      var row = document.querySelector('[data-item="' + id + '"]');
+      if (!row) return;
+      var item = progress.items[id];
+      var outcome = row.querySelector("[data-outcome]");
+      outcome.textContent = item.outcome;
+      outcome.className = "status status-job-" + item.state;
+      row.querySelector("[data-note]").textContent = item.note;
     });
     if (summary.textContent !== progress.summary) summary.textContent = progress.summary;
     if (progress.finished) {
