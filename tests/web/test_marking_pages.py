@@ -37,6 +37,9 @@ async def points_work(client, school, body="Plants turn light into sugar.") -> s
 async def test_a_teacher_grades_by_points_through_the_form(app, client, db, settings, make_school):
     school = await make_school(time_zone="Europe/Berlin")
     submission_id = await points_work(client, school)
+    assignment_id = ok(await client.get(f"/submissions/{submission_id}", headers=school.headers["t"]))["assignment_id"]
+    await add_person(db, settings, school, "s3", "student", enrolled=True)
+    other = (await turn_in(client, school, assignment_id, who="s3"))["id"]
     async with await as_person(app, db, settings, school.people["t"]) as http:
         page = await http.get(page_of(submission_id))
         assert page.status_code == 200
@@ -49,6 +52,9 @@ async def test_a_teacher_grades_by_points_through_the_form(app, client, db, sett
         ):
             assert shown in page.text
         assert "Points (out of 100)" in page.text and "Ask AI for a suggestion" not in page.text  # no rubric
+        # the next student's work, in name order (s before s3)
+        assert "Student 1 of 2" in page.text and f'href="{page_of(other)}" rel="next"' in page.text
+        assert f'href="{page_of(submission_id)}" rel="prev"' in (await http.get(page_of(other))).text
         saved = await grade_via_page(http, submission_id, points="87.5", feedback="Clear and correct.", state="final")
         assert (saved.status_code, saved.headers["location"]) == (303, page_of(submission_id))
         again = await http.get(page_of(submission_id))
