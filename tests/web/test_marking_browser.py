@@ -101,7 +101,8 @@ async def test_bulk_progress_updates_live_until_finished(
     await page.wait_for_url(lambda u: urlsplit(u).path.startswith("/teach/ai-grading-jobs/"))
     await gate.wait_held(1)
     summary = page.locator("[aria-live=polite]")
-    assert await page.locator(f'[data-item="{work.submissions["s"]}"] [data-outcome]').inner_text() == "Being graded"
+    outcome = page.locator(f'[data-item="{work.submissions["s"]}"] [data-outcome]')
+    await page.wait_for_function("o => o.textContent === 'Being graded'", arg=await outcome.element_handle())
     assert "0 of 1" in await summary.inner_text()
     assert await page.get_by_role("link", name="Refresh").is_visible()
     await check_accessible(page, f"bulk progress while running at {viewport}")
@@ -114,7 +115,7 @@ async def test_bulk_progress_updates_live_until_finished(
     assert await page.evaluate("window.stillThisPage") is True
     assert await page.locator("progress").evaluate("bar => [bar.value, bar.max]") == [1, 1]
     assert await page.locator('[data-count="done"]').inner_text() == "1"
-    assert await page.locator(f'[data-item="{work.submissions["s"]}"] [data-outcome]').inner_text() == "Suggested"
+    assert await outcome.inner_text() == "Suggested"
     assert not await page.get_by_role("link", name="Refresh").is_visible()
     review = page.get_by_role("link", name="Review the suggestions in the submissions")
     assert await review.is_visible()

@@ -8,6 +8,7 @@ again when the AI refuses."""
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -155,49 +156,6 @@ def _stale(view: views.Marking, form: FormData) -> Problem | None:
     )
 
 
-async def _review(
-    page: PageContext,
-    session: AsyncSession,
-    form: FormData,
-    submission_id: uuid.UUID,
-    change: Callable[[uuid.UUID], Awaitable[object]],
-    notice: str,
-) -> Response:
-    view = await views.marking(session, submission_id)
-    problem = _stale(view, form)
-    if problem is None:
-        _, problem = await attempt(session, lambda: change(view.suggestion.id))
-    if problem is not None:
-        return _marking_page(page, view, problem.status, ai_problem=problem)
-    return page.redirect(_submission_url(submission_id), notice)
-
-
-@router.post("/teach/submissions/{submission_id}/suggestion/accept")
-async def accept_suggestion(submission_id: uuid.UUID, page: Page, session: PageSession, form: Form) -> Response:
-    """As ``POST /grades/{id}/accept``: the suggestion becomes the final grade."""
-    return await _review(
-        page,
-        session,
-        form,
-        submission_id,
-        lambda grade_id: service.accept(session, grade_id),
-        "You accepted the AI suggestion: it is the final grade now.",
-    )
-
-
-@router.post("/teach/submissions/{submission_id}/suggestion/reject")
-async def reject_suggestion(submission_id: uuid.UUID, page: Page, session: PageSession, form: Form) -> Response:
-    """As ``DELETE /grades/{id}``: the suggestion is removed (the grade history keeps it)."""
-    return await _review(
-        page,
-        session,
-        form,
-        submission_id,
-        lambda grade_id: service.reject(session, grade_id),
-        "You rejected the AI suggestion. Grade the work yourself, or ask again.",
-    )
-
-
 def _edit_page(
     page: PageContext, view: views.Marking, form: grade_form.GradeForm, status_code: int = 200, errors=None
 ) -> Response:
@@ -228,6 +186,28 @@ async def edit_suggestion(submission_id: uuid.UUID, page: Page, session: PageSes
             return page.redirect(_submission_url(submission_id), "You edited the AI suggestion: it is your grade now.")
         errors, status = problem_errors(problem), problem.status
     return _edit_page(page, view, posted, status, errors)
+
+
+# As ``POST /grades/{id}/accept`` (the suggestion becomes the final grade) and ``DELETE
+# /grades/{id}`` (it is removed; the grade history keeps it).
+_REVIEWS = {
+    "accept": (service.accept, "You accepted the AI suggestion: it is the final grade now."),
+    "reject": (service.reject, "You rejected the AI suggestion. Grade the work yourself, or ask again."),
+}
+
+
+@router.post("/teach/submissions/{submission_id}/suggestion/{action}")
+async def review_suggestion(
+    submission_id: uuid.UUID, action: Literal["accept", "reject"], page: Page, session: PageSession, form: Form
+) -> Response:
+    change, notice = _REVIEWS[action]
+    view = await views.marking(session, submission_id)
+    problem = _stale(view, form)
+    if problem is None:
+        _, problem = await attempt(session, lambda: change(session, view.suggestion.id))
+    if problem is not None:
+        return _marking_page(page, view, problem.status, ai_problem=problem)
+    return page.redirect(_submission_url(submission_id), notice)
 
 
 # ---------------------------------------------------------------- bulk AI grading
