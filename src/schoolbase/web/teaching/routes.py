@@ -308,16 +308,18 @@ _MOVES: dict[str, tuple[Callable[[Any, uuid.UUID], Awaitable[Any]], Callable[[An
 _STUDENT_MOVES = {"excuse": SubmissionStatus.excused, "missing": SubmissionStatus.missing}
 
 
-@router.post("/teach/assignments/{assignment_id}/{move}")
-async def assignment_move(
-    assignment_id: uuid.UUID,
-    move: Literal["publish", "close", "post-grades", "mark-missing"],
-    page: Page,
-    form: Form,
-    session: PageSession,
-) -> Response:
+def _assignment_move(move: str) -> Callable[..., Awaitable[Response]]:
     change, notice = _MOVES[move]
-    return await _move(page, session, form, assignment_id, lambda: change(session, assignment_id), notice)
+
+    async def make_move(assignment_id: uuid.UUID, page: Page, form: Form, session: PageSession) -> Response:
+        return await _move(page, session, form, assignment_id, lambda: change(session, assignment_id), notice)
+
+    return make_move
+
+
+# One route per move, so other pages under /teach/assignments/{id}/ (AI grading) stay reachable.
+for _move_name in _MOVES:
+    router.post(f"/teach/assignments/{{assignment_id}}/{_move_name}")(_assignment_move(_move_name))
 
 
 @router.post("/teach/assignments/{assignment_id}/students/{student_id}/{move}")
