@@ -13,6 +13,7 @@ from schoolbase.app import create_app
 from schoolbase.cli import print_serve_screen
 from schoolbase.db.urls import database_urls
 from schoolbase.models import AiFeature
+from schoolbase.tenancy import demo as demo_data
 from schoolbase.tenancy.demo import DEMO_PASSWORD, DemoSummary
 from schoolbase.tenancy.flows import load_demo
 from tests.conftest import login, migrated_database, open_database
@@ -126,6 +127,25 @@ async def test_an_ai_suggestion_waits_for_each_teacher_through_the_real_path(dem
         assert (state, source, call, feature) == ("ai_suggested", "ai", "succeeded", AiFeature.grading_assistance)
         assert "no AI model was called" in feedback and 0 < confidence < 1 and scores == 3
         assert status in ("submitted", "late")  # still the teacher's to review
+
+
+async def test_a_demo_class_without_work_gets_it_and_the_others_are_left_alone(server_url, settings):
+    """A database loaded before the demo had work (here: one class's work removed) gets it on the next load."""
+    with migrated_database(server_url) as owner:
+        async with open_database(database_urls(owner, settings)) as db:
+            async with db.as_service() as session:
+                await demo_data.load_demo(session)
+            async with db.as_service() as session:
+                physics = "(select id from public.classes where name = 'Physics')"
+                await session.execute(text(f"delete from public.assignments where class_id = {physics}"))
+                await session.execute(text(f"delete from public.assignment_categories where class_id = {physics}"))
+            before = await rows(db, "select id, updated_at from assignments order by id")
+            async with db.as_service() as session:
+                again = await demo_data.load_demo(session)
+            after = await rows(db, "select id, updated_at from assignments order by id")
+    assert not again.created and again.classes_with_new_work == ["Riverside High: Physics"]
+    assert len(again.ai_waiting) == 1
+    assert set(before) < set(after) and len(after) - len(before) == 9
 
 
 @pytest.fixture(scope="module")

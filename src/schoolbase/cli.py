@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.ai.cli import app as ai_app
-from schoolbase.config import DEV_JWT_SECRET, get_settings
+from schoolbase.config import DEV_JWT_SECRET, Settings, get_settings
 from schoolbase.db import migrate
 from schoolbase.db.engine import Database
 from schoolbase.db.runtime import owner_url, prepare_database
@@ -75,11 +75,10 @@ def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]])
     return with_database(urls, in_transaction)
 
 
-def load_demo(urls: DatabaseUrls) -> "DemoSummary":
+def load_demo(urls: DatabaseUrls, settings: Settings) -> "DemoSummary":
     """The demo organizations, their term of work and the AI suggestions waiting for teachers."""
     from schoolbase.tenancy.flows import load_demo as load  # noqa: PLC0415
 
-    settings = get_settings()
     return with_database(urls, lambda db: load(db, settings))
 
 
@@ -167,7 +166,7 @@ def serve(
     if doing:
         err.print(f"{' and '.join(doing).capitalize()} …", highlight=False)
     urls = prepare_database(settings)
-    summary = load_demo(urls) if demo else None
+    summary = load_demo(urls, settings) if demo else None
     print_serve_screen(
         console,
         url=settings.public_url,
@@ -191,7 +190,8 @@ def serve(
 def demo() -> None:
     """Load the demo: two organizations with their people and classes, a term's worth of
     assignments, submissions and grades, and an AI suggestion waiting for each teacher."""
-    print_demo(load_demo(prepare_database(get_settings())))
+    settings = get_settings()
+    print_demo(load_demo(prepare_database(settings), settings))
 
 
 @db_app.command("upgrade")

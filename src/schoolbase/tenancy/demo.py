@@ -111,14 +111,21 @@ async def _load_work(session: AsyncSession, org_id: uuid.UUID, spec: dict, summa
         class_id = await session.scalar(
             select(Class.id).where(Class.organization_id == org_id, Class.name == class_name)
         )
-        if class_id is None or not set(teachers + students) <= set(people) or await _has_work(session, class_id):
+        if class_id is None or teachers[0] not in people or await _has_work(session, class_id):
             continue
+        enrolled = set(
+            await session.scalars(
+                select(Enrollment.user_id).where(
+                    Enrollment.class_id == class_id, Enrollment.role == MembershipRole.student
+                )
+            )
+        )
         demo = DemoClass(
             organization_id=org_id,
             class_id=class_id,
             time_zone=time_zone,
             teacher_id=people[teachers[0]],
-            students=[people[s] for s in students],
+            students=[people[s] for s in students if people.get(s) in enrolled],
             seed=f"{spec['slug']}/{class_name}",
         )
         summary.ai_waiting += await load_term(session, COURSES[class_name], demo)
