@@ -161,10 +161,11 @@ def serve(
             logging.getLogger(name).setLevel(logging.WARNING)
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         err.print("[yellow]warning:[/yellow] SCHOOLBASE_JWT_SECRET is not set; using the development secret")
-    doing = [] if settings.database_url else [f"starting PostgreSQL in {settings.data_dir / 'pgdata'}"]
-    doing += ["loading the demo"] if demo else []
-    if doing:
-        err.print(f"{' and '.join(doing).capitalize()} …", highlight=False)
+    if not settings.database_url:
+        also = " and loading the demo" if demo else ""
+        err.print(f"Starting PostgreSQL in {settings.data_dir / 'pgdata'}{also} …", highlight=False)
+    elif demo:
+        err.print("Loading the demo …")
     urls = prepare_database(settings)
     summary = load_demo(urls, settings) if demo else None
     print_serve_screen(
