@@ -1,9 +1,11 @@
 """`schoolbase serve | db … | demo | users … | ai … | mail …`. The CLI acts as ``service_role``."""
 
 import asyncio
+import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.ai.cli import app as ai_app
-from schoolbase.config import DEV_JWT_SECRET, get_settings
+from schoolbase.config import DEV_JWT_SECRET, Settings, get_settings
 from schoolbase.db import migrate
 from schoolbase.db.engine import Database
 from schoolbase.db.runtime import owner_url, prepare_database
@@ -22,6 +24,9 @@ from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import problem_from_db_error
 from schoolbase.mail.cli import app as mail_app
 from schoolbase.problems import NOT_FOUND, Problem
+
+if TYPE_CHECKING:
+    from schoolbase.tenancy.demo import DemoSummary
 
 app = typer.Typer(help="Schoolbase: a multi-tenant school platform backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -35,14 +40,13 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one ``service_role`` transaction; a Problem becomes a clean exit 1."""
+def with_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` with a small ``Database``; a Problem or a rule the database enforces becomes a clean exit 1."""
 
     async def run() -> T:
         db = Database(urls, pool_size=1, max_overflow=0)
         try:
-            async with db.as_service() as session:
-                return await work(session)
+            return await work(db)
         finally:
             await db.dispose()
 
@@ -61,23 +65,76 @@ def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]])
         raise typer.Exit(1) from problem
 
 
-def print_demo(summary) -> None:
-    from schoolbase.tenancy.demo import DEMO_PASSWORD  # noqa: PLC0415
+def as_service(urls: DatabaseUrls, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one ``service_role`` transaction; a Problem becomes a clean exit 1."""
 
-    table = Table(title=f"Demo logins (password: {DEMO_PASSWORD})")
-    for column in ("organization", "email", "roles"):
-        table.add_column(column)
+    async def in_transaction(db: Database) -> T:
+        async with db.as_service() as session:
+            return await work(session)
+
+    return with_database(urls, in_transaction)
+
+
+def load_demo(urls: DatabaseUrls, settings: Settings) -> "DemoSummary":
+    """The demo organizations, their term of work and the AI suggestions waiting for teachers."""
+    from schoolbase.tenancy.flows import load_demo as load  # noqa: PLC0415
+
+    return with_database(urls, lambda db: load(db, settings))
+
+
+def logins_table(summary: "DemoSummary") -> Table:
+    """One line per demo person: organization, email, roles."""
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     for row in summary.logins:
         table.add_row(*row)
-    console.print(table)
+    return table
+
+
+def print_demo(summary: "DemoSummary") -> None:
+    from schoolbase.tenancy.demo import DEMO_PASSWORD  # noqa: PLC0415
+
+    console.print(f"Demo logins (password: {DEMO_PASSWORD})")
+    console.print(logins_table(summary))
     if not summary.created:
         console.print("The demo organizations were already loaded.")
 
 
-def load_demo(urls: DatabaseUrls) -> None:
-    from schoolbase.tenancy.demo import load_demo as load  # noqa: PLC0415
+def mail_line(smtp_url: str | None) -> str:
+    """Where mail goes: the SMTP server (never its credentials), or the log and the outbox."""
+    from schoolbase.mail.sender import parse_smtp_url  # noqa: PLC0415
 
-    print_demo(as_service(urls, load))
+    if not smtp_url:
+        return (
+            "Mail: not sent (no SCHOOLBASE_SMTP_URL): each message is printed to the log below with its link, "
+            "and `schoolbase mail outbox` lists them"
+        )
+    try:
+        target = parse_smtp_url(smtp_url)
+    except ValueError:
+        return "Mail: SCHOOLBASE_SMTP_URL is not a valid smtp:// or smtps:// URL"
+    scheme = "smtps" if target.use_tls else "smtp"
+    return f"Mail: sent through {scheme}://{target.host}:{target.port}"
+
+
+def print_serve_screen(
+    out: Console, *, url: str, summary: "DemoSummary | None", mail: str | None, postgres_log: Path | str | None
+) -> None:
+    """What `serve` shows before the server's own lines: where to go, who to sign in as, where
+    mail goes, the API docs, and where PostgreSQL logs to (the embedded server's)."""
+    from schoolbase.tenancy.demo import DEMO_PASSWORD  # noqa: PLC0415
+
+    base = url.rstrip("/")
+    out.print(f"[bold]Schoolbase[/bold]: open {base}/", highlight=False)
+    if summary is not None:
+        out.print(f"Demo logins, all with the password [bold]{DEMO_PASSWORD}[/bold]:", highlight=False)
+        out.print(logins_table(summary), highlight=False)
+    out.print(escape(mail_line(mail)), highlight=False, soft_wrap=True)
+    out.print(f"API docs: {base}/docs", highlight=False)
+    if postgres_log is not None:
+        out.print(f"PostgreSQL log: {postgres_log}", highlight=False, soft_wrap=True)
+
+
+QUIET_WHEN_SERVING = ("alembic", "procrastinate")  # migration steps; the job worker's every periodic run
 
 
 @app.command()
@@ -90,6 +147,7 @@ def serve(
     import uvicorn  # noqa: PLC0415
 
     from schoolbase.app import create_app  # noqa: PLC0415
+    from schoolbase.db.embedded import server_log  # noqa: PLC0415
     from schoolbase.observability import configure_logging  # noqa: PLC0415
 
     settings = get_settings()
@@ -98,19 +156,25 @@ def serve(
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     configure_logging(settings.log_level)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in QUIET_WHEN_SERVING:
+            logging.getLogger(name).setLevel(logging.WARNING)
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         err.print("[yellow]warning:[/yellow] SCHOOLBASE_JWT_SECRET is not set; using the development secret")
     if not settings.database_url:
-        err.print(f"Using the embedded PostgreSQL in {settings.data_dir / 'pgdata'}")
+        also = " and loading the demo" if demo else ""
+        err.print(f"Starting PostgreSQL in {settings.data_dir / 'pgdata'}{also} …", highlight=False)
+    elif demo:
+        err.print("Loading the demo …")
     urls = prepare_database(settings)
-    if demo:
-        load_demo(urls)
-    console.print(f"API docs: http://{host}:{port}/docs")
-    if settings.smtp_url is None:
-        console.print(
-            "Mail: no SCHOOLBASE_SMTP_URL, so invitation and password-reset messages are not sent: each is "
-            "logged with its link, and `schoolbase mail outbox` lists them."
-        )
+    summary = load_demo(urls, settings) if demo else None
+    print_serve_screen(
+        console,
+        url=settings.public_url,
+        summary=summary,
+        mail=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+        postgres_log=None if settings.database_url else server_log(settings.data_dir / "pgdata"),
+    )
     api = create_app(settings, urls)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then restores the handlers it found and
     # raises the signal again. SIGINT's handler makes that a KeyboardInterrupt, which uvicorn.run
@@ -125,8 +189,10 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Load the demo organizations (admins, teachers, classes, students, parents)."""
-    load_demo(prepare_database(get_settings()))
+    """Load the demo: two organizations with their people and classes, a term's worth of
+    assignments, submissions and grades, and an AI suggestion waiting for each teacher."""
+    settings = get_settings()
+    print_demo(load_demo(prepare_database(settings), settings))
 
 
 @db_app.command("upgrade")

