@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from schoolbase.web.account.routes import router as account_router
 from schoolbase.web.errors import install_page_errors
+from schoolbase.web.gradebook.routes import router as gradebook_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -14,5 +15,5 @@ STATIC = Path(__file__).parent / "static"
 def install_web(app: FastAPI) -> None:
     app.mount("/static/app", StaticFiles(directory=STATIC), name="app-static")
     install_page_errors(app)
-    for router in (account_router,):
+    for router in (account_router, gradebook_router):
         app.include_router(router)
