@@ -1,6 +1,6 @@
 """The gradebook page vs the gradebook API call for the same class, in the same run.
 
-    .venv/bin/python bench/gradebook_page.py [--repeat 300] [--warmup 30] [--profile]
+    .venv/bin/python bench/gradebook_page.py [--repeat 300] [--warmup 30] [--parts]
 
 Generates, in a scratch database on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL,
 the target class of bench/gradebook.py (its ``generate``, with no other classes): 30
@@ -16,21 +16,23 @@ client, alternately, as the class's teacher:
   gradebook as JSON).
 
 Each request is timed from sending it to having the whole body (Python's garbage
-collector paused during it); prints p50/p99 of each and the ratio page/API. --profile
-also prints the top functions of the page requests (cProfile, cumulative time).
+collector paused during it); prints p50/p99 of each and the ratio page/API. --parts
+also times, in one transaction as the teacher and outside HTTP, what each answer is made
+of: the service both share (``web.gradebook.views.staff_gradebook``: the gradebook and the
+rubric columns), the API's JSON (``model_dump_json`` of the service's answer), and the
+page's own work: its cells (``page_view``) and its template.
 """
 
 import argparse
 import asyncio
-import cProfile
 import gc
 import os
-import pstats
 import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from gradebook import TARGET_ASSIGNMENTS, TARGET_STUDENTS, generate  # bench/gradebook.py
@@ -40,10 +42,13 @@ from schoolbase.auth.service import Client, start_session
 from schoolbase.config import Settings
 from schoolbase.db import migrate
 from schoolbase.db.embedded import start_embedded
+from schoolbase.db.rls import user_identity
 from schoolbase.db.urls import database_urls
 from schoolbase.models import User
 from schoolbase.observability import configure_logging
 from schoolbase.web.cookies import SESSION_COOKIE
+from schoolbase.web.gradebook import views
+from schoolbase.web.templating import templates
 
 PAGE, API = "page", "API"
 
@@ -93,13 +98,7 @@ async def measure(owner_url: str, target: uuid.UUID, teacher: uuid.UUID, args) -
                     assert response.status_code == 200
                     if i >= args.warmup:
                         times[name].append(elapsed)
-            if args.profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                for _ in range(50):
-                    await http.get(requests[PAGE][0], headers=requests[PAGE][1])
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        parts = await measure_parts(app.state.db, target, teacher, args) if args.parts else None
     print(
         f"\ngradebook of {TARGET_STUDENTS} students x {TARGET_ASSIGNMENTS} assignments, as its teacher; "
         f"{args.repeat} requests each, alternating, after {args.warmup} warm-up rounds"
@@ -110,13 +109,57 @@ async def measure(owner_url: str, target: uuid.UUID, teacher: uuid.UUID, args) -
     ratio = pct(times[PAGE], 50) / pct(times[API], 50)
     print(f"ratio page/API: p50 {ratio:.2f}x, p99 {pct(times[PAGE], 99) / pct(times[API], 99):.2f}x")
     print(f"\ntarget (page p50 within 1.5x of the API's): {'met' if ratio <= 1.5 else 'NOT met'}")
+    if parts:
+        print("\nparts, p50 ms (outside HTTP, one transaction as the teacher):")
+        for name, values in parts.items():
+            print(f"  {name:34} {pct(values, 50):8.2f}")
+
+
+async def measure_parts(db, target: uuid.UUID, teacher: uuid.UUID, args) -> dict[str, list[float]]:
+    """What the two answers are made of, timed apart."""
+    template = templates.get_template("gradebook/gradebook.html")
+    # What the base template reads of a page, for a teacher with no other organizations.
+    page = SimpleNamespace(
+        me=None,
+        notice=None,
+        time_zone="UTC",
+        nav=[],
+        csrf_token="x",
+        request=SimpleNamespace(url=SimpleNamespace(path="/")),
+    )
+    parts: dict[str, list[float]] = {
+        "service (gradebook, rubric columns)": [],
+        "API: JSON of the service's answer": [],
+        "page: cells (page_view)": [],
+        "page: template": [],
+    }
+    for i in range(args.warmup + args.repeat):
+        async with db.as_user(user_identity(teacher)) as session:
+            gc.collect()
+            gc.disable()
+            try:
+                marks = [time.perf_counter()]
+                staff = await views.staff_gradebook(session, target)
+                marks.append(time.perf_counter())
+                staff.book.model_dump_json()
+                marks.append(time.perf_counter())
+                book = views.page_view(staff, "UTC")
+                marks.append(time.perf_counter())
+                template.render(page=page, book=book, saved="", new_state="final")
+                marks.append(time.perf_counter())
+            finally:
+                gc.enable()
+        if i >= args.warmup:
+            for values, start, end in zip(parts.values(), marks, marks[1:], strict=False):
+                values.append((end - start) * 1000)
+    return parts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--profile", action="store_true", help="also profile 50 page requests")
+    parser.add_argument("--parts", action="store_true", help="also time the parts of each answer apart")
     args = parser.parse_args()
     server_url = os.environ.get("SCHOOLBASE_DATABASE_URL") or start_embedded(
         Path(tempfile.mkdtemp(prefix="schoolbase-bench-")) / "pgdata", temporary=True
