@@ -5,17 +5,33 @@ Reads are the API's ``GET /classes/{id}/gradebook`` (``grading.gradebook``); gra
 saved as ``PUT /submissions/{id}/grade`` saves them (``web.gradebook.entry``)."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.datastructures import FormData
 
 from schoolbase.csvexport import csv_response
 from schoolbase.grading import gradebook as gradebooks
-from schoolbase.web.deps import Form, Page, PageSession
+from schoolbase.web import csrf
+from schoolbase.web.deps import AnyonePage, Form, Page, PageSession
 from schoolbase.web.gradebook import entry, views
 from schoolbase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+# The grid posts a field per cell: a class of 30 x 40 is over Starlette's default of 1,000.
+MAX_GRID_FIELDS = 20_000
+
+
+async def grid_form(page: AnyonePage) -> FormData:
+    """The posted grid, read with room for a field per cell (the request keeps it, so the
+    CSRF check reads the same form), after its CSRF token matched."""
+    await page.request.form(max_fields=MAX_GRID_FIELDS)
+    return await csrf.checked_form(page.request, page.settings)
+
+
+GridForm = Annotated[FormData, Depends(grid_form)]
 
 
 def gradebook_url(class_id: uuid.UUID) -> str:
@@ -37,7 +53,7 @@ async def gradebook_page(class_id: uuid.UUID, page: Page, session: PageSession) 
 
 
 @router.post("/teach/classes/{class_id}/gradebook")
-async def save_grades(class_id: uuid.UUID, page: Page, form: Form, session: PageSession) -> Response:
+async def save_grades(class_id: uuid.UUID, page: Page, form: GridForm, session: PageSession) -> Response:
     """Without the script: every cell whose points changed is saved; refused ones are shown
     again beside their cells, with what was typed."""
     staff = await views.staff_gradebook(session, class_id)
