@@ -26,22 +26,17 @@ page's own work: its cells (``page_view``) and its template.
 import argparse
 import asyncio
 import gc
-import os
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
-from gradebook import TARGET_ASSIGNMENTS, TARGET_STUDENTS, generate  # bench/gradebook.py
+from gradebook import TARGET_ASSIGNMENTS, TARGET_STUDENTS, generate, scratch_database  # bench/gradebook.py
 
 from schoolbase.app import create_app
 from schoolbase.auth.service import Client, start_session
 from schoolbase.config import Settings
-from schoolbase.db import migrate
-from schoolbase.db.embedded import start_embedded
 from schoolbase.db.rls import user_identity
 from schoolbase.db.urls import database_urls
 from schoolbase.models import User
@@ -161,11 +156,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--parts", action="store_true", help="also time the parts of each answer apart")
     args = parser.parse_args()
-    server_url = os.environ.get("SCHOOLBASE_DATABASE_URL") or start_embedded(
-        Path(tempfile.mkdtemp(prefix="schoolbase-bench-")) / "pgdata", temporary=True
-    )
-    with migrate.scratch_database(server_url) as owner_url:
-        migrate.upgrade(owner_url)
+    with scratch_database() as owner_url:
         # Only the target class: no other classes (so no other students or assignments).
         generation = argparse.Namespace(students=TARGET_STUDENTS, classes=0, assignments=0, verbose=False)
         target, teacher = generate(owner_url, generation)
