@@ -42,18 +42,22 @@ def _uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def posted_cells(form: FormData) -> dict[Key, str]:
-    """The grid's inputs (``c{row}_{column}``) by (student, assignment), read through the ids
-    the same form carried (``s{row}``, ``a{column}``), so a roster that changed since the
-    page was opened never moves a grade to another student."""
-    cells: dict[Key, str] = {}
+def posted_cells(form: FormData) -> dict[Key, tuple[str, str | None]]:
+    """The grid's inputs (``c{row}_{column}``) by (student, assignment): what the teacher
+    sent, and the points the page showed in that cell (``w{row}``, the row's points joined
+    by ``|``), read through the ids the same form carried (``s{row}``, ``a{column}``), so a
+    roster that changed since the page was opened never moves a grade to another student."""
+    cells: dict[Key, tuple[str, str | None]] = {}
     for name, value in form.multi_items():
         found = CELL.fullmatch(name)
         if found is None or not isinstance(value, str):
             continue
-        student, assignment = _uuid(form.get(f"s{found[1]}")), _uuid(form.get(f"a{found[2]}"))
-        if student is not None and assignment is not None:
-            cells[(student, assignment)] = value.strip()
+        row, column = found[1], int(found[2])
+        student, assignment = _uuid(form.get(f"s{row}")), _uuid(form.get(f"a{column}"))
+        if student is None or assignment is None:
+            continue
+        shown = str(form.get(f"w{row}", "")).split("|")
+        cells[(student, assignment)] = (value.strip(), shown[column] if column < len(shown) else None)
     return cells
 
 
@@ -64,8 +68,8 @@ def posted_key(form: FormData) -> Key | None:
 
 
 def changed(text: str, current: str) -> bool:
-    """Is ``text`` a change from the points the cell showed? A blank cell never is: grades
-    are removed on the submission's page, not by clearing a cell."""
+    """Is ``text`` a change from the points ``current``? A blank cell never is: grades are
+    removed on the submission's page, not by clearing a cell."""
     if not text or text == current:
         return False
     try:
@@ -83,13 +87,14 @@ def points_of(text: str) -> Decimal | Problem:
 
 
 async def latest_submission(
-    session: AsyncSession, class_id: uuid.UUID, student_id: uuid.UUID, assignment_id: uuid.UUID
+    session: AsyncSession, cls: Class, student_id: uuid.UUID, assignment_id: uuid.UUID
 ) -> uuid.UUID | None:
     """The attempt the gradebook shows: the latest turned-in one (a draft only when there is nothing else)."""
     return await session.scalar(
         select(AssignmentSubmission.id)
         .where(
-            AssignmentSubmission.class_id == class_id,
+            AssignmentSubmission.organization_id == cls.organization_id,
+            AssignmentSubmission.class_id == cls.id,
             AssignmentSubmission.assignment_id == assignment_id,
             AssignmentSubmission.student_id == student_id,
         )
@@ -115,7 +120,7 @@ async def save_points(
     student_id, assignment_id = key
     if await rubric_assignments(session, cls, [assignment_id]):
         return RUBRIC_REQUIRED("this assignment is graded by its rubric: grade it on the submission's page")
-    submission_id = await latest_submission(session, cls.id, student_id, assignment_id)
+    submission_id = await latest_submission(session, cls, student_id, assignment_id)
     if submission_id is None:
         return NOT_SUBMITTED("nothing was turned in: mark it missing on the assignment's page to grade it")
     existing = await grades.grade_of(session, submission_id)
@@ -143,17 +148,21 @@ def message(problem: Problem) -> str:
 async def save_changed(
     session: AsyncSession,
     staff: StaffGradebook,
-    posted: Mapping[Key, str],
+    posted: Mapping[Key, tuple[str, str | None]],
     *,
     grader_id: uuid.UUID | None,
     new_state: GradeState,
 ) -> tuple[int, dict[Key, Entry], int]:
-    """Save every posted cell whose points differ from the grid's: (how many were saved, the
-    refused ones with what was typed and why, the status to answer with when any was refused)."""
+    """Save every posted cell the teacher changed from what the page showed (so a grade
+    someone else gave since is not put back); without what it showed, from what the grid
+    holds now. Returns how many were saved, the refused ones with what was typed and why,
+    and the status to answer with when any was refused."""
     saved, refused, status = 0, {}, 200
-    for key, text in posted.items():
-        cell = staff.cells.get(key)
-        if not changed(text, shown_points(cell) if cell is not None else ""):
+    for key, (text, shown) in posted.items():
+        if shown is None:
+            cell = staff.cells.get(key)
+            shown = shown_points(cell) if cell is not None else ""
+        if not changed(text, shown):
             continue
         problem = await save_points(session, staff.cls, key, text, grader_id=grader_id, new_state=new_state)
         if problem is None:

@@ -67,6 +67,7 @@ class Row:
     course: str
     letter: str
     cells_html: Markup = Markup("")
+    shown: str = ""  # the points each cell showed, joined by "|": what "Save grades" compares with
 
 
 @dataclass
@@ -231,7 +232,7 @@ def page_view(staff: StaffGradebook, time_zone: str, entries: Mapping[Key, Entry
         name = student.display_name or "Unnamed student"
         row = Row(key=i, student_id=student.student_id, name=name, course=course, letter=letter)
         by_assignment = {c.assignment_id: c for c in student.cells}
-        cells = []
+        cells, shown = [], []
         for column in columns:
             key = f"{i}_{column.key}"
             entry = entries.get((student.student_id, column.assignment_id)) if entries else None
@@ -240,9 +241,10 @@ def page_view(staff: StaffGradebook, time_zone: str, entries: Mapping[Key, Entry
                 cell_view(key, cell, column.by_rubric, entry) if cell is not None else Cell(key, False, "", empty=True)
             )
             cells.append(view)
+            shown.append("" if not view.editable else view.value if entry is None else shown_points(cell))
             if entry is not None:
                 errors.append((key if view.error else "", f"{name}, {column.title}: {entry.error}"))
-        row.cells_html = cells_html(i, cells)
+        row.cells_html, row.shown = cells_html(i, cells), "|".join(shown)
         rows.append(row)
     errors += [("", entry.error) for at, entry in entries.items() if at not in staff.cells]  # not in the grid
     total = sum((c.weight_percent for c in book.categories), Decimal(0))

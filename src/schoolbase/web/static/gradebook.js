@@ -124,6 +124,11 @@
         }
         var body = result.body;
         input.setAttribute("data-saved", body.value);
+        // What "Save grades" compares with: this cell now shows what is saved.
+        var shown = form.elements.namedItem("w" + at.row);
+        var points = shown.value.split("|");
+        points[at.col] = body.value;
+        shown.value = points.join("|");
         if (document.activeElement !== input && input.value.trim() === value) input.value = body.value;
         showError(input, "");
         document.getElementById("m" + at.row + "_" + at.col).textContent = body.mark;
