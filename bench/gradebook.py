@@ -31,6 +31,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -280,6 +282,17 @@ def measure(
     print(f"\ntarget (client p50 ratio <= 1.3, teacher p50 < 20 ms): {'met' if met else 'NOT met'}")
 
 
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A migrated scratch database (its owner's URL) on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL."""
+    server_url = os.environ.get("SCHOOLBASE_DATABASE_URL") or start_embedded(
+        Path(tempfile.mkdtemp(prefix="schoolbase-bench-")) / "pgdata", temporary=True
+    )
+    with migrate.scratch_database(server_url) as owner_url:
+        migrate.upgrade(owner_url)
+        yield owner_url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
@@ -290,11 +303,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="also print EXPLAIN ANALYZE for both roles")
     parser.add_argument("--verbose", action="store_true", help="time each generation step")
     args = parser.parse_args()
-    server_url = os.environ.get("SCHOOLBASE_DATABASE_URL") or start_embedded(
-        Path(tempfile.mkdtemp(prefix="schoolbase-bench-")) / "pgdata", temporary=True
-    )
-    with migrate.scratch_database(server_url) as owner_url:
-        migrate.upgrade(owner_url)
+    with scratch_database() as owner_url:
         target, teacher = generate(owner_url, args)
         measure(database_urls(owner_url, Settings()), target, teacher, args.repeat, args.warmup, args.explain)
 

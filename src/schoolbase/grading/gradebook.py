@@ -43,13 +43,14 @@ from schoolbase.pagination import Page, PageParams, paginate_by
 # Sorts assignments without a due date after every dated one.
 NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
 
+# The course letter once per student (materialized: inlined, the letter was computed for
+# every one of the class's cells, which took longer than the gradebook itself).
 _GRADEBOOK = text(
     """
     with g as (select * from public.class_gradebook(:class_id)),
-    course as (
-      select distinct on (g.student_id) g.student_id,
-             private.letter_grade(:organization_id, g.course_percentage) as letter
-      from g order by g.student_id
+    course as materialized (
+      select s.student_id, private.letter_grade(:organization_id, s.course_percentage) as letter
+      from (select distinct g.student_id, g.course_percentage from g) s
     )
     select g.*, course.letter as course_letter from g join course using (student_id)
     """

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from schoolbase.web.account.routes import router as account_router
 from schoolbase.web.errors import install_page_errors
 from schoolbase.web.family.routes import router as family_router
+from schoolbase.web.gradebook.routes import router as gradebook_router
 from schoolbase.web.learning.routes import router as learning_router
 from schoolbase.web.marking.routes import router as marking_router
 from schoolbase.web.teaching.routes import router as teaching_router
@@ -18,5 +19,12 @@ STATIC = Path(__file__).parent / "static"
 def install_web(app: FastAPI) -> None:
     app.mount("/static/app", StaticFiles(directory=STATIC), name="app-static")
     install_page_errors(app)
-    for router in (account_router, teaching_router, marking_router, learning_router, family_router):
+    for router in (
+        account_router,
+        teaching_router,
+        marking_router,
+        gradebook_router,
+        learning_router,
+        family_router,
+    ):
         app.include_router(router)
