@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.db.crud import add, change, get_visible, remove
 from schoolbase.grading.access import require_manager
-from schoolbase.grading.schemas import GradeOut, PostedGrades, RubricScoreIn, RubricScoreOut
+from schoolbase.grading.schemas import GradeIn, GradeOut, PostedGrades, RubricScoreIn, RubricScoreOut
 from schoolbase.models import (
     Assignment,
     AssignmentGrade,
@@ -201,6 +201,21 @@ async def grade_submission(
         )
         grade = await grade_of(session, submission_id)
     return grade
+
+
+async def teacher_grades(
+    session: AsyncSession, submission_id: uuid.UUID, grader_id: uuid.UUID, body: GradeIn
+) -> AssignmentGrade:
+    """A grade a teacher gives (``PUT /submissions/{id}/grade``, the grading page, the gradebook)."""
+    return await grade_submission(
+        session,
+        submission_id,
+        grader_id=grader_id,
+        points=body.points,
+        rubric=body.rubric,
+        state=GradeState(body.state),
+        feedback=body.feedback,
+    )
 
 
 async def _check_scores(session: AsyncSession, assignment_id: uuid.UUID, rubric: Scores, state: GradeState) -> None:

@@ -12,7 +12,7 @@ from schoolbase.auth.deps import CurrentUser, Session
 from schoolbase.csvexport import csv_response
 from schoolbase.grading import assignments, categories, gradebook_schemas, grades, rubrics, scale, schemas, submissions
 from schoolbase.grading import gradebook as gradebooks
-from schoolbase.models import Assignment, AssignmentCategory, AssignmentState, GradeState, SubmissionStatus
+from schoolbase.models import Assignment, AssignmentCategory, AssignmentState, SubmissionStatus
 from schoolbase.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["grading"])
@@ -257,16 +257,7 @@ async def grade_submission(
 ) -> schemas.GradeOut:
     """Grade by ``points`` or by ``rubric`` (scores per criterion, summed into the points), as a
     ``draft`` or ``final`` grade, with feedback. The late penalty and letter are derived."""
-    grade = await grades.grade_submission(
-        session,
-        submission_id,
-        grader_id=user.user_id,
-        points=body.points,
-        rubric=body.rubric,
-        state=GradeState(body.state),
-        feedback=body.feedback,
-    )
-    return await grades.grade_out(session, grade)
+    return await grades.grade_out(session, await grades.teacher_grades(session, submission_id, user.user_id, body))
 
 
 @router.delete("/submissions/{submission_id}/grade", status_code=204)

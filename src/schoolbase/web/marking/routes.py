@@ -20,7 +20,6 @@ from schoolbase.grading import grades
 from schoolbase.grading.assist import flows, runs, service
 from schoolbase.grading.assist.schemas import GradeEdit
 from schoolbase.grading.schemas import GradeIn
-from schoolbase.models import GradeState
 from schoolbase.problems import AI_GRADING_RUNNING, NOT_AN_AI_SUGGESTION, Problem
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import (
@@ -96,18 +95,7 @@ async def save_grade(submission_id: uuid.UUID, page: Page, session: PageSession,
     body, errors = grade_form.read(GradeIn, posted, text(form, "state") or "draft")
     status = 422
     if body is not None:
-        _, problem = await attempt(
-            session,
-            lambda: grades.grade_submission(
-                session,
-                submission_id,
-                grader_id=page.user_id,
-                points=body.points,
-                rubric=body.rubric,
-                state=GradeState(body.state),
-                feedback=body.feedback,
-            ),
-        )
+        _, problem = await attempt(session, lambda: grades.teacher_grades(session, submission_id, page.user_id, body))
         if problem is None:
             notice = (
                 "Final grade saved. Students see it once you post the assignment's grades."

@@ -91,8 +91,9 @@ class Marking:
             return None
         return "high" if confidence >= Decimal("0.8") else "medium" if confidence >= Decimal("0.5") else "low"
 
-    def criterion(self, criterion_id: uuid.UUID) -> CriterionOut | None:
-        return next((c for c in self.rubric.criteria if c.id == criterion_id), None) if self.rubric else None
+    @property
+    def criteria(self) -> dict[uuid.UUID, CriterionOut]:
+        return {c.id: c for c in self.rubric.criteria} if self.rubric else {}
 
 
 async def marking(session: AsyncSession, submission_id: uuid.UUID) -> Marking:
