@@ -1,0 +1,91 @@
+"""Hostile input on every form of the pages: each form a teacher or a student sees is posted with
+each hostile value in every field (its form token kept), and so are the forms of a stranger. Whatever the value, the answer is a
+page with a 2xx, 3xx or 4xx status, never a 500."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.grading.ai_support import make_work
+from tests.web.support import as_person, browser_client
+
+HOSTILE = [
+    "\x00",
+    "A" * 20_000,
+    "-1",
+    "1e309",
+    "NaN",
+    "9" * 40,
+    "0.0000001",
+    "<script>alert(1)</script>",
+    "2026-13-45T25:61",
+    "10000-01-01T00:00",
+    "💥\u202e",
+    "' or 1=1 --",
+    "00000000-0000-0000-0000-000000000000",
+]
+
+
+class Forms(HTMLParser):
+    """The page's POST forms: (action, field names other than the form token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, set[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form" and attributes.get("method", "").lower() == "post":
+            self.forms.append((attributes.get("action") or "", set()))
+        elif tag in ("input", "textarea", "select", "button") and self.forms and attributes.get("name"):
+            if attributes["name"] != "csrf_token":
+                self.forms[-1][1].add(attributes["name"])
+
+
+def forms_of(html: str) -> list[tuple[str, set[str]]]:
+    parser = Forms()
+    parser.feed(html)
+    return [(action, fields) for action, fields in parser.forms if action not in ("/sign-out", "/switch-organization")]
+
+
+async def post_hostile(http, page_url: str) -> int:
+    page = await http.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    posted = 0
+    for action, fields in forms_of(page.text):
+        for value in HOSTILE:
+            form_token = (await http.get(page_url)).text.split('name="csrf_token" value="')[1].split('"')[0]
+            response = await http.post(
+                action or page_url, data={"csrf_token": form_token, **dict.fromkeys(fields, value)}
+            )
+            assert response.status_code < 500, (action, repr(value[:40]), response.status_code, response.text[:300])
+            posted += 1
+    return posted
+
+
+async def test_no_form_of_a_stranger_answers_500_to_hostile_values(app):
+    async with browser_client(app) as http:
+        for url in ("/sign-in", "/forgot-password", "/reset-password?token=x"):
+            assert await post_hostile(http, url)
+
+
+@pytest.mark.parametrize("who", ["t", "s"])
+async def test_no_form_answers_500_to_hostile_values(app, db, settings, client, make_school, who):
+    school = await make_school()
+    work = await make_work(db, school, {} if who == "s" else None)  # the student has yet to turn it in
+    if who == "s":
+        pages = [f"/assignments/{work.assignment_id}/work", "/account/password"]
+    else:  # the forms that need work still waiting for a grade first
+        pages = [
+            f"/teach/assignments/{work.assignment_id}/ai-grading",
+            f"/teach/submissions/{work.submissions['s']}",
+            f"/teach/classes/{school.class_id}",
+            f"/teach/classes/{school.class_id}/assignments/new",
+            f"/teach/assignments/{work.assignment_id}/edit",
+            f"/teach/assignments/{work.assignment_id}",
+            f"/teach/classes/{school.class_id}/gradebook",
+            "/account/password",
+        ]
+    async with await as_person(app, db, settings, school.people[who]) as http:
+        posted = [await post_hostile(http, url) for url in pages]
+    assert all(posted), dict(zip(pages, posted, strict=True))
