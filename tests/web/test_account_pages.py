@@ -4,7 +4,6 @@ redirects, password change and reset, invitations, sessions and the organization
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -220,5 +219,48 @@ async def test_page_errors_are_pages_and_api_errors_stay_problems(app, client):
     assert api.headers["content-type"].startswith("application/problem+json")
 
 
-def link_token(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
+async def invite(client, school, email: str) -> str:
+    """An emailed invitation of ``school`` for ``email`` as a parent: the link's token."""
+    body = {"email": email, "display_name": "Invited Parent", "roles": ["parent"]}
+    response = await client.post(f"/organizations/{school.org_id}/members", json=body, headers=school.headers["oa"])
+    assert response.status_code == 202, response.text
+    return response.json()["invitation"]["id"]
+
+
+async def test_an_invitation_makes_a_new_account_from_its_page(app, client, db, settings, make_school):
+    school = await make_school()
+    email = f"parent-{uuid.uuid4().hex[:8]}@mailbox.example.net"
+    token = await emailed_token(db, settings, await invite(client, school, email))
+    async with browser_client(app) as http:
+        page = await http.get(f"/accept-invitation?token={token}")
+        assert page.status_code == 200 and email in page.text and "Create my account and join" in page.text
+        data = {"csrf_token": form_token(page.text), "token": token, "display_name": "Robin Parent"}
+        short = await http.post("/accept-invitation", data={**data, "password": "short"})
+        assert short.status_code == 422 and 'aria-invalid="true"' in short.text
+        joined = await http.post("/accept-invitation", data={**data, "password": "the parent's own 1"})
+        assert (joined.status_code, joined.headers["location"]) == (303, "/home")
+        assert (await http.get("/home")).headers["location"] == "/children"
+        used = await http.get(f"/accept-invitation?token={token}")
+        assert used.status_code >= 400 and "cannot be used" in used.text
+    async with browser_client(app) as http:
+        assert (await sign_in(http, email, "the parent's own 1")).headers["location"] == "/home"
+
+
+async def test_an_invitation_to_an_existing_account_is_accepted_signed_in(app, client, db, settings, make_school):
+    school = await make_school()
+    user_id, email = await new_person(db, "web-invited")
+    token = await emailed_token(db, settings, await invite(client, school, email))
+    async with browser_client(app) as http:
+        page = await http.get(f"/accept-invitation?token={token}")
+        assert "Sign in to accept" in page.text and "Create my account" not in page.text
+    async with await as_person(app, db, settings, user_id) as http:
+        accepted = await submit(http, f"/accept-invitation?token={token}", "/accept-invitation", {"token": token})
+        assert accepted.status_code == 303
+        assert (await http.get("/home")).headers["location"] == "/children"
+    # Someone else, signed in, cannot accept an invitation for an address with an account.
+    other_id, _ = await new_person(db, "web-not-invited")
+    _, third_email = await new_person(db, "web-invited-too")
+    second = await emailed_token(db, settings, await invite(client, school, third_email))
+    async with await as_person(app, db, settings, other_id) as http:
+        refused = await submit(http, f"/accept-invitation?token={second}", "/accept-invitation", {"token": second})
+        assert refused.status_code == 403 and "Join" in refused.text
