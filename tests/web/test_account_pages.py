@@ -5,12 +5,13 @@ redirects, password change and reset, invitations, sessions and the organization
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from schoolbase.auth.tokens import issue_access_token
 from schoolbase.web.cookies import ORGANIZATION_COOKIE, SESSION_COOKIE
 from tests.conftest import PASSWORD, emailed_token, new_person, service_scalar
-from tests.web.support import as_person, browser_client, form_token, submit
+from tests.web.support import HTML, as_person, browser_client, form_token, submit
 
 
 async def sign_in(http, login: str, password: str = PASSWORD, next_url: str = ""):
@@ -264,3 +265,13 @@ async def test_an_invitation_to_an_existing_account_is_accepted_signed_in(app, c
     async with await as_person(app, db, settings, other_id) as http:
         refused = await submit(http, f"/accept-invitation?token={second}", "/accept-invitation", {"token": second})
         assert refused.status_code == 403 and "Join" in refused.text
+
+
+async def test_over_https_the_cookies_are_secure(app, db):
+    _, email = await new_person(db, "web-https")
+    transport = httpx.ASGITransport(app=app, client=("10.9.9.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://test", headers=HTML) as http:
+        signed = await sign_in(http, email)
+    cookies = [value.lower() for name, value in signed.headers.multi_items() if name == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("sb_session="))
+    assert "secure" in session and "httponly" in session and "samesite=lax" in session
