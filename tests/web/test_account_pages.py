@@ -275,3 +275,11 @@ async def test_over_https_the_cookies_are_secure(app, db):
     cookies = [value.lower() for name, value in signed.headers.multi_items() if name == "set-cookie"]
     session = next(c for c in cookies if c.startswith("sb_session="))
     assert "secure" in session and "httponly" in session and "samesite=lax" in session
+
+
+async def test_an_api_address_opened_in_a_browser_explains_itself(app, db, settings):
+    user_id, _ = await new_person(db, "web-api-in-browser")
+    async with await as_person(app, db, settings, user_id) as http:
+        response = await http.get("/classes")
+        assert response.status_code == 401 and response.headers["content-type"].startswith("text/html")
+        assert "<h1>Not authenticated</h1>" in response.text

@@ -21,7 +21,9 @@ def sign_in_redirect(request: Request, next_url: str) -> Response:
 
 
 def problem_page(request: Request, problem: Problem) -> Response:
-    if problem.status == 401:
+    # A page's 401 (its session ended) sends the browser to sign in and back; an API address
+    # opened in a browser takes bearer tokens, not the cookie, so it is only explained.
+    if problem.status == 401 and getattr(request.state, "page", False):
         return sign_in_redirect(request, quote(request.url.path, safe="/"))
     page = PageContext(request, request.app.state.settings, ANONYMOUS)
     response = render(page, "error.html", status_code=problem.status, problem=problem)
