@@ -53,6 +53,8 @@ class PageContext:
             links += [("/todo", "To do"), ("/grades", "Grades")]
         if self.has("parent"):
             links.append(("/children", "My children"))
+        if self.roles:  # any member may host (T, OA) or be invited to a meeting session
+            links.append(("/meetings", "Meetings"))
         return links
 
     @property
