@@ -53,6 +53,8 @@ class PageContext:
             links += [("/todo", "To do"), ("/grades", "Grades")]
         if self.has("parent"):
             links.append(("/children", "My children"))
+        if self.organization:  # org admins the organization's, teachers their students', others their own
+            links.append(("/ai-dashboard", "AI usage"))
         return links
 
     @property
