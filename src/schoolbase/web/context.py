@@ -55,6 +55,8 @@ class PageContext:
             links.append(("/children", "My children"))
         if self.roles:  # any member may host (T, OA) or be invited to a meeting session
             links.append(("/meetings", "Meetings"))
+        if self.organization:  # org admins the organization's, teachers their students', others their own
+            links.append(("/ai-dashboard", "AI usage"))
         return links
 
     @property
