@@ -11,6 +11,7 @@ from schoolbase.web.family.routes import router as family_router
 from schoolbase.web.gradebook.routes import router as gradebook_router
 from schoolbase.web.learning.routes import router as learning_router
 from schoolbase.web.marking.routes import router as marking_router
+from schoolbase.web.platform.routes import router as platform_router
 from schoolbase.web.teaching.routes import router as teaching_router
 
 STATIC = Path(__file__).parent / "static"
@@ -26,5 +27,6 @@ def install_web(app: FastAPI) -> None:
         gradebook_router,
         learning_router,
         family_router,
+        platform_router,
     ):
         app.include_router(router)
