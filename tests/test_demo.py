@@ -35,6 +35,17 @@ TABLES = (
     "rubric_grades",
     "grade_history",
     "ai_usage_logs",
+    "ai_daily_user_usage",
+    "ai_monthly_org_usage",
+    "ai_budget_alerts",
+    "ai_organization_settings",
+    "resource_categories",
+    "resources",
+    "resource_reviews",
+    "meeting_rooms",
+    "meeting_sessions",
+    "meeting_participants",
+    "meeting_action_items",
 )
 
 
@@ -69,6 +80,7 @@ async def test_the_demo_loads_a_term_of_work_once(demo):
     db, _, first, second, loaded = demo
     assert first.created and len(first.classes_with_new_work) == 4 and len(first.ai_waiting) == 4
     assert not second.created and second.classes_with_new_work == [] and second.ai_waiting == []
+    assert first.worksheet is not None and second.worksheet is None
     assert await digests(db) == loaded
     assert [login for login in second.logins] == first.logins
     counts = dict(
@@ -146,6 +158,83 @@ async def test_a_demo_class_without_work_gets_it_and_the_others_are_left_alone(s
     assert not again.created and again.classes_with_new_work == ["Riverside High: Physics"]
     assert len(again.ai_waiting) == 1
     assert set(before) < set(after) and len(after) - len(before) == 9
+
+
+async def test_a_super_admin_without_an_organization_is_among_the_logins(demo):
+    db, _, first, *_ = demo
+    assert ("Platform (no organization)", "root@schoolbase.example.org", "super admin") in first.logins
+    found = await rows(
+        db,
+        """select u.is_super_admin, count(m.id) from users u left join memberships m on m.user_id = u.id
+           where u.email = 'root@schoolbase.example.org' group by u.is_super_admin""",
+    )
+    assert found == [(True, 0)]
+
+
+async def test_the_library_has_a_category_tree_approved_resources_reviews_and_an_ai_worksheet_waiting(demo):
+    db = demo[0]
+    tree = await rows(db, "select count(*) filter (where parent_id is null), count(*) from resource_categories")
+    assert tree == [(3, 7)]
+    states = dict(await rows(db, "select state::text, count(*) from resources group by state"))
+    assert states == {"approved": 12, "draft": 1, "rejected": 1, "pending_review": 1}
+    generated = await rows(
+        db,
+        """select r.type::text, r.state::text, l.feature::text, l.status::text, r.body <> ''
+           from resources r join ai_usage_logs l on l.id = r.ai_usage_log_id where r.ai_generated""",
+    )
+    assert generated == [("worksheet", "pending_review", "resource_generation", "succeeded", True)]
+    rated = await rows(
+        db, "select count(*), min(rating_average), max(rating_average) from resources where rating_count > 0"
+    )
+    assert rated[0][0] >= 9 and 1 <= rated[0][1] < rated[0][2] <= 5
+    assert {kind for (kind,) in await rows(db, "select distinct type::text from resources")} >= {
+        "link",
+        "video",
+        "worksheet",
+        "quiz",
+        "document",
+        "interactive_activity",
+    }
+
+
+async def test_meetings_this_week_and_last_with_attendance_and_action_items(demo):
+    db = demo[0]
+    assert (await rows(db, "select count(*) from meeting_rooms"))[0][0] == 2
+    sessions = await rows(
+        db,
+        """select s.state::text, s.ends_at <= now(), count(p.joined_at)
+           from meeting_sessions s left join meeting_participants p on p.session_id = s.id group by s.id""",
+    )
+    assert len(sessions) == 7 and any(state == "scheduled" for state, *_ in sessions)
+    for state, over, attended in sessions:
+        assert (state == "ended") == over and (attended > 0) == over
+    items = dict(await rows(db, "select state::text, count(*) from meeting_action_items group by state"))
+    assert items == {"open": 2, "in_progress": 1, "done": 2}
+
+
+async def test_a_month_of_ai_usage_adds_up(demo):
+    db = demo[0]
+    history = await rows(
+        db,
+        """select count(*), count(distinct user_id), count(distinct feature), count(distinct service_id),
+                  count(*) filter (where status <> 'succeeded'), count(feedback_rating),
+                  bool_and(date_trunc('month', created_at at time zone 'America/New_York')
+                           = date_trunc('month', now() at time zone 'America/New_York'))
+           from ai_usage_logs where request_id = 'demo-history'""",
+    )
+    assert history == [(72, 6, 3, 2, 4, 5, True)]
+    totals = await rows(
+        db,
+        """select m.requests, m.cost_usd, (select count(*) from ai_usage_logs l where l.organization_id = m.organization_id),
+                  (select sum(cost_usd) from ai_usage_logs l where l.organization_id = m.organization_id),
+                  (select sum(d.requests) from ai_daily_user_usage d where d.organization_id = m.organization_id),
+                  (select sum(d.cost_usd) from ai_daily_user_usage d where d.organization_id = m.organization_id)
+           from ai_monthly_org_usage m join organizations o on o.id = m.organization_id
+           where o.slug = 'maple-grove'""",
+    )
+    requests, cost, logged, logged_cost, daily, daily_cost = totals[0]
+    assert requests == logged == daily and cost == logged_cost == daily_cost and cost > 0
+    assert (await rows(db, "select count(*) from ai_budget_alerts"))[0][0] >= 1
 
 
 @pytest.fixture(scope="module")

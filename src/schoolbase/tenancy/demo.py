@@ -1,5 +1,7 @@
 """The demo data set: two organizations, so isolation can be seen as well as used, and a
-term's worth of work in each class (``grading/demo.py``), so every page has something to show."""
+term's worth of work in each class (``grading/demo.py``), so every page has something to show;
+in Maple Grove also its resource library, meetings and a month of AI usage (``resources/demo.py``,
+``meetings/demo.py``, ``ai/demo.py``); and a super admin with no organization."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -8,8 +10,10 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.ai.demo import load_usage
 from schoolbase.auth.passwords import hash_password
 from schoolbase.grading.demo import COURSES, DemoClass, Waiting, load_term
+from schoolbase.meetings.demo import load_meetings
 from schoolbase.models import (
     Assignment,
     AssignmentCategory,
@@ -22,9 +26,14 @@ from schoolbase.models import (
     OrganizationDomain,
     User,
 )
+from schoolbase.resources.demo import WorksheetWanted, load_resources
+from schoolbase.tenancy.demo_school import DemoSchool
 from schoolbase.tenancy.people import create_person
 
 DEMO_PASSWORD = "schoolbase-demo"
+SUPER_ADMIN = ("root@schoolbase.example.org", "Robin Root")
+# The organization whose library, meetings and AI usage the demo fills.
+FULL_DEMO_SLUG = "maple-grove"
 
 ORGS = [
     {
@@ -75,6 +84,8 @@ class DemoSummary:
     classes_with_new_work: list[str] = field(default_factory=list)
     # Turned-in work to get an AI suggestion for once this is committed (tenancy/flows.py).
     ai_waiting: list[Waiting] = field(default_factory=list)
+    # The AI worksheet to generate, pending approval, once this is committed.
+    worksheet: WorksheetWanted | None = None
 
 
 def demo_domain(slug: str) -> str:
@@ -99,13 +110,40 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
             org_id = await _load_organization(session, spec, password_hash)
         await _own_demo_domain(session, org_id, spec["slug"])
         await _load_work(session, org_id, spec, summary)
+        if spec["slug"] == FULL_DEMO_SLUG:
+            summary.worksheet = await _load_part_two(session, org_id, spec)
+    await _super_admin(session, password_hash, summary)
     return summary
 
 
-async def _load_work(session: AsyncSession, org_id: uuid.UUID, spec: dict, summary: DemoSummary) -> None:
+async def _super_admin(session: AsyncSession, password_hash: str, summary: DemoSummary) -> None:
+    email, name = SUPER_ADMIN
+    summary.logins.append(("Platform (no organization)", email, "super admin"))
+    if not await session.scalar(select(exists().where(func.lower(User.email) == email))):
+        await create_person(session, email, name, password_hash, super_admin=True)
+
+
+async def _people(session: AsyncSession, spec: dict) -> dict[str, uuid.UUID]:
     emails = {demo_email(spec["slug"], handle): handle for handle in spec["people"]}
     rows = await session.execute(select(User.email, User.id).where(func.lower(User.email).in_(list(emails))))
-    people = {emails[email.lower()]: user_id for email, user_id in rows}
+    return {emails[email.lower()]: user_id for email, user_id in rows}
+
+
+async def _load_part_two(session: AsyncSession, org_id: uuid.UUID, spec: dict) -> WorksheetWanted | None:
+    """The library, the meetings and the AI usage, each loaded once (left alone once there)."""
+    people = await _people(session, spec)
+    if set(people) != set(spec["people"]):
+        return None  # someone removed a demo person: leave the rest alone
+    classes = dict((await session.execute(select(Class.name, Class.id).where(Class.organization_id == org_id))).all())
+    organization = await session.get(Organization, org_id)
+    school = DemoSchool(org_id, organization.time_zone, people, classes, await session.scalar(select(func.now())))
+    await load_meetings(session, school)
+    await load_usage(session, school)
+    return await load_resources(session, school)
+
+
+async def _load_work(session: AsyncSession, org_id: uuid.UUID, spec: dict, summary: DemoSummary) -> None:
+    people = await _people(session, spec)
     time_zone = await session.scalar(select(Organization.time_zone).where(Organization.id == org_id))
     for class_name, (_, _, teachers, students) in spec["classes"].items():
         class_id = await session.scalar(

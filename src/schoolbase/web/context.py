@@ -47,6 +47,8 @@ class PageContext:
     def nav(self) -> list[tuple[str, str]]:
         """The main navigation for the roles held in the organization looked at."""
         links = []
+        if self.me and self.me.user.is_super_admin:
+            links.append(("/platform", "Organizations"))
         if self.has("teacher"):
             links.append(("/teach", "My classes"))
         if self.has("student"):

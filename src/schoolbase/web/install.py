@@ -13,6 +13,7 @@ from schoolbase.web.gradebook.routes import router as gradebook_router
 from schoolbase.web.learning.routes import router as learning_router
 from schoolbase.web.marking.routes import router as marking_router
 from schoolbase.web.meetings.routes import router as meetings_router
+from schoolbase.web.platform.routes import router as platform_router
 from schoolbase.web.teaching.routes import router as teaching_router
 
 STATIC = Path(__file__).parent / "static"
@@ -30,5 +31,6 @@ def install_web(app: FastAPI) -> None:
         family_router,
         meetings_router,
         aidash_router,
+        platform_router,
     ):
         app.include_router(router)
