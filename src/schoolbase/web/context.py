@@ -47,6 +47,8 @@ class PageContext:
     def nav(self) -> list[tuple[str, str]]:
         """The main navigation for the roles held in the organization looked at."""
         links = []
+        if self.has("org_admin"):
+            links.append(("/admin", "School"))
         if self.has("teacher"):
             links.append(("/teach", "My classes"))
         if self.has("student"):

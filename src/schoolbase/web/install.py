@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schoolbase.web.account.routes import router as account_router
+from schoolbase.web.admin.routes import router as admin_router
 from schoolbase.web.errors import install_page_errors
 from schoolbase.web.family.routes import router as family_router
 from schoolbase.web.gradebook.routes import router as gradebook_router
@@ -26,5 +27,6 @@ def install_web(app: FastAPI) -> None:
         gradebook_router,
         learning_router,
         family_router,
+        admin_router,
     ):
         app.include_router(router)
