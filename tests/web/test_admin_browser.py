@@ -4,8 +4,8 @@ the invitation reaches a real SMTP server, the parent opens the emailed link, cr
 account, the admin links them to a student, and the parent sees their child."""
 
 import pytest
-from sqlalchemy import text
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from schoolbase.app import create_app
 from schoolbase.db.urls import database_urls
