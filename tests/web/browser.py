@@ -31,9 +31,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app) -> Iterator[str]:
-    """``app`` on uvicorn in a thread of its own (its own event loop and database pool)."""
-    port = free_port()
+def served(app, port: int | None = None) -> Iterator[str]:
+    """``app`` on uvicorn in a thread of its own (its own event loop and database pool), on
+    ``port`` (one known beforehand, for links in mail) or a free one."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()

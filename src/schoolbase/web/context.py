@@ -49,6 +49,8 @@ class PageContext:
         links = []
         if self.me and self.me.user.is_super_admin:
             links.append(("/platform", "Organizations"))
+        if self.has("org_admin"):
+            links.append(("/admin", "School"))
         if self.has("teacher"):
             links.append(("/teach", "My classes"))
         if self.has("student"):

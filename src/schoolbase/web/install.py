@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schoolbase.web.account.routes import router as account_router
+from schoolbase.web.admin.routes import router as admin_router
 from schoolbase.web.aidash.routes import router as aidash_router
 from schoolbase.web.errors import install_page_errors
 from schoolbase.web.family.routes import router as family_router
@@ -32,5 +33,6 @@ def install_web(app: FastAPI) -> None:
         meetings_router,
         aidash_router,
         platform_router,
+        admin_router,
     ):
         app.include_router(router)

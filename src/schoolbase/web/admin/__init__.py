@@ -1,0 +1,1 @@
+"""The org admin's pages: members, invitations, domains, classes, guardianships, grading scale."""
