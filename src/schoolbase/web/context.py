@@ -53,6 +53,8 @@ class PageContext:
             links += [("/todo", "To do"), ("/grades", "Grades")]
         if self.has("parent"):
             links.append(("/children", "My children"))
+        if self.has("teacher") or self.has("student") or self.has("org_admin"):
+            links.append(("/library", "Resources"))
         return links
 
     @property

@@ -10,6 +10,7 @@ from schoolbase.web.errors import install_page_errors
 from schoolbase.web.family.routes import router as family_router
 from schoolbase.web.gradebook.routes import router as gradebook_router
 from schoolbase.web.learning.routes import router as learning_router
+from schoolbase.web.library.routes import router as library_router
 from schoolbase.web.marking.routes import router as marking_router
 from schoolbase.web.teaching.routes import router as teaching_router
 
@@ -26,5 +27,6 @@ def install_web(app: FastAPI) -> None:
         gradebook_router,
         learning_router,
         family_router,
+        library_router,
     ):
         app.include_router(router)
