@@ -52,6 +52,8 @@ async def test_search_with_each_filter_and_highlighted_matches(app, client, db, 
 
         assert await titles() == {"Photosynthesis", "Fractions", "Volcano"}
         assert await titles(q="leaves") == {"Photosynthesis"}
+        blank = dict.fromkeys(("type", "subject", "grade_level", "category_id", "min_rating"), "")
+        assert await titles(q="leaves", **blank) == {"Photosynthesis"}  # the form as a browser sends it
         assert await titles(type="quiz") == {"Fractions"}
         assert await titles(subject="geology") == {"Volcano"}
         assert await titles(grade_level="5") == {"Fractions"}

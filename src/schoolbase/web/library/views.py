@@ -48,12 +48,12 @@ Blank = BeforeValidator(_blank_is_none)
 class SearchForm(BaseModel):
     """The search form's fields, with the API's limits (``GET /resources``)."""
 
-    q: Annotated[str | None, Blank, Field(max_length=500)] = None
+    q: Annotated[Annotated[str, Field(max_length=500)] | None, Blank] = None
     type: Annotated[ResourceType | None, Blank] = None
-    subject: Annotated[str | None, Blank, Field(max_length=200)] = None
-    grade_level: Annotated[str | None, Blank, Field(max_length=50)] = None
+    subject: Annotated[Annotated[str, Field(max_length=200)] | None, Blank] = None
+    grade_level: Annotated[Annotated[str, Field(max_length=50)] | None, Blank] = None
     category_id: Annotated[uuid.UUID | None, Blank] = None
-    min_rating: Annotated[float | None, Blank, Field(ge=1, le=5)] = None
+    min_rating: Annotated[Annotated[float, Field(ge=1, le=5)] | None, Blank] = None
     cursor: Annotated[str | None, Blank] = None
 
     def filters(self) -> dict[str, object]:
