@@ -57,6 +57,8 @@ class PageContext:
             links += [("/todo", "To do"), ("/grades", "Grades")]
         if self.has("parent"):
             links.append(("/children", "My children"))
+        if self.has("teacher") or self.has("student") or self.has("org_admin"):
+            links.append(("/library", "Resources"))
         if self.roles:  # any member may host (T, OA) or be invited to a meeting session
             links.append(("/meetings", "Meetings"))
         if self.organization:  # org admins the organization's, teachers their students', others their own

@@ -2,6 +2,8 @@
 an HttpOnly cookie, the same token in a hidden field (our own scripts post it as a form field
 too). One token per browser, kept while valid, so several open tabs all keep working."""
 
+import hmac
+
 from fastapi import Request, Response
 from fastapi_csrf_protect import CsrfProtect
 from fastapi_csrf_protect.exceptions import CsrfProtectError
@@ -62,7 +64,21 @@ async def checked_form(request: Request, settings: Settings) -> FormData:
     try:
         await PageCsrf().validate_csrf(request, secret_key=_secret(settings))
     except CsrfProtectError as exc:
-        raise CSRF_FAILED(
-            "this form has expired or did not come from this site; reload the page and try again"
-        ) from exc
+        raise _failed() from exc
     return form
+
+
+def _failed():
+    return CSRF_FAILED("this form has expired or did not come from this site; reload the page and try again")
+
+
+def check_token(request: Request, settings: Settings, posted: str | None) -> None:
+    """The same check for a form read as a stream (a file upload), given its token field."""
+    try:
+        expected = URLSafeTimedSerializer(_secret(settings), salt=SALT).loads(
+            request.cookies.get(COOKIE) or "", max_age=MAX_AGE
+        )
+    except BadData as exc:
+        raise _failed() from exc
+    if not posted or not hmac.compare_digest(str(expected), posted):
+        raise _failed()

@@ -12,6 +12,7 @@ from schoolbase.web.errors import install_page_errors
 from schoolbase.web.family.routes import router as family_router
 from schoolbase.web.gradebook.routes import router as gradebook_router
 from schoolbase.web.learning.routes import router as learning_router
+from schoolbase.web.library.routes import router as library_router
 from schoolbase.web.marking.routes import router as marking_router
 from schoolbase.web.meetings.routes import router as meetings_router
 from schoolbase.web.platform.routes import router as platform_router
@@ -34,5 +35,6 @@ def install_web(app: FastAPI) -> None:
         aidash_router,
         platform_router,
         admin_router,
+        library_router,
     ):
         app.include_router(router)
