@@ -20,6 +20,7 @@ from schoolbase.app import create_app
 from schoolbase.config import Settings, get_settings
 from schoolbase.db.urls import database_urls
 from schoolbase.tenancy.demo import DEMO_PASSWORD, demo_email
+from schoolbase.tenancy.demo import SUPER_ADMIN as SUPER_ADMIN_LOGIN
 from schoolbase.tenancy.flows import load_demo
 from tests.conftest import migrated_database, open_database
 from tests.web.browser import DESKTOP, PHONE, check_accessible, served, sign_in
@@ -28,8 +29,10 @@ TEACHER = demo_email("maple-grove", "ada")
 STUDENT = demo_email("maple-grove", "grace")
 PARENT = demo_email("maple-grove", "pat")
 PARENT_OF_TWO = demo_email("maple-grove", "kim")
+ADMIN = demo_email("maple-grove", "admin")
+SUPER_ADMIN = SUPER_ADMIN_LOGIN[0]
 # Links that change something or leave the pages: never followed by a walk.
-NOT_WALKED = ("/sign-out", ".csv", "/static/", "/docs", "/redoc")
+NOT_WALKED = ("/sign-out", ".csv", "/static/", "/docs", "/redoc", "/file")
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -79,7 +82,8 @@ async def walk(page, base_url: str, limit: int = 60) -> list[str]:
 
 
 async def screenshots(chromium, base_url: str, out: Path) -> list[Path]:
-    """The teacher's gradebook at desktop width and the parent's page at a phone's."""
+    """The teacher's gradebook and the parent's page at a phone's width; the org admin's AI usage
+    dashboard and a student's resource search."""
     out.mkdir(parents=True, exist_ok=True)
     async with person(chromium, base_url, TEACHER, DESKTOP) as page:
         await page.get_by_role("link", name="Algebra I", exact=True).click()
@@ -87,7 +91,16 @@ async def screenshots(chromium, base_url: str, out: Path) -> list[Path]:
         await page.screenshot(path=out / "teacher-gradebook.png", full_page=True)
     async with person(chromium, base_url, PARENT, PHONE, scale=2) as page:
         await page.screenshot(path=out / "parent-phone.png")
-    return [out / "teacher-gradebook.png", out / "parent-phone.png"]
+    async with person(chromium, base_url, ADMIN, DESKTOP) as page:
+        await page.goto("/ai-dashboard")
+        await page.screenshot(path=out / "ai-dashboard.png", full_page=True)
+    async with person(chromium, base_url, STUDENT, DESKTOP) as page:
+        await page.goto("/library")
+        await page.get_by_label("Words to find").fill("equations")
+        await page.get_by_label("Words to find").press("Enter")
+        await page.wait_for_load_state()
+        await page.screenshot(path=out / "resource-search.png", full_page=True)
+    return [out / f"{name}.png" for name in ("teacher-gradebook", "parent-phone", "ai-dashboard", "resource-search")]
 
 
 async def main(out: Path) -> None:

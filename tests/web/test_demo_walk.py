@@ -1,13 +1,32 @@
-"""The demo, walked in Chromium as a teacher, a student and two parents at desktop and phone
+"""The demo, walked in Chromium as a teacher, a student, two parents, an org admin and a super
+admin at desktop and phone
 widths: one page of every kind reachable from where each lands answers 200 and has no
 axe-core violations; the README's screenshots are made by the same code."""
 
 import pytest
 
 from tests.web.browser import VIEWPORTS
-from tests.web.demo_walk import PARENT, PARENT_OF_TWO, STUDENT, TEACHER, demo_site, person, screenshots, walk
+from tests.web.demo_walk import (
+    ADMIN,
+    PARENT,
+    PARENT_OF_TWO,
+    STUDENT,
+    SUPER_ADMIN,
+    TEACHER,
+    demo_site,
+    person,
+    screenshots,
+    walk,
+)
 
-PEOPLE = {"teacher": TEACHER, "student": STUDENT, "parent": PARENT, "parent-of-two": PARENT_OF_TWO}
+PEOPLE = {
+    "teacher": TEACHER,
+    "student": STUDENT,
+    "parent": PARENT,
+    "parent-of-two": PARENT_OF_TWO,
+    "org-admin": ADMIN,
+    "super-admin": SUPER_ADMIN,
+}
 
 
 @pytest.fixture(scope="module")
