@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.auth.deps import CurrentUser, Session
 from schoolbase.models import Resource, ResourceCategory, ResourceReview, ResourceState, ResourceType
@@ -227,15 +228,9 @@ def download_name(resource: Resource) -> str:
     return stem + (mimetypes.guess_extension(resource.file_content_type or "") or "")
 
 
-@router.get(
-    "/resources/{resource_id}/file",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
-)
-async def download_file(
-    resource_id: uuid.UUID, _: CurrentUser, session: Session, storage: Annotated[Storage, Depends(get_storage)]
-) -> StreamingResponse:
-    """The uploaded file, to whoever may read the resource."""
+async def file_download(session: AsyncSession, storage: Storage, resource_id: uuid.UUID) -> StreamingResponse:
+    """A resource's uploaded file as a download, to whoever may read the resource (the API's
+    file route and the library page's)."""
     resource = await service.resource_with_file(session, resource_id)
     try:
         chunks = await storage.open(resource.file_path)
@@ -248,6 +243,18 @@ async def download_file(
     if resource.file_size is not None:
         headers["Content-Length"] = str(resource.file_size)
     return StreamingResponse(chunks, media_type=resource.file_content_type, headers=headers)
+
+
+@router.get(
+    "/resources/{resource_id}/file",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+)
+async def download_file(
+    resource_id: uuid.UUID, _: CurrentUser, session: Session, storage: Annotated[Storage, Depends(get_storage)]
+) -> StreamingResponse:
+    """The uploaded file, to whoever may read the resource."""
+    return await file_download(session, storage, resource_id)
 
 
 # Workflow

@@ -5,11 +5,11 @@ request runs in one ``db.as_user`` transaction as that person, under row-level s
 An expired token is renewed while its session lasts, so a page never shows what the API
 would not show the same person."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -18,6 +18,7 @@ from schoolbase.auth.tokens import PASSWORD_CHANGE_REQUIRED, InvalidToken, decod
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS, user_identity
+from schoolbase.problems import Problem
 from schoolbase.tenancy import service as tenancy
 from schoolbase.web import csrf
 from schoolbase.web.context import PageContext
@@ -99,6 +100,24 @@ async def signed_in_page(page: Annotated[PageContext, Depends(page_identity)], s
         (o for o in organizations if str(o.id) == chosen), organizations[0] if organizations else None
     )
     return page
+
+
+def check_signed_in(page: PageContext, back_to: str) -> None:
+    """For the routes that hold no page transaction (around an AI call, an upload): the checks
+    ``Page`` makes."""
+    if page.user_id is None:
+        raise SignInRequired(back_to)
+    if page.identity.claims.get(PASSWORD_CHANGE_REQUIRED):
+        raise PasswordChangeRequired()
+
+
+async def shown_again(
+    page: PageContext, problem: Problem, show: Callable[[AsyncSession, Problem], Awaitable[Response]]
+) -> Response:
+    """The page again after a flow refused, read in a transaction of its own as the person."""
+    async with database_of(page.request).as_user(page.identity) as session:
+        await signed_in_page(page, session)
+        return await show(session, problem)
 
 
 def _query(request: Request) -> str:

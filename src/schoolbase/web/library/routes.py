@@ -10,21 +10,19 @@ form again when something is refused."""
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.models import ResourceState
-from schoolbase.problems import FILE_MISSING, Problem, forbidden
+from schoolbase.problems import Problem, forbidden
 from schoolbase.resources import flows, reviews, schemas, service
-from schoolbase.resources.routes import download_name
-from schoolbase.resources.storage import FileMissing
+from schoolbase.resources.routes import file_download
 from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, too_large
 from schoolbase.web import csrf
 from schoolbase.web.context import PageContext
-from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, database_of
+from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, check_signed_in, database_of, shown_again
 from schoolbase.web.forms import Errors, attempt, parsed, problem_errors, text
 from schoolbase.web.library import editing, views
-from schoolbase.web.marking.routes import _shown_again, _signed_in
 from schoolbase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -100,18 +98,7 @@ async def resource_page(resource_id: uuid.UUID, page: Page, session: PageSession
 @router.get("/library/resources/{resource_id}/file")
 async def download(resource_id: uuid.UUID, page: Page, session: PageSession, request: Request) -> Response:
     """As ``GET /resources/{id}/file``: the uploaded file, to whoever may read the resource."""
-    resource = await service.resource_with_file(session, resource_id)
-    try:
-        chunks = await request.app.state.storage.open(resource.file_path)
-    except FileMissing as exc:
-        raise FILE_MISSING("the file of this resource is missing from storage") from exc
-    headers = {
-        "Content-Disposition": f'attachment; filename="{download_name(resource)}"',
-        "X-Content-Type-Options": "nosniff",
-    }
-    if resource.file_size is not None:
-        headers["Content-Length"] = str(resource.file_size)
-    return StreamingResponse(chunks, media_type=resource.file_content_type, headers=headers)
+    return await file_download(session, request.app.state.storage, resource_id)
 
 
 @router.post("/library/resources/{resource_id}/review")
@@ -201,7 +188,7 @@ async def _refused(page: PageContext, problem: Problem, template_values: dict | 
         errors = problem_errors(refused)
         return _new_page(page, tree, errors, template_values or {}, refused.status, "library/upload.html")
 
-    return await _shown_again(page, problem, show)
+    return await shown_again(page, problem, show)
 
 
 @router.get("/library/upload")
@@ -219,7 +206,7 @@ async def upload(page: AnyonePage) -> Response:
     kind = request.headers.get("content-type", "")
     if not kind.startswith("multipart/form-data"):
         await csrf.checked_form(request, page.settings)  # 403 without the token
-    _signed_in(page, "/library/new")
+    check_signed_in(page, "/library/new")
     limit = page.settings.upload_max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
@@ -271,7 +258,7 @@ async def generate_page(page: Page, session: PageSession) -> Response:
 async def generate(page: AnyonePage, form: Form) -> Response:
     """As ``POST /resources/generate``: the flow checks, calls the AI with no database connection
     held, and stores the result pending approval; a refusal is shown with its reason."""
-    _signed_in(page, "/library/generate")
+    check_signed_in(page, "/library/generate")
     organization_id = _uuid(text(form, "organization_id"))
     body, errors = parsed(schemas.GenerateRequest, editing.generate_data(form, organization_id))
     problem = None
@@ -301,7 +288,7 @@ async def generate(page: AnyonePage, form: Form) -> Response:
         shown = {"form": f"The AI request was refused: {refused.detail or refused.title}"}
         return _generate_page(page, tree, {**problem_errors(refused), **shown}, editing.posted(form), refused.status)
 
-    return await _shown_again(page, problem, show)
+    return await shown_again(page, problem, show)
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

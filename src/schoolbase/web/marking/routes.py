@@ -7,7 +7,6 @@ the AI call: those two routes hold no page transaction, and open one only to sho
 again when the AI refuses."""
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from fastapi import APIRouter
@@ -15,7 +14,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from schoolbase.auth.tokens import PASSWORD_CHANGE_REQUIRED
 from schoolbase.grading import grades
 from schoolbase.grading.assist import flows, runs, service
 from schoolbase.grading.assist.schemas import GradeEdit
@@ -27,10 +25,9 @@ from schoolbase.web.deps import (
     Form,
     Page,
     PageSession,
-    PasswordChangeRequired,
-    SignInRequired,
+    check_signed_in,
     database_of,
-    signed_in_page,
+    shown_again,
 )
 from schoolbase.web.forms import attempt, problem_errors, text
 from schoolbase.web.marking import form as grade_form
@@ -60,23 +57,6 @@ def _marking_page(
     if ai_problem is not None:
         response.headers.update(ai_problem.headers)
     return response
-
-
-def _signed_in(page: PageContext, back_to: str) -> None:
-    """For the routes that hold no page transaction: the checks ``Page`` makes."""
-    if page.user_id is None:
-        raise SignInRequired(back_to)
-    if page.identity.claims.get(PASSWORD_CHANGE_REQUIRED):
-        raise PasswordChangeRequired()
-
-
-async def _shown_again(
-    page: PageContext, problem: Problem, show: Callable[[AsyncSession, Problem], Awaitable[Response]]
-) -> Response:
-    """The page again after a flow refused, read in a transaction of its own as the person."""
-    async with database_of(page.request).as_user(page.identity) as session:
-        await signed_in_page(page, session)
-        return await show(session, problem)
 
 
 # ---------------------------------------------------------------- one submission
@@ -114,7 +94,7 @@ async def save_grade(submission_id: uuid.UUID, page: Page, session: PageSession,
 async def ask_ai(submission_id: uuid.UUID, page: AnyonePage, _: Form) -> Response:
     """As ``POST /submissions/{id}/ai-grade``: the flow reads as the person, calls the AI with no
     database connection held, and stores the suggestion; a refusal is shown on the page."""
-    _signed_in(page, _submission_url(submission_id))
+    check_signed_in(page, _submission_url(submission_id))
     request = page.request
     try:
         await flows.suggest_grade(
@@ -131,7 +111,7 @@ async def ask_ai(submission_id: uuid.UUID, page: AnyonePage, _: Form) -> Respons
             view = await views.marking(session, submission_id)
             return _marking_page(page, view, refused.status, ai_problem=refused)
 
-        return await _shown_again(page, problem, show)
+        return await shown_again(page, problem, show)
     return page.redirect(_submission_url(submission_id), "The AI suggested a grade: accept, edit or reject it.")
 
 
@@ -221,7 +201,7 @@ async def ai_grading_page(assignment_id: uuid.UUID, page: Page, session: PageSes
 async def start_ai_grading(assignment_id: uuid.UUID, page: AnyonePage, _: Form) -> Response:
     """As ``POST /assignments/{id}/ai-grade-all``: the run is planned as the person, stored and
     queued by the flow, and worked in the background."""
-    _signed_in(page, f"/teach/assignments/{assignment_id}/ai-grading")
+    check_signed_in(page, f"/teach/assignments/{assignment_id}/ai-grading")
     request = page.request
     try:
         job = await flows.start(
@@ -236,7 +216,7 @@ async def start_ai_grading(assignment_id: uuid.UUID, page: AnyonePage, _: Form) 
         async def show(session: AsyncSession, refused: Problem) -> Response:
             return _bulk_page(page, await views.bulk_start(session, assignment_id), refused.status, refused)
 
-        return await _shown_again(page, problem, show)
+        return await shown_again(page, problem, show)
     return page.redirect(_job_url(job.id), "AI grading started.")
 
 
