@@ -294,7 +294,7 @@ def test_demo_first_run_says_nothing_about_already_loaded(fresh_db):
     again = cli("demo")
     assert "already loaded" in flat(again.stdout)
     assert query(fresh_db, "select count(*) from organizations") == [(2,)]
-    assert query(fresh_db, "select count(*) from users") == [(16,)]
+    assert query(fresh_db, "select count(*) from users") == [(17,)]  # 16 people of the schools and a super admin
 
 
 def test_users_create_unknown_org_exits_1_and_creates_nobody(cli_db):
