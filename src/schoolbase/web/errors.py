@@ -26,9 +26,7 @@ def problem_page(request: Request, problem: Problem) -> Response:
     if problem.status == 401 and getattr(request.state, "page", False):
         return sign_in_redirect(request, quote(request.url.path, safe="/"))
     page = PageContext(request, request.app.state.settings, ANONYMOUS)
-    response = render(page, "error.html", status_code=problem.status, problem=problem)
-    response.headers.update(problem.headers)
-    return response
+    return render(page, "error.html", problem.status, problem_shown=problem, problem=problem)
 
 
 def install_page_errors(app: FastAPI) -> None:

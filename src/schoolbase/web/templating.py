@@ -6,6 +6,7 @@ from fastapi import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 
+from schoolbase.problems import Problem
 from schoolbase.web import formatting
 from schoolbase.web.context import PageContext
 
@@ -36,8 +37,13 @@ _environment.filters.update(
 templates = Jinja2Templates(env=_environment)
 
 
-def render(page: PageContext, name: str, status_code: int = 200, **context: Any) -> Response:
-    """The template ``name`` with ``page`` (who is looking, in which organization, the form token)."""
+def render(
+    page: PageContext, name: str, status_code: int = 200, *, problem_shown: Problem | None = None, **context: Any
+) -> Response:
+    """The template ``name`` with ``page`` (who is looking, in which organization, the form token);
+    a refusal the page explains keeps its headers (``Retry-After``)."""
     response = templates.TemplateResponse(page.request, name, {"page": page, **context}, status_code=status_code)
+    if problem_shown is not None:
+        response.headers.update(problem_shown.headers)
     page.finish(response)
     return response

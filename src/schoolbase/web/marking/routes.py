@@ -51,12 +51,16 @@ def _marking_page(
 ) -> Response:
     if form is None:
         form = grade_form.from_grade(view.rubric, None if view.suggestion else view.grade)
-    response = render(
-        page, "marking/submission.html", status_code, view=view, form=form, errors=errors or {}, ai_problem=ai_problem
+    return render(
+        page,
+        "marking/submission.html",
+        status_code,
+        problem_shown=ai_problem,
+        view=view,
+        form=form,
+        errors=errors or {},
+        ai_problem=ai_problem,
     )
-    if ai_problem is not None:
-        response.headers.update(ai_problem.headers)
-    return response
 
 
 # ---------------------------------------------------------------- one submission
@@ -186,10 +190,7 @@ def _job_url(job_id: object) -> str:
 
 
 def _bulk_page(page: PageContext, view: views.BulkStart, status_code: int = 200, problem=None) -> Response:
-    response = render(page, "marking/ai_grading.html", status_code, view=view, problem=problem)
-    if problem is not None:
-        response.headers.update(problem.headers)
-    return response
+    return render(page, "marking/ai_grading.html", status_code, problem_shown=problem, view=view, problem=problem)
 
 
 @router.get("/teach/assignments/{assignment_id}/ai-grading")
