@@ -65,6 +65,15 @@ EXECUTABLE = {
     "private.grade_derived_fields()": TRIGGER,
     "private.grade_moves_submission()": TRIGGER,
     "private.record_grade_history()": TRIGGER,
+    "private.lock_grades_of_closed_periods()": TRIGGER,
+    "private.lock_rubric_grades_of_closed_periods()": TRIGGER,
+    "private.lock_assignments_of_closed_periods()": TRIGGER,
+    "private.record_period_state()": TRIGGER,
+    "private.record_period_override()": TRIGGER,
+    "private.grading_period_of(uuid,uuid,timestamp with time zone)": "invoker's rights: the grading period an "
+    "assignment falls in, among the periods the caller may read",
+    "private.refuse_in_closed_period(uuid,uuid,timestamp with time zone,text)": "invoker's rights: raises when "
+    "the period the caller may read is closed",
     "private.points_fixed_once_graded()": TRIGGER,
     "private.rubric_points_within_max()": TRIGGER,
     "private.rubric_sum_to_grade()": TRIGGER,

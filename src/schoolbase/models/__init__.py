@@ -1,5 +1,14 @@
 """All ORM models. The migrations are the source of truth; ``schoolbase db check`` proves these match."""
 
+from schoolbase.models.academics import (
+    AcademicSession,
+    AcademicSessionType,
+    ClassTerm,
+    Course,
+    GradingPeriodHistory,
+    PeriodGradeOverride,
+    School,
+)
 from schoolbase.models.accounts import (
     AuthSession,
     Credential,
@@ -62,6 +71,7 @@ from schoolbase.models.resources import (
     ResourceState,
     ResourceType,
 )
+from schoolbase.models.roster import RosterImport, RosterImportState, RosterLink
 from schoolbase.models.tenancy import (
     Class,
     Enrollment,
@@ -73,6 +83,8 @@ from schoolbase.models.tenancy import (
 )
 
 __all__ = [
+    "AcademicSession",
+    "AcademicSessionType",
     "ActionItemState",
     "AiBudgetAlert",
     "AiBudgetReservation",
@@ -100,11 +112,14 @@ __all__ = [
     "BulkGradingJobItem",
     "BulkGradingJobState",
     "Class",
+    "ClassTerm",
+    "Course",
     "Credential",
     "Enrollment",
     "GradeHistory",
     "GradeSource",
     "GradeState",
+    "GradingPeriodHistory",
     "GradingScaleLevel",
     "Guardianship",
     "Invitation",
@@ -121,13 +136,18 @@ __all__ = [
     "Organization",
     "OrganizationDomain",
     "PasswordReset",
+    "PeriodGradeOverride",
     "RefreshToken",
     "Resource",
     "ResourceCategory",
     "ResourceReview",
     "ResourceState",
     "ResourceType",
+    "RosterImport",
+    "RosterImportState",
+    "RosterLink",
     "RubricGrade",
+    "School",
     "SubmissionStatus",
     "User",
 ]

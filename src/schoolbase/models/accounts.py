@@ -128,7 +128,8 @@ class Invitation(TenantRow, Base):
     roles: Mapped[list[MembershipRole]] = mapped_column(ARRAY(membership_role))
     display_name: Mapped[str | None] = mapped_column(Text)
     invited_by: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # None while held: made by a roster import, not yet sent by an org admin.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_by: Mapped[uuid.UUID | None] = _user_fk("SET NULL")
@@ -140,6 +141,8 @@ class Invitation(TenantRow, Base):
             return "accepted"
         if self.revoked_at is not None:
             return "revoked"
+        if self.sent_at is None:
+            return "held"
         return "pending" if self.expires_at > datetime.now(UTC) else "expired"
 
 

@@ -93,6 +93,10 @@ class Class(TenantRow, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "id"),
         Index("classes_org_name_idx", "organization_id", "name"),
+        tenant_fk("schools", name="classes_school_fk", school_id="id"),
+        tenant_fk("courses", name="classes_course_fk", course_id="id"),
+        Index("classes_school_idx", "organization_id", "school_id"),
+        Index("classes_course_idx", "organization_id", "course_id"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -102,6 +106,9 @@ class Class(TenantRow, Base):
     subject: Mapped[str | None] = mapped_column(Text)
     grade_level: Mapped[str | None] = mapped_column(Text)
     term: Mapped[str | None] = mapped_column(Text)
+    school_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    course_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    class_code: Mapped[str | None] = mapped_column(Text)
 
 
 class Enrollment(TenantRow, Base):
