@@ -86,6 +86,8 @@ class Membership(TenantRow, Base):
     )
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[MembershipRole] = mapped_column(membership_role)
+    # Set when a roster removed it: the row stays (with what hangs off it) but gives no reach.
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Class(TenantRow, Base):
@@ -127,6 +129,7 @@ class Enrollment(TenantRow, Base):
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     role: Mapped[MembershipRole] = mapped_column(membership_role)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Guardianship(TenantRow, Base):

@@ -14,6 +14,8 @@
 - Rostering: ``roster_imports`` (one upload, its report, progress and outcome) and
   ``roster_links`` (each imported row's ``sourcedId`` per organization and source system,
   and what it became), so re-imports are idempotent and deltas apply.
+- A roster delta ends memberships and enrollments (``ended_at``) instead of deleting them,
+  so submissions and grades stay; an ended one gives no reach (the role functions skip it).
 - An invitation may be held (``sent_at`` null): made by an import, sent when an org admin
   sends it; only sending queues its message.
 
@@ -26,8 +28,10 @@ from schoolbase.migrations.helpers import (
     ORG_ADMIN_WRITE,
     drop_functions,
     execute_only,
+    function_statement,
     org_admin_writes,
     policy,
+    restored_functions,
     sql_file,
     sql_step,
     staff_policies,
@@ -209,6 +213,9 @@ create table public.roster_links (
 create index roster_links_target_idx on public.roster_links (organization_id, entity, target_id);
 create index roster_links_invitation_idx on public.roster_links (organization_id, invitation_id);
 
+alter table public.memberships add column ended_at timestamptz;
+alter table public.enrollments add column ended_at timestamptz;
+
 alter table public.invitations alter column sent_at drop not null;
 drop trigger invitations_queue_mail on public.invitations;
 create trigger invitations_queue_mail after insert or update of sent_at on public.invitations
@@ -280,13 +287,27 @@ grant select, insert, update, delete on public.grading_period_history to service
 UPGRADE = (
     TABLES,
     sql_file("20261130_020000", "functions"),
+    sql_file("20261130_020000", "ended"),
     execute_only(FUNCTIONS, "authenticated, service_role"),
     TRIGGERS,
     POLICIES,
     *touch_triggers(NEW_TABLES),
 )
 
+ENDED_REACH = (
+    ("20250919_000000", "helpers", "private.member_org_ids"),
+    ("20250919_000000", "helpers", "private.org_ids_with_role"),
+    ("20250919_000000", "helpers", "private.taught_class_ids"),
+    ("20250919_000000", "helpers", "private.enrolled_class_ids"),
+    ("20250919_000000", "helpers", "private.child_class_ids"),
+    ("20250919_000000", "helpers", "private.taught_student_ids"),
+    ("20250920_163900", "functions", "private.taught_student_keys"),
+)
+
 DOWNGRADE = f"""
+{restored_functions(*(function_statement(*where, or_replace=True) for where in ENDED_REACH))}
+alter table public.memberships drop column ended_at;
+alter table public.enrollments drop column ended_at;
 drop trigger invitations_queue_mail on public.invitations;
 create trigger invitations_queue_mail after insert or update of sent_at on public.invitations
   for each row execute function private.queue_invitation_mail();
