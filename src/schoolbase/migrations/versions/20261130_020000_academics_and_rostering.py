@@ -11,7 +11,7 @@
   until an org admin reopens it. A teacher may still override a student's period grade
   with a reason (``period_grade_overrides``). Closing, reopening and every override are
   recorded in ``grading_period_history`` by triggers.
-- Rostering: ``roster_imports`` (one upload, its report, progress and outcome) and
+- Rostering (ACCESS.md: org admins read both; only the importer writes links): ``roster_imports`` (one upload, its report, progress and outcome) and
   ``roster_links`` (each imported row's ``sourcedId`` per organization and source system,
   and what it became), so re-imports are idempotent and deltas apply.
 - A roster delta ends memberships and enrollments (``ended_at``) instead of deleting them,
@@ -256,8 +256,12 @@ create trigger period_grade_overrides_record after insert or update or delete on
   for each row execute function private.record_period_override();
 """
 
-# Staff of the override's class read and write; the student and their parents read.
-OVERRIDE_READ = "student_id = (select auth.uid()) or student_id in (select private.child_ids())"
+# Staff of the override's class read and write; the student and their parents read it once
+# the period is closed.
+OVERRIDE_READ = (
+    "((student_id = (select auth.uid()) or student_id in (select private.child_ids())) "
+    "and session_id in (select s.id from public.academic_sessions s where s.closed_at is not null))"
+)
 # Period history: org admins all of it, teachers what concerns their classes or the period itself.
 HISTORY_READ = (
     f"{ORG_ADMIN_WRITE} or class_id in (select private.taught_class_ids()) "
@@ -275,12 +279,12 @@ POLICIES = (
     + policy("roster_imports", "select", using=ORG_ADMIN_WRITE)
     + org_admin_writes("roster_imports")
     + policy("roster_links", "select", using=ORG_ADMIN_WRITE)
-    + org_admin_writes("roster_links")
     + """
 grant select, insert, update, delete on public.schools, public.academic_sessions, public.courses, public.class_terms,
-  public.period_grade_overrides, public.roster_imports, public.roster_links to authenticated, service_role;
-grant select on public.grading_period_history to authenticated;
-grant select, insert, update, delete on public.grading_period_history to service_role;
+  public.period_grade_overrides, public.roster_imports to authenticated, service_role;
+-- Written only by triggers and the importer (service_role).
+grant select on public.grading_period_history, public.roster_links to authenticated;
+grant select, insert, update, delete on public.grading_period_history, public.roster_links to service_role;
 """
 )
 
