@@ -27,7 +27,7 @@ import unicodedata
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -201,12 +201,30 @@ def bucket(seed: int, sourced_id: str) -> float:
     return zlib.crc32(f"{seed}:{sourced_id}".encode()) / 2**32
 
 
+class Table:
+    """One CSV file being written: its header first, then rows, counted."""
+
+    def __init__(self, f) -> None:
+        self.writer = csv.writer(f)  # RFC 4180: CRLF, quotes only where a value needs them
+        self.rows = 0
+
+    def writerow(self, row: tuple[str, ...]) -> None:
+        self.writer.writerow(row)
+        self.rows += 1
+
+    def writerows(self, rows: Iterable[tuple[str, ...]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 @contextmanager
-def table(folder: Path, stem: str) -> Iterator["csv._writer"]:
+def table(folder: Path, stem: str, counts: dict[str, int]) -> Iterator[Table]:
+    """Write ``stem``.csv in ``folder``; its number of rows goes into ``counts``."""
     with (folder / f"{stem}.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)  # RFC 4180: CRLF, quotes only where a value needs them
-        writer.writerow(COLUMNS[stem])
-        yield writer
+        csv.writer(f).writerow(COLUMNS[stem])
+        written = Table(f)
+        yield written
+        counts[stem] = written.rows
 
 
 def write_manifest(folder: Path, modes: dict[str, str]) -> None:
@@ -232,19 +250,17 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
     district_id = d.sid("district", 0)
     session = {key: d.sid("session", key) for key, *_ in SESSIONS}
 
-    with table(out, "orgs") as w:
+    with table(out, "orgs", counts) as w:
         w.writerow((district_id, "", "", "Bench Unified School District", "district", "BUSD", ""))
         kinds = ("Elementary School", "Middle School", "High School")
         for k, sid in enumerate(school):
             w.writerow(
                 (sid, "", "", f"{FAMILY[k % len(FAMILY)]} {kinds[k % 3]}", "school", f"S{k + 1:03d}", district_id)
             )
-        counts["orgs"] = 1 + len(school)
 
-    with table(out, "academicSessions") as w:
+    with table(out, "academicSessions", counts) as w:
         for key, title, kind, start, end, parent in SESSIONS:
             w.writerow((session[key], "", "", title, kind, start, end, session.get(parent, ""), SCHOOL_YEAR))
-        counts["academicSessions"] = len(SESSIONS)
 
     def course_id(k: int, j: int) -> str:
         return d.sid("course", f"{k}-{j}")
@@ -254,15 +270,14 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
         band = BANDS[k % len(BANDS)]
         return subject, f"{subject} {band[0]}-{band[-1]}", ",".join(band)
 
-    with table(out, "courses") as w:
+    with table(out, "courses", counts) as w:
         for k in range(d.school_count):
             for j in range(d.courses_per_school):
                 subject, title, grades = course_title(k, j)
                 code = f"{subject[:4].upper()}-{k + 1:02d}{j + 1:03d}"
                 w.writerow((course_id(k, j), "", "", session["sy"], title, code, grades, school[k], subject, ""))
-        counts["courses"] = d.school_count * d.courses_per_school
 
-    with table(out, "classes") as w:
+    with table(out, "classes", counts) as w:
         for c in range(d.classes):
             k, j = d.school_of_class(c), c % d.courses_per_school
             subject, title, grades = course_title(k, j)
@@ -272,7 +287,6 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
                 d.sid("class", c), "", "", f"{title} - Section {c + 1}", grades, course_id(k, j), f"C{c + 1:05d}",
                 kind, f"Room {100 + c % 300}", school[k], terms, subject, "", str(1 + c % 7),
             ))  # fmt: skip
-        counts["classes"] = d.classes
 
     def person(writer, kind: str, n: int, role: str, orgs: list[str], *, email: str | None, **more) -> None:
         given, family = name(d.seed, kind, n)
@@ -283,7 +297,7 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
             more.get("identifier", ""), address, "", "", ",".join(more.get("agents", ())), more.get("grades", ""), "",
         ))  # fmt: skip
 
-    with table(out, "users") as w:
+    with table(out, "users", counts) as w:
         for a in range(d.admins):
             person(w, "admin", a, "administrator", [district_id], email=d.domain, identifier=f"A{a + 1:05d}")
         for t in range(d.teachers):
@@ -308,10 +322,8 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
             domain = d.domain if p % 5 == 0 else d.outside_domain
             orgs = [school[d.home_school(kids[0])]]
             person(w, "parent", p, role, orgs, email=domain, agents=[d.sid("student", s) for s in kids])
-        counts["users"] = d.admins + d.teachers + d.students + d.parents
 
-    rows = 0
-    with table(out, "enrollments") as w:
+    with table(out, "enrollments", counts) as w:
         for c in range(d.classes):
             cid, sch = d.sid("class", c), school[d.school_of_class(c)]
             w.writerow((d.sid("enrollment", f"{c}-t"), "", "", cid, sch, d.sid("teacher", c % d.teachers),
@@ -319,8 +331,6 @@ def generate(out: Path, district: District = District(), *, zip_to: Path | None 
             for r in range(d.size(c)):
                 student = d.sid("student", (d.start(c) + r) % d.students)
                 w.writerow((d.sid("enrollment", f"{c}-{r}"), "", "", cid, sch, student, "student", "false", "", ""))
-            rows += 1 + d.size(c)
-        counts["enrollments"] = rows
 
     write_manifest(out, dict.fromkeys(counts, "bulk"))
     if zip_to:
@@ -355,30 +365,28 @@ def delta(
     def sid(kind: str, n: int | str) -> str:
         return str(uuid.uuid5(namespace, f"{kind}-{n}"))
 
-    counts = dict.fromkeys(("classes", "users", "enrollments"), 0)
+    counts: dict[str, int] = {}
     # Classes: a few renamed, and a new section of the first class's course, in its school and terms.
     template: dict[str, str] = {}
     pool: list[str] = []  # classes of that school, for the new students
-    with table(out, "classes") as w:
+    with table(out, "classes", counts) as w:
         for row in rows(folder, "classes"):
             template = template or row
             if row["schoolSourcedId"] == template["schoolSourcedId"] and len(pool) < 40:
                 pool.append(row["sourcedId"])
             if bucket(seed, row["sourcedId"]) < fraction:
                 w.writerow(changed(row, "classes", title=row["title"].replace(" - Section ", " - Sec. ")))
-                counts["classes"] += 1
         new_class = sid("class", 0)
         course_title = template["title"].rsplit(" - ", 1)[0]
         code = template["classCode"] + "N"
         w.writerow(changed(template, "classes", sourcedId=new_class, title=f"{course_title} - New", classCode=code))
-        counts["classes"] += 1
     school = template["schoolSourcedId"]
 
     # Users: family names changed, students without guardians withdrawn, then new students.
     withdrawn: set[str] = set()
     joining: list[str] = []  # existing students of that school moving into the new class
     teacher, domain, students = "", "", 0
-    with table(out, "users") as w:
+    with table(out, "users", counts) as w:
         for row in rows(folder, "users"):
             chance, role, orgs = bucket(seed, row["sourcedId"]), row["role"], row["orgSourcedIds"].split(",")
             students += role == "student"
@@ -394,11 +402,8 @@ def delta(
                 w.writerow(changed(row, "users", familyName=f"{row['familyName']}-{other}"))
             elif role == "student" and school in orgs and 0.5 <= chance < 0.55 and len(joining) < 30:
                 joining.append(row["sourcedId"])
-            else:
-                continue
-            counts["users"] += 1
         newcomers = [sid("student", i) for i in range(max(1, round(students * fraction * 0.3)))]
-        grade = template["grades"].split(",")[0]
+        grade = template["grades"].split(",")[-1]  # the oldest of the school: they have an address
         for i, sourced_id in enumerate(newcomers):
             given, family = name(seed, "delta-student", i)
             username = local_part(given, family, 900_000 + i)
@@ -406,19 +411,17 @@ def delta(
                 sourced_id, "active", DELTA_MODIFIED, "true", school, "student", username, "", given, family, "",
                 f"S{900_000 + i}", f"{username}@{domain}", "", "", "", grade, "",
             ))  # fmt: skip
-        counts["users"] += len(newcomers)
 
     # Enrollments: the withdrawn students' and some dropped, then the new class's and the newcomers'.
     def enrollment(key: str, class_id: str, user: str, role: str) -> tuple[str, ...]:
         primary = "true" if role == "teacher" else "false"
         return (sid("enrollment", key), "active", DELTA_MODIFIED, class_id, school, user, role, primary, "", "")
 
-    with table(out, "enrollments") as w:
+    with table(out, "enrollments", counts) as w:
         for row in rows(folder, "enrollments"):
             dropped = row["role"] == "student" and bucket(seed, row["sourcedId"]) < fraction * 0.5
             if row["userSourcedId"] in withdrawn or dropped:
                 w.writerow(changed(row, "enrollments", status="tobedeleted"))
-                counts["enrollments"] += 1
         added = [enrollment("new-t", new_class, teacher, "teacher")]
         added += [enrollment(f"new-{n}", new_class, student, "student") for n, student in enumerate(joining)]
         per_student = min(4, len(pool))
@@ -428,7 +431,6 @@ def delta(
             for k in range(per_student)
         ]
         w.writerows(added)
-        counts["enrollments"] += len(added)
 
     write_manifest(out, dict.fromkeys(counts, "delta"))
     if zip_to:
