@@ -115,8 +115,8 @@ async def _check(
         await progress("checking references", 0, 0)
     await checks.duplicates(connection, report)
     root = await checks.org_tree(connection, params, report)
-    await checks.references(connection, params, report)
     await checks.people(connection, params, report)
+    await checks.references(connection, params, report)
     for stem, file in report.files.items():
         if stem in STAGES:
             cursor = await connection.execute(
