@@ -30,6 +30,7 @@ from schoolbase.openapi import install_problem_responses
 from schoolbase.problems import UNAVAILABLE
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
+from schoolbase.roster.routes import router as roster_router
 from schoolbase.tenancy.routes import router as tenancy_router
 from schoolbase.web.install import install_web
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(meetings_router)
     app.include_router(grading_router)
     app.include_router(ai_grading_router)
+    app.include_router(roster_router)
     install_web(app)
 
     @app.get("/healthz", tags=["operations"])
