@@ -23,10 +23,12 @@ from schoolbase.models import (
     Enrollment,
     GradeState,
     Membership,
+    MembershipRole,
     RosterLink,
     School,
     SubmissionStatus,
 )
+from schoolbase.tenancy.people import create_person
 from tests.conftest import Builder
 
 SOURCE = "Test SIS"
@@ -61,7 +63,9 @@ def at(day: str, hour: int = 14) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
-async def build_district(db) -> District:
+async def build_district(db, domain: str | None = None) -> District:
+    """The district; with ``domain``, its people's addresses are ``who@domain`` (a domain of the
+    test's own, which another organization can own once this one is gone)."""
     tag = uuid.uuid4().hex[:8]
     async with db.as_service() as session:
         build = Builder(session, tag)
@@ -138,7 +142,12 @@ async def build_district(db) -> District:
         ids["homeroom"] = await build.klass(org, "Homeroom")
 
         for who, (name, roles) in PEOPLE.items():
-            user, _ = await build.person(who, org, roles, name)
+            if domain is None:
+                user, _ = await build.person(who, org, roles, name)
+            else:
+                user = await create_person(session, f"{who}@{domain}", name, "unused-hash")
+                for role in roles:
+                    await build.added(Membership(organization_id=org, user_id=user.id, role=MembershipRole(role)))
             ids[who], district.emails[who] = user.id, user.email
         for key, klass, who, role in (
             ("e_t_alg", "algebra_a", "t", "teacher"),

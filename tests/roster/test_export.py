@@ -101,13 +101,14 @@ def expected(district: District) -> dict[str, list[list[str]]]:
             [d("e_s_home"), "", "", home, school, d("s"), "student", "", "", ""],
         ],
         "categories": [[d("homework"), "", "", "Homework"], [d("checkins"), "", "", "Check-ins"]],
-        # The draft is left out; the check-in has no due date and no period: its class's term counts.
+        # The draft is left out; the check-in has no due date: it is written as due the day it
+        # opened, and its period is the one that day falls in.
         "lineItems": [
             [d("a1"), "", "", "Quiz 1", "About Quiz 1", "2026-09-01", "2026-09-10", "cls-alg-a", d("homework"), q1]
             + ["0", "10.00"],
             [d("a2"), "", "", "Quiz 2", "About Quiz 2", "2026-09-01", "2026-11-05", "cls-alg-a", d("homework"), q2]
             + ["0", "20.00"],
-            [d("a4"), "", "", "Check-in", "", "2026-09-01", "2026-09-01", home, d("checkins"), year, "0", "1.00"],
+            [d("a4"), "", "", "Check-in", "", "2026-09-01", "2026-09-01", home, d("checkins"), q1, "0", "1.00"],
         ],
         # Posted at 03:00 UTC on Nov 6 is Nov 5 in New York; drafts and people who left are left out.
         "results": [

@@ -41,6 +41,12 @@ REFERENCES = (
     Reference("enrollments", "class_ref", "classSourcedId", "classes"),
     Reference("enrollments", "school", "schoolSourcedId", "orgs"),
     Reference("enrollments", "user_ref", "userSourcedId", "users"),
+    Reference("lineItems", "class_ref", "classSourcedId", "classes"),
+    Reference("lineItems", "category_ref", "categorySourcedId", "categories"),
+    # An assignment's grading period follows from its due date; the reference is only checked.
+    Reference("lineItems", "period_ref", "gradingPeriodSourcedId", "academicSessions", soft=True),
+    Reference("results", "line_item_ref", "lineItemSourcedId", "lineItems"),
+    Reference("results", "student_ref", "studentSourcedId", "users"),
 )
 
 

@@ -165,15 +165,18 @@ CATEGORIES = _order(f"""
       and exists (select from public.assignments a where {LINE_ITEM_SCOPE} and a.category_id = c.id)
 """)
 
-# The grading period a line item falls in; one with no due date, or due outside every
-# period, counts in its class's term (OneRoster requires a session here).
+# A line item's due date: an assignment without one is written as due when it closes, opens
+# or was made (OneRoster requires a date), and the grading period is the one that date falls
+# in (as it will once imported); outside every period, its class's term counts (OneRoster
+# requires a session here too).
+DUE = "coalesce(a.due_at, a.close_at, a.available_from, a.created_at)"
 LINE_ITEMS = _order(f"""
     select {sid("lineItem", "a.id")} as sourced_id, {_status("a")}, a.title, a.instructions,
            (coalesce(a.available_from, a.created_at) at time zone :tz)::date,
-           (coalesce(a.due_at, a.close_at, a.available_from, a.created_at) at time zone :tz)::date,
+           ({DUE} at time zone :tz)::date,
            {sid("class", "a.class_id")}, {sid("category", "a.category_id")},
            coalesce((select {sid("academicSession", "p.id")}
-                     from (select private.grading_period_of(:org, a.class_id, a.due_at) as id) p where p.id is not null),
+                     from (select private.grading_period_of(:org, a.class_id, {DUE}) as id) p where p.id is not null),
                     (select min({sid("academicSession", "t.session_id")} collate "C") from public.class_terms t
                      where t.organization_id = :org and t.class_id = a.class_id),
                     :default_term),

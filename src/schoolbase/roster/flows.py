@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.db.engine import Database
-from schoolbase.roster import apply, checks, people
+from schoolbase.roster import apply, checks, gradebook, people
 from schoolbase.roster.formats import FILES, SKIPPED
 from schoolbase.roster.load import stage_file
 from schoolbase.roster.report import Report
@@ -114,9 +114,11 @@ async def _check(
     if progress:
         await progress("checking references", 0, 0)
     await checks.duplicates(connection, report)
+    await gradebook.check_rows(connection, params, report)
     root = await checks.org_tree(connection, params, report)
     await checks.references(connection, params, report)
     await checks.people(connection, params, report)
+    await gradebook.check_students(connection, params, report)
     for stem, file in report.files.items():
         if stem in STAGES:
             cursor = await connection.execute(
@@ -152,5 +154,8 @@ async def _apply(
         await progress("applying enrollments.csv", steps - 1, steps)
     await people.apply_enrollments(connection, params, report)
     await apply.keep_links(connection, "enrollments", params, people.ENROLLMENT_DETAIL)
+    if progress:
+        await progress("applying the gradebook", steps - 1, steps)
+    await gradebook.apply_gradebook(connection, params, report)
     if progress:
         await progress("done", steps, steps)

@@ -129,5 +129,37 @@ STAGES = {
                 Column("end_date", "endDate", f.day, "date"),
             ),
         ),
+        # The gradebook (gradebook.py): categories are a class's by the line items using them.
+        Stage(
+            fmt.CATEGORIES,
+            (
+                Column("title", "title", f.text, "text", True),
+                Column("weight", "weight", f.number, "numeric"),
+            ),
+        ),
+        Stage(
+            fmt.LINE_ITEMS,
+            (
+                Column("title", "title", f.text, "text", True),
+                Column("description", "description", f.prose, "text"),
+                Column("assign_date", "assignDate", f.day, "date", True),
+                Column("due_date", "dueDate", f.day, "date", True),
+                _ref("class_ref", "classSourcedId", True),
+                _ref("category_ref", "categorySourcedId", True),
+                _ref("period_ref", "gradingPeriodSourcedId"),
+                Column("result_max", "resultValueMax", f.number, "numeric"),
+            ),
+        ),
+        Stage(
+            fmt.RESULTS,
+            (
+                _ref("line_item_ref", "lineItemSourcedId", True),
+                _ref("student_ref", "studentSourcedId", True),
+                Column("score_status", "scoreStatus", f.one_of(*fmt.SCORE_STATUSES), "text", True),
+                Column("score", "score", f.number, "numeric"),
+                Column("score_date", "scoreDate", f.day, "date", True),
+                Column("comment", "comment", f.prose, "text"),
+            ),
+        ),
     )
 }

@@ -1,0 +1,51 @@
+"""The issue's proof: export a district, import it into an empty organization, export again:
+the same files. The district moves whole (its organization and accounts are gone, the new
+organization owns its people's domain), so its people become the new organization's
+managed accounts. Only the organization's own row differs: its name and slug are the new
+organization's; its sourcedId is the old one, which the import linked to it."""
+
+import uuid
+
+from sqlalchemy import delete
+
+from schoolbase.models import Organization, OrganizationDomain, User
+from schoolbase.roster.export import export_roster
+from schoolbase.roster.flows import import_roster
+from schoolbase.roster.formats import EXPORT_1_1
+from tests.conftest import Builder
+from tests.roster.district import build_district
+
+
+async def test_export_import_export_gives_the_same_files(db, tmp_path):
+    domain = f"rt-{uuid.uuid4().hex[:8]}.example.org"
+    source = await build_district(db, domain=domain)
+    async with db.as_service() as session:
+        await export_roster(session, source.org_id, tmp_path / "first")
+        await session.execute(delete(User).where(User.email.like(f"%@{domain}")))
+        await session.execute(delete(Organization).where(Organization.id == source.org_id))
+    async with db.as_service() as session:
+        tag = uuid.uuid4().hex[:8]
+        target = await Builder(session, tag).org(f"Moved {tag}", f"moved-{tag}", "America/New_York")
+        session.add(OrganizationDomain(organization_id=target, domain=domain))
+
+    report = await import_roster(db, target, tmp_path / "first", apply=True)
+    assert report.applied and not report.has_errors, report.issues
+    assert [issue for issue in report.issues if issue.severity == "warning"] == []
+    assert report.counts["result"]["created"] == 3 and report.counts["lineItem"]["created"] == 3
+    async with db.as_service() as session:
+        await export_roster(session, target, tmp_path / "second")
+
+    for stem in ("manifest", *EXPORT_1_1):
+        first = (tmp_path / "first" / f"{stem}.csv").read_bytes()
+        second = (tmp_path / "second" / f"{stem}.csv").read_bytes()
+        if stem == "orgs":
+            # The school a class without one was in is now a real school, named as it was.
+            first = first.replace(f",{source.name},district,{source.slug},".encode(), b",(district),")
+            second = second.replace(f",Moved {tag},district,moved-{tag},".encode(), b",(district),")
+        assert second == first, stem
+
+    again = await import_roster(db, target, tmp_path / "second", apply=True)
+    assert again.applied and not again.has_errors, again.issues
+    assert {entity: counts.get("created", 0) + counts.get("updated", 0) for entity, counts in again.counts.items()} == {
+        entity: 0 for entity in again.counts
+    }
