@@ -63,17 +63,16 @@ async def duplicates(connection: AsyncConnection, report: Report) -> None:
     for stem in STAGES:
         found = await _rows(
             connection,
-            f"""with d as (select sourced_id, min(line) as first from {table(stem)}
+            f"""with d as (select sourced_id, array_agg(line order by line) as lines from {table(stem)}
                            group by sourced_id having count(*) > 1)
                 update {table(stem)} t set bad = true from d where t.sourced_id = d.sourced_id
-                returning t.line, t.sourced_id, d.first""",
+                returning t.line, t.sourced_id, d.lines""",
             {},
         )
-        for line, sourced_id, first in sorted(found):
-            others = "another row" if line == first else f"line {first}"
-            report.add(
-                stem, line, "error", "duplicate-sourced-id", f"sourcedId {sourced_id} is also on {others}", sourced_id
-            )
+        for line, sourced_id, lines in sorted(found):
+            others = ", ".join(str(other) for other in lines if other != line)
+            message = f"sourcedId {sourced_id} is also on line {others}"
+            report.add(stem, line, "error", "duplicate-sourced-id", message, sourced_id)
 
 
 async def _root(connection: AsyncConnection, params: dict[str, Any], report: Report) -> str | None:

@@ -26,7 +26,9 @@ ISSUES_SHOWN = 30
 def files_table(report: Report) -> Table:
     table = Table(title="Files")
     for column in ("file", "mode", "rows", "valid", "errors", "warnings", "note"):
-        table.add_column(column, justify="right" if column in ("rows", "valid", "errors", "warnings") else "left")
+        table.add_column(
+            column, justify="right" if column in ("rows", "valid", "errors", "warnings") else "left", overflow="fold"
+        )
     for file in report.files.values():
         table.add_row(
             file.file, file.mode, str(file.rows), str(file.valid), str(file.errors), str(file.warnings), file.note or ""
@@ -37,7 +39,7 @@ def files_table(report: Report) -> Table:
 def issues_table(report: Report) -> Table:
     table = Table(title=f"Issues (first {ISSUES_SHOWN} of {len(report.issues)} kept)")
     for column in ("file", "line", "severity", "code", "message"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for issue in report.issues[:ISSUES_SHOWN]:
         style = "red" if issue.severity == "error" else "yellow"
         line = "" if issue.line is None else str(issue.line)

@@ -116,8 +116,8 @@ async def _check(
     await checks.duplicates(connection, report)
     await gradebook.check_rows(connection, params, report)
     root = await checks.org_tree(connection, params, report)
-    await checks.references(connection, params, report)
     await checks.people(connection, params, report)
+    await checks.references(connection, params, report)
     await gradebook.check_students(connection, params, report)
     for stem, file in report.files.items():
         if stem in STAGES:

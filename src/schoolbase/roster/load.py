@@ -118,7 +118,11 @@ async def stage_file(
     mode = source.mode(stem)
     file = report.file(stem, mode)
     await connection.execute(stage.create())
-    header = source.header(stem)
+    try:
+        header = source.header(stem)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        report.add(stem, 1, "error", "unreadable-file", f"the file is not UTF-8 CSV and cannot be read: {exc}")
+        return
     missing = _missing_columns(stage, header, source.version)
     if missing:
         report.add(
