@@ -136,6 +136,7 @@ insert into public.assignment_categories (organization_id, class_id, name, weigh
 select %(org)s, w.class_id, w.title,
        case when w.total <= 100 and coalesce(w.weight, 0) >= 0 then coalesce(w.weight, 0) else 0 end
 from weighed w
+returning id
 """
 
 CATEGORY_TARGETS = f"""
@@ -217,11 +218,19 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 
 async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
     await script(connection, CATEGORY_PREPARE, params)
-    created = await run(connection, NEW_CATEGORIES, params)
+    cursor = await connection.execute(NEW_CATEGORIES, params)
+    made = [row[0] for row in await cursor.fetchall()]
     await script(connection, CATEGORY_TARGETS, params)
-    good = await scalar(connection, f"select count(*) from {CATEGORIES} s where {GOOD}", params)
-    report.count("category", "created", created)
-    report.count("category", "unchanged", max(good - created, 0))
+    # Created: the classes' categories made; unchanged: the file's categories that needed none.
+    unchanged = await scalar(
+        connection,
+        f"""select count(*) from {CATEGORIES} c where not c.bad and c.status = 'active'
+            and not exists (select from {LINE_ITEMS} s where s.category_ref = c.sourced_id
+                            and s.category_id = any(%(made)s))""",
+        {**params, "made": made},
+    )
+    report.count("category", "created", len(made))
+    report.count("category", "unchanged", unchanged)
     await keep_links(connection, "categories", params)
 
     await upsert(connection, ASSIGNMENTS, params, report)
