@@ -65,7 +65,8 @@ def at(day: str, hour: int = 14) -> datetime:
 
 async def build_district(db, domain: str | None = None) -> District:
     """The district; with ``domain``, its people's addresses are ``who@domain`` (a domain of the
-    test's own, which another organization can own once this one is gone)."""
+    test's own, which another organization can own once this one is gone), but for the parent
+    ``p``, whose address is in no organization's domain."""
     tag = uuid.uuid4().hex[:8]
     async with db.as_service() as session:
         build = Builder(session, tag)
@@ -145,7 +146,9 @@ async def build_district(db, domain: str | None = None) -> District:
             if domain is None:
                 user, _ = await build.person(who, org, roles, name)
             else:
-                user = await create_person(session, f"{who}@{domain}", name, "unused-hash")
+                # The parent's address is outside the domain: imported, they are invited (held).
+                address = f"{who}@{'elsewhere.' if who == 'p' else ''}{domain}"
+                user = await create_person(session, address, name, "unused-hash")
                 for role in roles:
                     await build.added(Membership(organization_id=org, user_id=user.id, role=MembershipRole(role)))
             ids[who], district.emails[who] = user.id, user.email

@@ -8,12 +8,14 @@ import re
 import zipfile
 
 import pytest
+from sqlalchemy import text
 
 from schoolbase.config import get_settings
 from schoolbase.roster.export import export_roster
 from schoolbase.roster.formats import EXPORT_1_1
 from tests.conftest import assert_problem, open_database, signed_in
 from tests.roster.district import District, build_district
+from tests.roster.support import make_district, roster_set, run_import
 from tests.test_cli import cli, use_database
 
 MANIFEST = [
@@ -226,3 +228,35 @@ def test_the_cli_writes_the_set_as_service_role(urls, cli_database, tmp_path):
     assert read(tmp_path / "q1", "lineItems")[1][0][0] == str(district.ids["a1"])
     unknown = cli("roster", "export", str(tmp_path / "none"), "--org", "no-such-org")
     assert unknown.exit_code == 1 and "no-such-org" in unknown.output
+
+
+async def test_people_still_invited_are_exported_with_their_waiting_enrollments(db, tmp_path):
+    """A roster's people outside the organization's domains are held invitations until they
+    accept: the export lists them and their enrollments under the sourcedIds they came with."""
+    district = await make_district(db)
+    async with db.as_service() as session:
+        await session.execute(
+            text("delete from organization_domains where organization_id = :org and domain like 'students.%'"),
+            {"org": district.org_id},
+        )
+    report = await run_import(db, district, roster_set("valid-1.1", tmp_path / "set", district))
+    assert report.applied and not report.has_errors
+    async with db.as_service() as session:
+        await export_roster(session, district.org_id, tmp_path / "out")
+    users = {row[0]: row for row in read(tmp_path / "out", "users")[1]}
+    assert sorted(users) == ["u-a1", "u-p1", "u-p2", "u-s1", "u-s2", "u-s3", "u-s4", "u-t1", "u-t2", "u-x1"]
+    held = users["u-s1"]
+    assert (held[4], held[5], held[8], held[9], held[12], held[15]) == (
+        "s1",
+        "student",
+        "Ana",
+        "Silva",
+        district.email("ana.silva", "students.riverside.example.org"),
+        "u-p1",
+    )
+    assert users["u-p1"][15] == "u-s1,u-s3"
+    enrollments = {row[0]: (row[3], row[4], row[5], row[6]) for row in read(tmp_path / "out", "enrollments")[1]}
+    assert enrollments["e2"] == ("k-bio1", "s1", "u-s1", "student")
+    assert enrollments["e5"] == ("k-alg2", "s1", "u-s1", "student")
+    assert sorted(enrollments) == [f"e{n}" for n in range(1, 10)]
+    assert enrollments["e6"][3] == "teacher"  # an aide teaches here

@@ -1,19 +1,20 @@
 """The issue's proof: export a district, import it into an empty organization, export again:
 the same files. The district moves whole (its organization and accounts are gone, the new
 organization owns its people's domain), so its people become the new organization's
-managed accounts. Only the organization's own row differs: its name and slug are the new
+managed accounts, but for a parent with an address elsewhere, who is invited and held: the
+export still lists them, their guardianship as agents. Only the organization's own row differs: its name and slug are the new
 organization's; its sourcedId is the old one, which the import linked to it."""
 
 import uuid
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
-from schoolbase.models import Organization, OrganizationDomain, User
+from schoolbase.models import Invitation, Organization, OrganizationDomain, User
 from schoolbase.roster.export import export_roster
 from schoolbase.roster.flows import import_roster
 from schoolbase.roster.formats import EXPORT_1_1
 from tests.conftest import Builder
-from tests.roster.district import build_district
+from tests.roster.district import PEOPLE, build_district
 
 
 async def test_export_import_export_gives_the_same_files(db, tmp_path):
@@ -21,7 +22,8 @@ async def test_export_import_export_gives_the_same_files(db, tmp_path):
     source = await build_district(db, domain=domain)
     async with db.as_service() as session:
         await export_roster(session, source.org_id, tmp_path / "first")
-        await session.execute(delete(User).where(User.email.like(f"%@{domain}")))
+        people = [source.ids[who] for who in PEOPLE]
+        await session.execute(delete(User).where(User.id.in_(people)))
         await session.execute(delete(Organization).where(Organization.id == source.org_id))
     async with db.as_service() as session:
         tag = uuid.uuid4().hex[:8]
@@ -32,6 +34,13 @@ async def test_export_import_export_gives_the_same_files(db, tmp_path):
     assert report.applied and not report.has_errors, report.issues
     assert [issue for issue in report.issues if issue.severity == "warning"] == []
     assert report.counts["result"]["created"] == 3 and report.counts["lineItem"]["created"] == 3
+    async with db.as_service() as session:
+        held = await session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.organization_id == target, Invitation.sent_at.is_(None))
+        )
+    assert held == 1
     async with db.as_service() as session:
         await export_roster(session, target, tmp_path / "second")
 

@@ -102,27 +102,56 @@ ACTIVE_MEMBER = (
     "exists (select from public.memberships am where am.organization_id = :org and am.user_id = {who}"
     " and am.ended_at is null)"
 )
+
+
+def _names(display_name: str) -> str:
+    """givenName and familyName: the last word of the name is the family name."""
+    name = f"btrim({display_name})"
+    return (
+        f"case when strpos({name}, ' ') > 0 then regexp_replace({name}, '\\s+\\S+$', '') else {name} end,"
+        f" case when strpos({name}, ' ') > 0 then regexp_replace({name}, '^.*\\s', '') else {name} end"
+    )
+
+
+def _schools(enrollments: str) -> str:
+    """orgSourcedIds: the schools of the classes in ``enrollments`` (rows with ``class_id``), else the district."""
+    return f"""coalesce((select string_agg(school, ',' order by school collate "C")
+                     from (select distinct {_school("k")} as school from ({enrollments}) e
+                           join public.classes k on k.organization_id = :org and k.id = e.class_id) schools),
+                    :district)"""
+
+
+# People an import invited and who have not accepted yet: their roster rows wait in their links
+# (the invitation holds the address, name and roles; enrollments wait in enrollment links).
+HELD = """select l.source_system, l.sourced_id, l.detail, i.email, i.display_name,
+       array(select r::text from unnest(i.roles) r) as roles
+    from public.roster_links l
+    join public.invitations i on i.organization_id = l.organization_id and i.id = l.invitation_id
+    where l.organization_id = :org and l.entity = 'user' and l.status = 'active' and l.target_id is null
+      and i.accepted_at is null and i.revoked_at is null"""
+WAITING = """select w.sourced_id, w.source_system, (w.detail ->> 'class_id')::uuid as class_id,
+       w.detail ->> 'role' as role, w.detail ->> 'user' as user_ref
+    from public.roster_links w
+    where w.organization_id = :org and w.entity = 'enrollment' and w.status = 'active' and w.target_id is null
+      and w.detail ? 'class_id'"""
+# Agents (agentSourcedIds) a held person shares with another roster person, either side naming the other.
+NAMED = "({a}.detail -> 'agents' ? {b}.sourced_id or {b}.detail -> 'agents' ? {a}.sourced_id)"
+
 USERS = _order(f"""
     select {sid("user", "u.id")} as sourced_id, '' as status, '' as modified,
            case when u.disabled_at is null then 'true' else 'false' end,
-           coalesce((select string_agg(school, ',' order by school collate "C")
-                     from (select distinct {_school("k")} as school
-                           from public.enrollments e
-                           join public.classes k on k.organization_id = e.organization_id and k.id = e.class_id
-                           where e.organization_id = :org and e.user_id = u.id and e.ended_at is null) schools),
-                    :district),
-           {USER_ROLE}, coalesce(u.username, u.email), '',
-           case when strpos(btrim(u.display_name), ' ') > 0
-                then regexp_replace(btrim(u.display_name), '\\s+\\S+$', '') else btrim(u.display_name) end,
-           case when strpos(btrim(u.display_name), ' ') > 0
-                then regexp_replace(btrim(u.display_name), '^.*\\s', '') else btrim(u.display_name) end,
-           '', '', u.email, '', '',
+           {_schools("select e.class_id from public.enrollments e where e.organization_id = :org and e.user_id = u.id and e.ended_at is null")},
+           {USER_ROLE}, coalesce(u.username, u.email), '', {_names("u.display_name")}, '', '', u.email, '', '',
            (select string_agg(agent, ',' order by agent collate "C")
             from (select {sid("user", "case when g.parent_id = u.id then g.student_id else g.parent_id end")} as agent
                   from public.guardianships g
                   where g.organization_id = :org and (g.parent_id = u.id or g.student_id = u.id)
                     and {ACTIVE_MEMBER.format(who="g.parent_id")}
-                    and {ACTIVE_MEMBER.format(who="g.student_id")}) agents),
+                    and {ACTIVE_MEMBER.format(who="g.student_id")}
+                  union
+                  select h.sourced_id from public.roster_links mine join ({HELD}) h on h.source_system = mine.source_system
+                  where mine.organization_id = :org and mine.entity = 'user' and mine.target_id = u.id
+                    and mine.status = 'active' and {NAMED.format(a="mine", b="h")}) agents),
            '', ''
     from public.users u
     join (select ms.user_id, array_agg(ms.role::text) as roles,
@@ -130,6 +159,22 @@ USERS = _order(f"""
                        where e.organization_id = :org and e.user_id = ms.user_id and e.ended_at is null) as taught
           from public.memberships ms
           where ms.organization_id = :org and ms.ended_at is null group by ms.user_id) m on m.user_id = u.id
+    union all
+    select m.sourced_id, '', '', 'true',
+           {_schools("select w.class_id from (" + WAITING + ") w where w.source_system = m.source_system and w.user_ref = m.sourced_id")},
+           {USER_ROLE}, m.email, '', {_names("coalesce(m.display_name, m.email)")}, '', '', m.email, '', '',
+           (select string_agg(agent, ',' order by agent collate "C")
+            from (select case when o.target_id is null then o.sourced_id else {sid("user", "o.target_id")} end as agent
+                  from public.roster_links o
+                  where o.organization_id = :org and o.source_system = m.source_system and o.entity = 'user'
+                    and o.status = 'active' and o.sourced_id <> m.sourced_id and {NAMED.format(a="m", b="o")}
+                    and (({ACTIVE_MEMBER.format(who="o.target_id")})
+                         or exists (select from ({HELD}) other where other.source_system = o.source_system
+                                    and other.sourced_id = o.sourced_id))) agents),
+           '', ''
+    from (select h.*, array(select distinct w.role from ({WAITING}) w
+                            where w.source_system = h.source_system and w.user_ref = h.sourced_id) as taught
+          from ({HELD}) h) m
 """)
 
 ENROLLMENTS = _order(f"""
@@ -139,6 +184,10 @@ ENROLLMENTS = _order(f"""
     join public.classes k on k.organization_id = e.organization_id and k.id = e.class_id
     join public.memberships m on m.organization_id = e.organization_id and m.user_id = e.user_id and m.role = e.role
     where e.organization_id = :org and e.ended_at is null and m.ended_at is null
+    union all
+    select w.sourced_id, '', '', {sid("class", "k.id")}, {_school("k")}, w.user_ref, w.role, '', '', ''
+    from ({WAITING}) w join public.classes k on k.organization_id = :org and k.id = w.class_id
+    where exists (select from ({HELD}) h where h.source_system = w.source_system and h.sourced_id = w.user_ref)
 """)
 
 # Gradebook: the line items are the assignments handed out (not drafts); with a period, only
