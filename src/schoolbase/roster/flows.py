@@ -108,6 +108,8 @@ async def _check(
             await stage_file(connection, source, stage, report, progress)
         else:
             await connection.execute(stage.create())
+            for index in stage.indexes():
+                await connection.execute(index)
         # A bulk file is the whole set: rows it no longer holds are removed (and checked as such).
         if source.mode(stem) == "bulk" and stem != "roles":
             await apply.absent_from_bulk(connection, stem, params)
@@ -133,7 +135,8 @@ async def _apply(
 ) -> None:
     steps = len(apply.TARGETS) + 3
     for stem in STAGES:
-        if stem != "roles":
+        # Enrollments find their links with everything else they need (people.ENROLLMENT_TARGETS).
+        if stem not in ("roles", "enrollments"):
             await apply.linked_targets(connection, stem, params)
     await apply.root_link(connection, params)
     for done, target in enumerate(apply.TARGETS):

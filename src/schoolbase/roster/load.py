@@ -155,5 +155,6 @@ async def stage_file(
         )
         await connection.execute(f"update {stage.table} set bad = true")
     file.rows = reading.rows
-    await connection.execute(f"create index on {stage.table} (sourced_id)")
+    for index in stage.indexes():
+        await connection.execute(index)
     await connection.execute(f"analyze {stage.table}")
