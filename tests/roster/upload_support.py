@@ -9,6 +9,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from schoolbase.models import RosterImport, RosterImportState
+
 DISTRICT = Path(__file__).parent / "uploads" / "district"
 # A users.csv row without its sourcedId: an error in an otherwise good set.
 NO_SOURCED_ID = ",,,true,org-school,student,nobody,,No,Body,,S9,,,,,07,\n"
@@ -49,3 +51,28 @@ async def wait_for(client, headers, org_id, import_id, states, timeout: float = 
         assert body["state"] not in ("failed", "cancelled", "completed"), body
         assert time.monotonic() < deadline, f"import still {body['state']}: {body}"
         await asyncio.sleep(0.05)
+
+
+async def validated_import(db, school) -> uuid.UUID:
+    """An import of ``school`` waiting for its admin to accept a report with an error (no file,
+    no job: for the pages' forms)."""
+    report = {
+        "version": "1.1",
+        "has_errors": True,
+        "files": [
+            {"file": "users.csv", "mode": "bulk", "rows": 2, "valid": 1, "errors": 1, "warnings": 0, "note": None}
+        ],
+        "issues": [{"file": "users.csv", "line": 3, "severity": "error", "code": "missing-field", "message": "x"}],
+        "counts": {},
+    }
+    async with db.as_service() as session:
+        row = RosterImport(
+            organization_id=school.org_id,
+            file_name="checked.zip",
+            state=RosterImportState.validated,
+            requested_by=school.people["oa"],
+            report=report,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
