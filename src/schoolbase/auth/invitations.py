@@ -35,6 +35,7 @@ from schoolbase.problems import (
     VALIDATION,
     WRONG_ACCOUNT,
 )
+from schoolbase.roster import claims as roster_claims
 
 INVALID = INVALID_TOKEN("this invitation link was used, replaced, revoked or has expired; ask for a new one")
 
@@ -147,6 +148,7 @@ async def accept(
     for role in invitation.roles:
         stmt = insert(Membership).values(organization_id=invitation.organization_id, user_id=account.id, role=role)
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["organization_id", "user_id", "role"]))
+    await roster_claims.claim(session, invitation.organization_id, invitation.id, account.id)
     memberships = list(
         await session.scalars(
             select(Membership).where(
