@@ -30,6 +30,7 @@ async def test_an_upload_is_validated_then_imported_once_accepted(client, make_s
     assert not report["has_errors"]
     files = {f["file"]: f for f in report["files"]}
     assert (files["users.csv"]["rows"], files["users.csv"]["valid"], files["users.csv"]["errors"]) == (4, 4, 0)
+    assert "skipped" in files["demographics.csv"]["note"]
     assert checked["rows_done"] == checked["rows_total"] > 0
     assert checked["summary"] == {} and checked["accepted_by"] is None
     assert stored(settings, queued["id"])
@@ -45,6 +46,16 @@ async def test_an_upload_is_validated_then_imported_once_accepted(client, make_s
     assert done["summary"]["user"]["created"] == 4
     assert done["report"]["applied"] and done["finished_at"] and done["accepted_at"]
     assert not stored(settings, queued["id"])
+
+    # People outside the organization's domains were invited, held until an admin sends them.
+    invitations = (await client.get(f"/organizations/{school.org_id}/invitations", headers=oa)).json()["items"]
+    assert sorted((i["email"], i["state"], i["sent_at"]) for i in invitations) == [
+        ("bea.noor@example.org", "held", None),
+        ("paula.king@example.org", "held", None),
+        ("teresa.lopez@example.org", "held", None),
+    ]
+    sent = await client.post(f"/organizations/{school.org_id}/invitations/send-held", headers=oa)
+    assert sent.json() == {"sent": 3}
 
 
 async def test_a_report_with_errors_is_accepted_only_when_that_is_said(client, make_school):

@@ -91,7 +91,13 @@ async def accept(
             "the valid rows and leave out the rows with errors",
             errors=errors,
         )
-    values = {"state": State.applying, "accepted_by": user_id, "accepted_at": func.now(), "rows_done": 0}
+    values = {
+        "state": State.applying,
+        "accepted_by": user_id,
+        "accepted_at": func.now(),
+        "rows_done": 0,
+        "rows_total": 0,
+    }
     accepted = await session.scalar(_moved(import_id, (State.validated,), values))
     if accepted is None:  # moved on meanwhile
         raise _refused(await get(session, organization_id, import_id), "only a validated import can be accepted")
@@ -121,6 +127,7 @@ async def claim(
 
 
 async def validated(session: AsyncSession, import_id: uuid.UUID, report: dict[str, Any]) -> RosterImport | None:
+    rows = sum(file.get("rows", 0) for file in report.get("files", []))
     return await session.scalar(
         _moved(
             import_id,
@@ -128,6 +135,8 @@ async def validated(session: AsyncSession, import_id: uuid.UUID, report: dict[st
             {
                 "state": State.validated,
                 "report": report,
+                "rows_done": rows,
+                "rows_total": rows,
                 "source_system": report.get("source_system"),
                 "oneroster_version": report.get("version"),
             },

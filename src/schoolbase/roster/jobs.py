@@ -41,7 +41,7 @@ from schoolbase.resources.storage import LocalStorage
 from schoolbase.resources.uploads import UploadForm, too_large
 from schoolbase.roster import imports
 from schoolbase.roster.flows import import_roster
-from schoolbase.roster.source import SourceError
+from schoolbase.roster.report import Report
 from schoolbase.tenancy.service import check_org_admin
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ SWEEP = "roster.sweep"
 PROGRESS_EVERY_SECONDS = 0.5
 # A zip file starts with a local file header, or (holding nothing) its end record.
 ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
+SERVER_FAULT = "Something went wrong on the server; try again later, or ask your Schoolbase operator."
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 State = RosterImportState
@@ -167,30 +168,42 @@ async def cancel(
 
 
 class ProgressWriter:
-    """``import_roster``'s progress callback: stores rows done and total, each time in an
-    autocommit statement of its own, at most every ``PROGRESS_EVERY_SECONDS`` (and always the
-    last of a step)."""
+    """``import_roster``'s progress callback, stored at most every ``PROGRESS_EVERY_SECONDS``
+    (and always at the end of a step) in an autocommit statement of its own.
+
+    The importer reports reading without a total (``total`` 0, rows read of the file so far,
+    every few thousand rows), then applying as steps done of all steps. Stored: rows read of
+    every file so far with ``rows_total`` 0 while reading, then the steps."""
 
     def __init__(self, db: Database, import_id: uuid.UUID) -> None:
         self.db, self.import_id = db, import_id
         self._last = 0.0
+        self._stage: str | None = None
+        self._read_before = 0  # rows of the files read before this one
+        self._done = self._total = 0
 
     async def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            if self._total == 0:
+                self._read_before += self._done
+            self._stage = stage
+        self._done, self._total = done, total
         moment = time.monotonic()
-        if moment - self._last < PROGRESS_EVERY_SECONDS and done < total:
+        if moment - self._last < PROGRESS_EVERY_SECONDS and (total == 0 or done < total):
             return
         self._last = moment
+        shown = self._read_before + done if total == 0 else done
         async with self.db.service_statement() as conn:
-            await imports.record_progress(conn, self.import_id, done, total)
+            await imports.record_progress(conn, self.import_id, shown, total)
 
 
-def _unreadable(exc: Exception) -> str:
-    if isinstance(exc, SourceError):
-        return f"The file could not be read as a OneRoster set: {exc}."
-    return (
-        "The file could not be read as a OneRoster set. Check that it is a zip of the CSV files "
-        "your student information system exports, with manifest.csv, and upload it again."
-    )
+UNREADABLE = "unreadable-set"
+
+
+def _unreadable(report: Report) -> str | None:
+    """Why the set could not be read at all (no manifest, not a zip, an unknown version), for people."""
+    found = next((issue for issue in report.issues if issue.code == UNREADABLE), None)
+    return None if found is None else f"The file could not be read as a OneRoster set: {found.message}."
 
 
 async def _fail(runtime: Runtime, import_id: uuid.UUID, from_state: State, error: str) -> None:
@@ -213,9 +226,12 @@ async def validate(runtime: Runtime, import_id: uuid.UUID) -> None:
             apply=False,
             progress=ProgressWriter(runtime.db, import_id),
         )
-    except Exception as exc:  # noqa: BLE001 - any file that cannot be read fails its import, said for people
-        log.warning("roster import %s could not be validated", import_id, exc_info=not isinstance(exc, SourceError))
-        await _fail(runtime, import_id, State.validating, _unreadable(exc))
+    except Exception:  # noqa: BLE001 - the import fails with a reason for people; the cause goes to the log
+        log.exception("roster import %s could not be validated", import_id)
+        await _fail(runtime, import_id, State.validating, f"The file could not be checked. {SERVER_FAULT}")
+        return
+    if (unreadable := _unreadable(report)) is not None:
+        await _fail(runtime, import_id, State.validating, unreadable)
         return
     async with runtime.db.as_service() as session:
         await imports.validated(session, import_id, report.to_json())
@@ -239,9 +255,12 @@ async def apply(runtime: Runtime, import_id: uuid.UUID) -> None:
             import_id=import_id,
             progress=ProgressWriter(runtime.db, import_id),
         )
-    except Exception as exc:  # noqa: BLE001 - the import's one transaction rolled back: nothing is applied
+    except Exception:  # noqa: BLE001 - the import's one transaction rolled back: nothing is applied
         log.exception("roster import %s could not be applied", import_id)
-        reason = _unreadable(exc) if isinstance(exc, SourceError) else "Something went wrong on the server."
+        await _fail(runtime, import_id, State.applying, f"Nothing was imported. {SERVER_FAULT}")
+        return
+    if not report.applied:  # the file went away, or now reads differently: nothing was written
+        reason = _unreadable(report) or "The files no longer read as they did when they were checked."
         await _fail(runtime, import_id, State.applying, f"Nothing was imported. {reason}")
         return
     async with runtime.db.as_service() as session:

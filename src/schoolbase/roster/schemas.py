@@ -26,8 +26,11 @@ class ImportItem(BaseModel):
     requested_by: uuid.UUID | None
     accepted_by: uuid.UUID | None
     accepted_at: datetime | None
-    rows_total: int = Field(description="rows to read in the current step (validating or applying)")
-    rows_done: int
+    rows_total: int = Field(
+        description="while validating, 0 (not known yet); once validated, the rows of the set; while applying, "
+        "0 as the files are read again, then the import's steps"
+    )
+    rows_done: int = Field(description="rows read so far, or steps done of ``rows_total`` while applying")
     summary: dict[str, dict[str, int]] = Field(
         description="once completed: per entity, how many were created, updated, unchanged or ended"
     )

@@ -56,19 +56,25 @@ def import_url(import_id: uuid.UUID) -> str:
     return f"/admin/roster/imports/{import_id}"
 
 
+def progress_text(row: RosterImport) -> str:
+    done, total = row.rows_done, row.rows_total
+    if row.state == State.validating and done:
+        return f"Checking the files: {done:,} rows read."
+    if row.state == State.applying and total:
+        return f"Importing: step {done} of {total}."
+    if row.state == State.applying and done:
+        return f"Importing: reading the files again, {done:,} rows read."
+    return f"{STATES[row.state]}."
+
+
 def progress_of(row: RosterImport) -> dict[str, Any]:
     """What the import page's script shows while a job works (the page says the same)."""
-    working = row.state in imports.UNFINISHED
-    if working and row.rows_total:
-        text = f"{STATES[row.state]}: {row.rows_done} of {row.rows_total} rows."
-    else:
-        text = f"{STATES[row.state]}."
     return {
         "state": row.state.value,
         "rows_done": row.rows_done,
         "rows_total": row.rows_total,
-        "finished": not working,
-        "summary": text,
+        "finished": row.state not in imports.UNFINISHED,
+        "summary": progress_text(row),
     }
 
 

@@ -18,9 +18,13 @@
       window.location.reload();
       return false;
     }
-    bar.max = Math.max(progress.rows_total, 1);
-    bar.value = progress.rows_done;
-    bar.textContent = progress.rows_done + " of " + progress.rows_total;
+    if (progress.rows_total) {
+      bar.max = progress.rows_total;
+      bar.value = progress.rows_done;
+    } else {
+      bar.removeAttribute("value"); // no total yet: the bar only says that work goes on
+    }
+    bar.textContent = progress.summary;
     if (summary.textContent !== progress.summary) summary.textContent = progress.summary;
     return true;
   }
