@@ -149,3 +149,16 @@ async def test_only_the_organizations_admins_see_or_touch_its_imports(client, ma
     assert (await client.post(elsewhere + "/accept", headers=other.headers["oa"])).status_code == 404
     assert (await client.get(one, headers=school.headers["oa"])).json()["state"] == "validated"
     assert (await client.post(imports_url(school.org_id), files={"file": ("a.zip", b"PK")})).status_code == 401
+
+
+async def test_a_hostile_file_name_is_kept_as_printable_text_without_its_folders(client, make_school):
+    school = await make_school()
+    boundary = "hostileboundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="C:\\x\\..\\a\x00b\u202e.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode() + district_zip() + f"\r\n--{boundary}--\r\n".encode()
+    headers = {**school.headers["oa"], "content-type": f"multipart/form-data; boundary={boundary}"}
+    response = await client.post(imports_url(school.org_id), headers=headers, content=body)
+    assert response.status_code == 202, response.text
+    assert response.json()["file_name"] == "ab.zip"

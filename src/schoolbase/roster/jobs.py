@@ -97,8 +97,9 @@ async def _queue(runtime: Runtime, task: str, import_id: uuid.UUID) -> None:
 
 
 def file_name(sent: str) -> str:
-    """The name the browser sent, without any folder (some send a whole Windows path)."""
-    name = PurePosixPath(sent.replace("\\", "/")).name.strip()
+    """The name the browser sent, without any folder (some send a whole Windows path) or
+    characters that are not printable."""
+    name = "".join(ch for ch in PurePosixPath(sent.replace("\\", "/")).name if ch.isprintable()).strip()
     return name[:255] or "roster.zip"
 
 
