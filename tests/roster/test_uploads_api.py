@@ -155,9 +155,13 @@ async def test_a_hostile_file_name_is_kept_as_printable_text_without_its_folders
     school = await make_school()
     boundary = "hostileboundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="C:\\x\\..\\a\x00b\u202e.zip"\r\n'
-        "Content-Type: application/zip\r\n\r\n"
-    ).encode() + district_zip() + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="C:\\x\\..\\a\x00b\u202e.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        + district_zip()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     headers = {**school.headers["oa"], "content-type": f"multipart/form-data; boundary={boundary}"}
     response = await client.post(imports_url(school.org_id), headers=headers, content=body)
     assert response.status_code == 202, response.text
