@@ -13,7 +13,7 @@ from tests.roster.upload_support import district_zip, imports_url, upload, wait_
 State = RosterImportState
 
 
-async def stored_import(db, school, state: State, content: bytes | None, runtime) -> uuid.UUID:
+async def stored_import(db, school, state: State, content: bytes | None, runtime, rows_done: int = 0) -> uuid.UUID:
     """An import of ``school`` in ``state`` as a crash would leave it, with its file if ``content``."""
     import_id = uuid.uuid4()
     if content is not None:
@@ -29,6 +29,7 @@ async def stored_import(db, school, state: State, content: bytes | None, runtime
                 state=state,
                 requested_by=school.people["oa"],
                 accepted_by=school.people["oa"] if state == State.applying else None,
+                rows_done=rows_done,
             )
         )
     return import_id

@@ -4,6 +4,8 @@ report, accepts it and sees what was imported; a report with errors, and held in
 
 import pytest
 
+from schoolbase.models import RosterImportState
+from tests.roster.test_upload_jobs import stored_import
 from tests.roster.upload_support import district_zip, validated_import
 from tests.tenancy.test_held_invitations import held
 from tests.web.browser import VIEWPORTS, check_accessible
@@ -12,10 +14,11 @@ from tests.web.test_learning_browser import signed_in_context
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 async def test_upload_check_accept_and_see_the_summary(
-    chromium, live_server, db, settings, make_school, tmp_path, viewport
+    app, chromium, live_server, db, settings, make_school, tmp_path, viewport
 ):
     school = await make_school()
     checked = await validated_import(db, school)
+    checking = await stored_import(db, school, RosterImportState.validating, None, app.state.roster, 12000)
     await held(db, school.org_id, "waiting")
     zipped = tmp_path / "district.zip"
     zipped.write_bytes(district_zip())
@@ -37,6 +40,10 @@ async def test_upload_check_accept_and_see_the_summary(
     await page.get_by_role("heading", name="What was imported").wait_for(timeout=30_000)
     assert await page.get_by_role("rowheader", name="People").is_visible()
     await check_accessible(page, f"completed import at {viewport}")
+
+    await page.goto(f"/admin/roster/imports/{checking}")
+    assert await page.get_by_role("progressbar").is_visible()
+    await check_accessible(page, f"import being checked at {viewport}")
 
     await page.goto(f"/admin/roster/imports/{checked}")
     assert await page.get_by_role("heading", name="Errors and warnings").is_visible()

@@ -5,6 +5,8 @@ invitations an import leaves are sent from the invitations page."""
 import asyncio
 import time
 
+from schoolbase.models import RosterImportState
+from tests.roster.test_upload_jobs import stored_import
 from tests.roster.upload_support import district_zip, with_an_error
 from tests.tenancy.test_held_invitations import held, messages
 from tests.web.learning_support import text_of
@@ -127,3 +129,22 @@ async def test_held_invitations_are_shown_and_sent_from_the_invitations_page(app
         assert notice(after) == "2 held invitations were sent."
         assert "Held invitations" not in text_of(after.text)
         assert await messages(db, rest) == 2
+
+
+async def test_an_import_being_checked_shows_its_progress(app, db, settings, make_school):
+    school = await make_school()
+    import_id = await stored_import(db, school, RosterImportState.validating, None, app.state.roster, 12000)
+    url = f"/admin/roster/imports/{import_id}"
+    async with await as_person(app, db, settings, school.people["oa"]) as http:
+        page = await http.get(url)
+        progress = (await http.get(url + "/progress")).json()
+    assert "Checking the files: 12,000 rows read." in text_of(page.text)
+    assert f'data-progress-url="{url}/progress"' in page.text and 'src="/static/app/roster.js"' in page.text
+    assert "Accept the report" not in text_of(page.text) and "Cancel this import" not in text_of(page.text)
+    assert progress == {
+        "state": "validating",
+        "rows_done": 12000,
+        "rows_total": 0,
+        "finished": False,
+        "summary": "Checking the files: 12,000 rows read.",
+    }
