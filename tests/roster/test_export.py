@@ -200,7 +200,7 @@ async def test_an_org_admin_downloads_the_zip_and_a_teacher_may_not(db, settings
     teacher = await signed_in(db, settings, district.ids["t"])
     assert_problem(await client.get(url, headers=teacher), 403, "forbidden")
     other = await build_district(db)
-    assert_problem(await client.get(f"/organizations/{other.org_id}/roster/export", headers=admin), 403)
+    assert_problem(await client.get(f"/organizations/{other.org_id}/roster/export", headers=admin), 404)
     assert_problem(await client.get(url), 401)
 
 
