@@ -6,14 +6,19 @@ export still lists them, their guardianship as agents. Only the organization's o
 organization's; its sourcedId is the old one, which the import linked to it."""
 
 import uuid
+import zipfile
 
-from sqlalchemy import delete, func, select
+import pytest
+from sqlalchemy import delete, func, select, update
 
+from schoolbase.db.urls import database_urls
 from schoolbase.models import Invitation, Organization, OrganizationDomain, User
 from schoolbase.roster.export import export_roster
 from schoolbase.roster.flows import import_roster
 from schoolbase.roster.formats import EXPORT_1_1
-from tests.conftest import Builder
+from schoolbase.tenancy.demo import FULL_DEMO_SLUG, demo_domain
+from schoolbase.tenancy.flows import load_demo
+from tests.conftest import Builder, migrated_database, open_database
 from tests.roster.district import PEOPLE, build_district
 
 
@@ -58,3 +63,43 @@ async def test_export_import_export_gives_the_same_files(db, tmp_path):
     assert {entity: counts.get("created", 0) + counts.get("updated", 0) for entity, counts in again.counts.items()} == {
         entity: 0 for entity in again.counts
     }
+
+
+@pytest.fixture(scope="module")
+async def demo_db(server_url, settings):
+    """A database of its own with the demo loaded (the district moves out of it)."""
+    with migrated_database(server_url) as owner:
+        async with open_database(database_urls(owner, settings)) as database:
+            await load_demo(database, settings)
+            yield database
+
+
+async def test_the_demo_district_round_trips(demo_db, tmp_path):
+    """Maple Grove as the demo loads it: no schools, courses or terms of its own, a teacher who
+    is also a parent, drafts, AI suggestions and unposted grades, late penalties."""
+    db, slug = demo_db, FULL_DEMO_SLUG
+    domain = demo_domain(slug)
+    async with db.as_service() as session:
+        source = await session.scalar(select(Organization.id).where(Organization.slug == slug))
+        counts = await export_roster(session, source, tmp_path / "first.zip")
+        # The district moves: its domain to a new organization, its people's old accounts aside.
+        await session.execute(delete(OrganizationDomain).where(OrganizationDomain.domain == domain))
+        await session.execute(
+            update(User).where(User.email.like(f"%@{domain}")).values(email=func.concat("moved-", User.email))
+        )
+        target = await Builder(session, "demo").org("Maple Grove (moved)", "maple-grove-moved", "America/New_York")
+        session.add(OrganizationDomain(organization_id=target, domain=domain))
+    assert counts["users"] == 12 and counts["results"] > 0 and counts["lineItems"] > 0
+
+    report = await import_roster(db, target, tmp_path / "first.zip", apply=True)
+    assert report.applied and not report.has_errors, report.issues
+    async with db.as_service() as session:
+        await export_roster(session, target, tmp_path / "second.zip")
+    with zipfile.ZipFile(tmp_path / "first.zip") as first, zipfile.ZipFile(tmp_path / "second.zip") as second:
+        assert first.namelist() == second.namelist()
+        for name in first.namelist():
+            before, after = first.read(name), second.read(name)
+            if name == "orgs.csv":
+                before = before.replace(f",Maple Grove Academy,district,{slug},".encode(), b",(district),")
+                after = after.replace(b",Maple Grove (moved),district,maple-grove-moved,", b",(district),")
+            assert after == before, name

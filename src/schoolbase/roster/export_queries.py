@@ -89,13 +89,14 @@ CLASSES = _order(f"""
 
 # One row per person with a membership that has not ended. OneRoster 1.1 gives a user one
 # role, and an importer (ours too) takes a person's class roles from their enrollments: so
-# the row names the role their enrollments do not already imply, the one otherwise lost.
-# An admin stays an administrator; a teacher of classes who is also a parent is a parent
-# whose teacher enrollments make them a teacher; only a person with two roles that no
-# enrollment implies (an admin who is also a parent) is exported with one of them.
+# the row names a role their enrollments do not already imply, the one otherwise lost, and
+# of two such, the one that carries more: an admin stays an administrator; a parent of
+# children stays a parent (their guardianships are agents), whether they also teach classes
+# (their enrollments make them a teacher) or not (then the bare teacher role is what is lost).
 USER_ROLE = """case when 'org_admin' = any(m.roles) then 'administrator'
-    when 'teacher' = any(m.roles) and not 'teacher' = any(m.taught) then 'teacher'
     when 'student' = any(m.roles) and not 'student' = any(m.taught) then 'student'
+    when 'parent' = any(m.roles) and m.has_children then 'parent'
+    when 'teacher' = any(m.roles) and not 'teacher' = any(m.taught) then 'teacher'
     when 'parent' = any(m.roles) then 'parent'
     when 'teacher' = any(m.roles) then 'teacher' else 'student' end"""
 ACTIVE_MEMBER = (
@@ -156,7 +157,9 @@ USERS = _order(f"""
     from public.users u
     join (select ms.user_id, array_agg(ms.role::text) as roles,
                  array(select distinct e.role::text from public.enrollments e
-                       where e.organization_id = :org and e.user_id = ms.user_id and e.ended_at is null) as taught
+                       where e.organization_id = :org and e.user_id = ms.user_id and e.ended_at is null) as taught,
+                 exists (select from public.guardianships g where g.organization_id = :org
+                         and g.parent_id = ms.user_id) as has_children
           from public.memberships ms
           where ms.organization_id = :org and ms.ended_at is null group by ms.user_id) m on m.user_id = u.id
     union all
@@ -173,7 +176,8 @@ USERS = _order(f"""
                                     and other.sourced_id = o.sourced_id))) agents),
            '', ''
     from (select h.*, array(select distinct w.role from ({WAITING}) w
-                            where w.source_system = h.source_system and w.user_ref = h.sourced_id) as taught
+                            where w.source_system = h.source_system and w.user_ref = h.sourced_id) as taught,
+                 jsonb_array_length(coalesce(h.detail -> 'agents', '[]')) > 0 as has_children
           from ({HELD}) h) m
 """)
 
