@@ -194,12 +194,18 @@ ENROLLMENTS = _order(f"""
     where exists (select from ({HELD}) h where h.source_system = w.source_system and h.sourced_id = w.user_ref)
 """)
 
+# A line item's due date: an assignment without one is written as due when it closes, opens
+# or was made (OneRoster requires a date), and the grading period is the one that date falls
+# in (as it will once imported); outside every period, its class's term counts (OneRoster
+# requires a session here too).
+DUE = "coalesce(a.due_at, a.close_at, a.available_from, a.created_at)"
+
 # Gradebook: the line items are the assignments handed out (not drafts); with a period, only
 # those whose due date falls in it. A period-limited export is a delta (rows say active and
 # when they changed), since it holds only part of the gradebook.
 LINE_ITEM_SCOPE = (
     "a.organization_id = :org and a.state <> 'draft'"
-    " and (cast(:period as uuid) is null or private.grading_period_of(:org, a.class_id, a.due_at) = :period)"
+    f" and (cast(:period as uuid) is null or private.grading_period_of(:org, a.class_id, {DUE}) = :period)"
 )
 
 
@@ -218,11 +224,6 @@ CATEGORIES = _order(f"""
       and exists (select from public.assignments a where {LINE_ITEM_SCOPE} and a.category_id = c.id)
 """)
 
-# A line item's due date: an assignment without one is written as due when it closes, opens
-# or was made (OneRoster requires a date), and the grading period is the one that date falls
-# in (as it will once imported); outside every period, its class's term counts (OneRoster
-# requires a session here too).
-DUE = "coalesce(a.due_at, a.close_at, a.available_from, a.created_at)"
 LINE_ITEMS = _order(f"""
     select {sid("lineItem", "a.id")} as sourced_id, {_status("a")}, a.title, a.instructions,
            (coalesce(a.available_from, a.created_at) at time zone :tz)::date,
