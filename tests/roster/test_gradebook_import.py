@@ -124,3 +124,53 @@ async def test_a_gradebook_becomes_assignments_and_posted_grades(db, tmp_path):
         ("r3", "li-bio-2", "u-s1", "42.50", "2026-09-27", ""),
         ("r5", "li-alg-1", "u-s3", "18.00", "2026-11-12", ""),
     ]
+
+
+async def test_a_closed_grading_period_keeps_its_grades_and_the_changes_wait(db, tmp_path):
+    district = await make_district(db)
+    folder = roster_set("gradebook-1.1", tmp_path / "set", district)
+    assert (await run_import(db, district, folder)).applied
+    org = district.org_id
+    async with db.as_service() as session:
+        await session.execute(
+            text("update academic_sessions set closed_at = now() where organization_id = :org and title = 'Q1'"),
+            {"org": org},
+        )
+    results = (
+        (folder / "results.csv")
+        .read_text()
+        .replace("r1,,,li-bio-1,u-s1,fully graded,9,", "r1,,,li-bio-1,u-s1,fully graded,7,")
+    )
+    (folder / "results.csv").write_text(results)
+    items = (
+        (folder / "lineItems.csv")
+        .read_text()
+        .replace("2026-09-08,k-bio1,cat-hw,gp1,0,10", "2026-09-09,k-bio1,cat-hw,gp1,0,12")
+    )
+    (folder / "lineItems.csv").write_text(items)
+
+    waiting = await run_import(db, district, folder)
+    assert waiting.applied and not waiting.has_errors
+    assert [line for line in issue_lines(waiting) if line[3] in ("period-closed", "points-fixed")] == [
+        ["lineItems.csv", 2, "warning", "period-closed"],
+        ["lineItems.csv", 2, "warning", "points-fixed"],
+        ["results.csv", 2, "warning", "period-closed"],
+    ]
+    graded = """select (a.due_at at time zone 'America/Chicago')::date, a.points_possible, g.points
+                from assignment_grades g join assignments a on a.id = g.assignment_id
+                join roster_links l on l.target_id = g.id and l.entity = 'result' where l.sourced_id = 'r1'
+                and l.organization_id = :org"""
+    assert await rows(db, graded, org=org) == [(date(2026, 9, 8), Decimal(10), Decimal(9))]
+
+    async with db.as_service() as session:
+        await session.execute(
+            text("update academic_sessions set closed_at = null, state_note = 'regrade' where organization_id = :org"),
+            {"org": org},
+        )
+    reopened = await run_import(db, district, folder)
+    # Reopened: the due date and the grade change; the points possible of a graded line item never do.
+    assert reopened.applied
+    assert [line for line in issue_lines(reopened) if line[3] in ("period-closed", "points-fixed")] == [
+        ["lineItems.csv", 2, "warning", "points-fixed"]
+    ]
+    assert await rows(db, graded, org=org) == [(date(2026, 9, 9), Decimal(10), Decimal(7))]

@@ -107,7 +107,8 @@ async def check_students(connection: AsyncConnection, params: dict[str, Any], re
 
 
 CATEGORY_PREPARE = f"""
-alter table {LINE_ITEMS} add column class_id uuid, add column category_id uuid;
+alter table {LINE_ITEMS} add column class_id uuid, add column category_id uuid,
+  add column locked boolean not null default false;
 update {LINE_ITEMS} s set class_id = {ref_id("classes", "s.class_ref")} where {GOOD};
 -- A category linked before stays the line item's while it is in the same class; its title follows.
 update {LINE_ITEMS} s set category_id = c.target_id
@@ -151,6 +152,30 @@ update {CATEGORIES} c set target_id = u.category_id
   where u.category_ref = c.sourced_id and not c.bad
 """
 
+# Is the grading period that ``due`` falls in (for the class) closed?
+CLOSED = """exists (select from public.academic_sessions p
+    where p.id = private.grading_period_of(%(org)s, {klass}, {due}) and p.closed_at is not null)"""
+NEW_DUE = f"((s.due_date + time '23:59') at time zone {TZ})"
+
+# A graded assignment's points possible stay (the database refuses to change them).
+POINTS_FIXED = f"""
+update {LINE_ITEMS} s set result_max = a.points_possible from public.assignments a
+  where {GOOD} and a.organization_id = %(org)s and a.id = s.target_id and a.points_possible <> s.result_max
+    and exists (select from public.assignment_grades g where g.organization_id = %(org)s and g.assignment_id = a.id)
+returning s.line, s.sourced_id
+"""
+
+# A graded assignment whose due date, points or category would change, in or into a closed
+# grading period, stays as it is (the database refuses it) until the period is reopened.
+LOCKED_LINE_ITEMS = f"""
+update {LINE_ITEMS} s set locked = true from public.assignments a
+  where {GOOD} and a.organization_id = %(org)s and a.id = s.target_id
+    and exists (select from public.assignment_grades g where g.organization_id = %(org)s and g.assignment_id = a.id)
+    and (a.due_at, a.points_possible, a.category_id) is distinct from ({NEW_DUE}, s.result_max, s.category_id)
+    and ({CLOSED.format(klass="a.class_id", due="a.due_at")} or {CLOSED.format(klass="s.class_id", due=NEW_DUE)})
+returning s.line, s.sourced_id
+"""
+
 ASSIGNMENTS = Target(
     "lineItems",
     "public.assignments",
@@ -161,14 +186,14 @@ ASSIGNMENTS = Target(
         "instructions": "s.description",
         "points_possible": "s.result_max",
         "available_from": f"(s.assign_date::timestamp at time zone {TZ})",
-        "due_at": f"((s.due_date + time '23:59') at time zone {TZ})",
+        "due_at": NEW_DUE,
     },
-    rows="s.class_id is not null and s.category_id is not null",
+    rows="s.class_id is not null and s.category_id is not null and not s.locked",
 )
 
 RESULT_TARGETS = f"""
 alter table {RESULTS} add column assignment_id uuid, add column class_id uuid, add column student_id uuid,
-  add column submission_id uuid;
+  add column submission_id uuid, add column locked boolean not null default false;
 update {RESULTS} s set assignment_id = {ref_id("lineItems", "s.line_item_ref")},
                        student_id = {ref_id("users", "s.student_ref")}
   where {GOOD} and s.score_status in {KEPT};
@@ -180,12 +205,19 @@ where {GOOD} and s.class_id is not null and s.student_id is not null
   and exists (select from public.memberships m where m.organization_id = %(org)s and m.user_id = s.student_id
               and m.role = 'student')
 on conflict do nothing;
+-- A grade in a closed grading period does not change (the database refuses it): the result waits.
+update {RESULTS} s set locked = true from public.assignments a
+  where {GOOD} and s.score_status = 'fully graded' and a.organization_id = %(org)s and a.id = s.assignment_id
+    and {CLOSED.format(klass="a.class_id", due="a.due_at")}
+    and not exists (select from public.assignment_grades g where g.organization_id = %(org)s
+                    and g.assignment_id = s.assignment_id and g.student_id = s.student_id and g.state = 'final'
+                    and g.points = s.score and g.feedback is not distinct from s.comment and g.posted_at is not null);
 update {RESULTS} s set submission_id = (select x.id from public.assignment_submissions x
     where x.organization_id = %(org)s and x.assignment_id = s.assignment_id and x.student_id = s.student_id
     order by x.attempt desc limit 1)
   where {GOOD} and s.class_id is not null and s.student_id is not null;
 update {RESULTS} s set submission_id = gen_random_uuid(), is_new = true
-  where {GOOD} and s.submission_id is null and s.class_id is not null
+  where {GOOD} and s.submission_id is null and s.class_id is not null and not s.locked
     and exists (select from public.enrollments e where e.organization_id = %(org)s and e.class_id = s.class_id
                 and e.user_id = s.student_id and e.role = 'student');
 insert into public.assignment_submissions (id, organization_id, class_id, assignment_id, student_id, status)
@@ -195,24 +227,28 @@ select s.submission_id, %(org)s, s.class_id, s.assignment_id, s.student_id,
 from {RESULTS} s where s.is_new order by s.line
 """
 
-GRADES = f"""
-with upserted as (
-  insert into public.assignment_grades
-    (organization_id, class_id, assignment_id, submission_id, student_id, points, points_possible, feedback,
-     state, posted_at)
-  select %(org)s, s.class_id, s.assignment_id, s.submission_id, s.student_id, s.score, a.points_possible, s.comment,
-         'final', (s.score_date::timestamp at time zone {TZ})
-  from {RESULTS} s join public.assignments a on a.organization_id = %(org)s and a.id = s.assignment_id
-  where {GOOD} and s.submission_id is not null and s.score_status = 'fully graded'
-  order by s.line
-  on conflict (organization_id, submission_id) do update
-    set points = excluded.points, feedback = excluded.feedback, state = 'final',
-        posted_at = coalesce(assignment_grades.posted_at, excluded.posted_at)
-    where (assignment_grades.points, assignment_grades.feedback, assignment_grades.state)
-          is distinct from (excluded.points, excluded.feedback, excluded.state)
-       or assignment_grades.posted_at is null
-  returning (xmax = 0) as inserted)
-select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+# Only grades that are new or change are written: a grade's triggers (and a closed period's
+# lock) fire on every row an INSERT tries, even one that conflicts.
+NEW_GRADES = f"""
+insert into public.assignment_grades
+  (organization_id, class_id, assignment_id, submission_id, student_id, points, points_possible, feedback,
+   state, posted_at)
+select %(org)s, s.class_id, s.assignment_id, s.submission_id, s.student_id, s.score, a.points_possible, s.comment,
+       'final', (s.score_date::timestamp at time zone {TZ})
+from {RESULTS} s join public.assignments a on a.organization_id = %(org)s and a.id = s.assignment_id
+where {GOOD} and s.submission_id is not null and s.score_status = 'fully graded' and not s.locked
+  and not exists (select from public.assignment_grades g where g.organization_id = %(org)s
+                  and g.submission_id = s.submission_id)
+order by s.line
+"""
+CHANGED_GRADES = f"""
+update public.assignment_grades g
+set points = s.score, feedback = s.comment, state = 'final',
+    posted_at = coalesce(g.posted_at, s.score_date::timestamp at time zone {TZ})
+from {RESULTS} s
+where {GOOD} and s.submission_id is not null and s.score_status = 'fully graded' and not s.locked
+  and g.organization_id = %(org)s and g.submission_id = s.submission_id
+  and ((g.points, g.feedback, g.state::text) is distinct from (s.score, s.comment, 'final') or g.posted_at is null)
 """
 
 
@@ -233,6 +269,15 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     report.count("category", "unchanged", unchanged)
     await keep_links(connection, "categories", params)
 
+    await _warn(
+        connection,
+        "lineItems",
+        POINTS_FIXED,
+        params,
+        report,
+        ("points-fixed", "the line item has grades, so its points possible (resultValueMax) stay as they were"),
+    )
+    await _warn(connection, "lineItems", LOCKED_LINE_ITEMS, params, report)
     await upsert(connection, ASSIGNMENTS, params, report)
     await run(
         connection,
@@ -244,8 +289,9 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     await keep_links(connection, "lineItems", params)
 
     await script(connection, RESULT_TARGETS, params)
-    cursor = await connection.execute(GRADES, params)
-    graded, regraded = await cursor.fetchone()
+    await _warn(connection, "results", f"select s.line, s.sourced_id from {RESULTS} s where s.locked", params, report)
+    regraded = await run(connection, CHANGED_GRADES, params)
+    graded = await run(connection, NEW_GRADES, params)
     await run(
         connection,
         f"""update {RESULTS} s set target_id = g.id from public.assignment_grades g
@@ -274,3 +320,21 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     report.count("result", "unchanged", max(kept - graded - ungraded - regraded, 0))
     await count_removed(connection, "results", params, report)
     await keep_links(connection, "results", params)
+
+
+CLOSED_PERIOD = ("period-closed", "its grading period is closed: the change waits until an org admin reopens it")
+
+
+async def _warn(
+    connection: AsyncConnection,
+    stem: str,
+    sql: str,
+    params: dict[str, Any],
+    report: Report,
+    issue: tuple[str, str] = CLOSED_PERIOD,
+) -> None:
+    """A warning for each row ``sql`` returns (line, sourcedId): rows left as they were."""
+    code, message = issue
+    cursor = await connection.execute(sql, params)
+    for line, sourced_id in sorted(await cursor.fetchall()):
+        report.add(stem, line, "warning", code, message, sourced_id)
