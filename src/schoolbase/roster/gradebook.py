@@ -253,6 +253,12 @@ where {GOOD} and s.submission_id is not null and s.score_status = 'fully graded'
 
 
 async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
+    await _categories(connection, params, report)
+    await _line_items(connection, params, report)
+    await _results(connection, params, report)
+
+
+async def _categories(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
     await script(connection, CATEGORY_PREPARE, params)
     cursor = await connection.execute(NEW_CATEGORIES, params)
     made = [row[0] for row in await cursor.fetchall()]
@@ -269,6 +275,8 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     report.count("category", "unchanged", unchanged)
     await keep_links(connection, "categories", params)
 
+
+async def _line_items(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
     await _warn(
         connection,
         "lineItems",
@@ -288,6 +296,8 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     await count_removed(connection, "lineItems", params, report)
     await keep_links(connection, "lineItems", params)
 
+
+async def _results(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
     await script(connection, RESULT_TARGETS, params)
     await _warn(connection, "results", f"select s.line, s.sourced_id from {RESULTS} s where s.locked", params, report)
     regraded = await run(connection, CHANGED_GRADES, params)
@@ -301,7 +311,7 @@ async def apply_gradebook(connection: AsyncConnection, params: dict[str, Any], r
     skipped = await run(
         connection,
         f"""select s.line from {RESULTS} s
-            where {GOOD} and s.score_status in {KEPT} and s.submission_id is null""",
+            where {GOOD} and s.score_status in {KEPT} and s.submission_id is null and not s.locked""",
         params,
     )
     if skipped:
