@@ -3,6 +3,7 @@ transaction is open), a job run twice or for a finished import doing nothing, th
 resuming what a crash left, and an apply whose file went away failing with nothing applied."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
@@ -13,8 +14,11 @@ from tests.roster.upload_support import district_zip, imports_url, upload, wait_
 State = RosterImportState
 
 
-async def stored_import(db, school, state: State, content: bytes | None, runtime, rows_done: int = 0) -> uuid.UUID:
-    """An import of ``school`` in ``state`` as a crash would leave it, with its file if ``content``."""
+async def stored_import(
+    db, school, state: State, content: bytes | None, runtime, rows_done: int = 0, *, stalled: bool = True
+) -> uuid.UUID:
+    """An import of ``school`` in ``state`` as a crash would leave it (``stalled``: minutes ago), with
+    its file if ``content``."""
     import_id = uuid.uuid4()
     if content is not None:
         path = runtime.files.path(import_id)
@@ -30,6 +34,7 @@ async def stored_import(db, school, state: State, content: bytes | None, runtime
                 requested_by=school.people["oa"],
                 accepted_by=school.people["oa"] if state == State.applying else None,
                 rows_done=rows_done,
+                updated_at=datetime.now(UTC) - (timedelta(minutes=10) if stalled else timedelta(0)),
             )
         )
     return import_id

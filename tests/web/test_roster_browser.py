@@ -18,7 +18,9 @@ async def test_upload_check_accept_and_see_the_summary(
 ):
     school = await make_school()
     checked = await validated_import(db, school)
-    checking = await stored_import(db, school, RosterImportState.validating, None, app.state.roster, 12000)
+    checking = await stored_import(
+        db, school, RosterImportState.validating, None, app.state.roster, 12000, stalled=False
+    )
     await held(db, school.org_id, "waiting")
     zipped = tmp_path / "district.zip"
     zipped.write_bytes(district_zip())

@@ -133,7 +133,9 @@ async def test_held_invitations_are_shown_and_sent_from_the_invitations_page(app
 
 async def test_an_import_being_checked_shows_its_progress(app, db, settings, make_school):
     school = await make_school()
-    import_id = await stored_import(db, school, RosterImportState.validating, None, app.state.roster, 12000)
+    import_id = await stored_import(
+        db, school, RosterImportState.validating, None, app.state.roster, 12000, stalled=False
+    )
     url = f"/admin/roster/imports/{import_id}"
     async with await as_person(app, db, settings, school.people["oa"]) as http:
         page = await http.get(url)

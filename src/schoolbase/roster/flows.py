@@ -14,7 +14,7 @@ from schoolbase.db.engine import Database
 from schoolbase.roster import apply, checks, gradebook, people
 from schoolbase.roster.formats import FILES, SKIPPED
 from schoolbase.roster.load import stage_file
-from schoolbase.roster.report import Report
+from schoolbase.roster.report import UNREADABLE_SET, Report
 from schoolbase.roster.source import RosterSource, SourceError
 from schoolbase.roster.stages import STAGES
 
@@ -61,7 +61,7 @@ async def import_roster(
             except _Discard:
                 pass
     except SourceError as exc:
-        report.add("manifest", None, "error", "unreadable-set", str(exc))
+        report.add("manifest", None, "error", UNREADABLE_SET, str(exc))
     return report
 
 

@@ -11,6 +11,7 @@ the organization's admins read and write its imports. What the jobs do runs as
 ``service_role``."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -168,11 +169,16 @@ async def record_progress(conn: AsyncConnection, import_id: uuid.UUID, done: int
     )
 
 
-async def unfinished(session: AsyncSession) -> list[tuple[uuid.UUID, State]]:
-    """Every import a job should be working on, oldest first (to resume after a crash)."""
+async def unfinished(session: AsyncSession, stalled_since: datetime) -> list[tuple[uuid.UUID, State]]:
+    """Every import a job should be working on and is not, oldest first (to resume after a
+    crash): queued ones, and imports in a working state that have not moved since
+    ``stalled_since`` (a running job stores its progress, which moves them)."""
     rows = await session.execute(
         select(RosterImport.id, RosterImport.state)
-        .where(RosterImport.state.in_(UNFINISHED))
+        .where(
+            (RosterImport.state == State.queued)
+            | (RosterImport.state.in_(UNFINISHED) & (RosterImport.updated_at < stalled_since))
+        )
         .order_by(RosterImport.created_at)
     )
     return [(row.id, row.state) for row in rows]

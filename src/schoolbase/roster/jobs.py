@@ -19,8 +19,8 @@ Idempotence and resuming: each job first moves the import into its working state
 conditional update (``imports.claim``), so a job queued twice, or for an import cancelled
 meanwhile, does nothing. One lock per import keeps its jobs one at a time. A crash leaves the
 import validating or applying: validating writes nothing and applying is one transaction, so
-both are simply run again. The sweep (when a worker starts and every minute) queues every
-unfinished import's job again; the queueing lock keeps it from doubling one that waits.
+both are simply run again. The sweep (when a worker starts and every minute) queues again the
+job of every import queued, or working and stalled for two minutes; the queueing lock keeps it from doubling one that waits.
 """
 
 import logging
@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from schoolbase.config import Settings
@@ -41,7 +42,7 @@ from schoolbase.resources.storage import LocalStorage
 from schoolbase.resources.uploads import UploadForm, too_large
 from schoolbase.roster import imports
 from schoolbase.roster.flows import import_roster
-from schoolbase.roster.report import Report
+from schoolbase.roster.report import UNREADABLE_SET, Report
 from schoolbase.tenancy.service import check_org_admin
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 VALIDATE = "roster.validate"
 APPLY = "roster.apply"
 SWEEP = "roster.sweep"
+# A working import whose progress has not moved for this long lost its job (a crash).
+STALLED_AFTER = timedelta(minutes=2)
 PROGRESS_EVERY_SECONDS = 0.5
 # A zip file starts with a local file header, or (holding nothing) its end record.
 ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -198,12 +201,9 @@ class ProgressWriter:
             await imports.record_progress(conn, self.import_id, shown, total)
 
 
-UNREADABLE = "unreadable-set"
-
-
 def _unreadable(report: Report) -> str | None:
     """Why the set could not be read at all (no manifest, not a zip, an unknown version), for people."""
-    found = next((issue for issue in report.issues if issue.code == UNREADABLE), None)
+    found = next((issue for issue in report.issues if issue.code == UNREADABLE_SET), None)
     return None if found is None else f"The file could not be read as a OneRoster set: {found.message}."
 
 
@@ -273,7 +273,7 @@ async def sweep(runtime: Runtime) -> int:
     """Queue again the job of every unfinished import (a crash, a lost queue entry)."""
     await runtime.queue.retry_stalled()
     async with runtime.db.as_service() as session:
-        unfinished = await imports.unfinished(session)
+        unfinished = await imports.unfinished(session, datetime.now(UTC) - STALLED_AFTER)
     for import_id, state in unfinished:
         await _queue(runtime, APPLY if state == State.applying else VALIDATE, import_id)
     return len(unfinished)

@@ -155,7 +155,7 @@ async def stage_file(
         await connection.execute(f"update {stage.table} set bad = true")
     file.rows = reading.rows
     if progress:
-        await progress(f"reading {stem}.csv", reading.rows, reading.rows)
+        await progress(f"reading {stem}.csv", reading.rows, 0)
     for index in stage.indexes():
         await connection.execute(index)
     await connection.execute(f"analyze {stage.table}")

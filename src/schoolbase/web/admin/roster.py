@@ -14,15 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schoolbase.models import RosterImport, RosterImportState
 from schoolbase.pagination import PageParams
 from schoolbase.problems import VALIDATION, Problem
-from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, too_large
 from schoolbase.roster import imports, jobs
-from schoolbase.web import csrf
 from schoolbase.web.admin import views
 from schoolbase.web.admin.views import admin_only
 from schoolbase.web.context import PageContext
-from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, check_signed_in, shown_again
-from schoolbase.web.forms import PageUpload, problem_errors
+from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, shown_again
+from schoolbase.web.forms import problem_errors
 from schoolbase.web.templating import render
+from schoolbase.web.uploads import page_upload
 
 router = APIRouter(include_in_schema=False)
 HISTORY_SHOWN = 50
@@ -119,23 +118,11 @@ async def upload(page: AnyonePage) -> Response:
     checked before a byte of the file is read; the file is streamed with no page transaction
     held; the import's page follows its validation."""
     request = page.request
-    kind = request.headers.get("content-type", "")
-    if not kind.startswith("multipart/form-data"):
-        await csrf.checked_form(request, page.settings)  # 403 without the token
-    check_signed_in(page, "/admin/roster")
-    limit = page.settings.roster_upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
-        return await _refused(page, too_large(limit))
+    form = await page_upload(page, page.settings.roster_upload_max_bytes, "/admin/roster")
+    if isinstance(form, Problem):
+        return await _refused(page, form)
     try:
-        form = PageUpload(kind, request.stream())
-        await form.read_fields()
-    except Problem as problem:
-        return await _refused(page, problem)
-    fields = dict(form.fields)
-    csrf.check_token(request, page.settings, fields.get(csrf.FIELD))
-    try:
-        organization_id = uuid.UUID(fields.get("organization_id", ""))
+        organization_id = uuid.UUID(dict(form.fields).get("organization_id", ""))
     except ValueError:
         return await _refused(page, VALIDATION("organization_id: reload the page and upload again"))
     try:

@@ -17,13 +17,12 @@ from schoolbase.models import ResourceState
 from schoolbase.problems import Problem, forbidden
 from schoolbase.resources import flows, reviews, schemas, service
 from schoolbase.resources.routes import file_download
-from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, too_large
-from schoolbase.web import csrf
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, check_signed_in, database_of, shown_again
-from schoolbase.web.forms import Errors, PageUpload, attempt, parsed, problem_errors, text
+from schoolbase.web.forms import Errors, attempt, parsed, problem_errors, text
 from schoolbase.web.library import editing, views
 from schoolbase.web.templating import render
+from schoolbase.web.uploads import page_upload
 
 router = APIRouter(include_in_schema=False)
 KINDS = [("worksheet", "Worksheet"), ("quiz", "Quiz")]
@@ -191,20 +190,10 @@ async def upload(page: AnyonePage) -> Response:
     """As ``POST /resources/upload``: the fields, then the file, streamed to storage with the
     same size and type checks; no page transaction is held while it arrives."""
     request = page.request
-    kind = request.headers.get("content-type", "")
-    if not kind.startswith("multipart/form-data"):
-        await csrf.checked_form(request, page.settings)  # 403 without the token
-    check_signed_in(page, "/library/new")
     limit = page.settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
-        return await _refused(page, too_large(limit))
-    try:
-        form = PageUpload(kind, request.stream())
-        await form.read_fields()
-    except Problem as problem:
-        return await _refused(page, problem)
-    csrf.check_token(request, page.settings, dict(form.fields).get(csrf.FIELD))
+    form = await page_upload(page, limit, "/library/new")
+    if isinstance(form, Problem):
+        return await _refused(page, form)
     values = dict(form.fields)
     try:
         created = await flows.upload(
