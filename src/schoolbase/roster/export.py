@@ -13,6 +13,8 @@ as a folder or a zip, which the importer reads back.
   own name (``<class>-course``); a class without terms is in the newest school year, or in
   one made up for it (``<district>-year``, July to June, the year the organization was made)
   when there is none. Imported back, these become real rows with the same sourcedIds.
+- People: members, and people an import invited who have not accepted yet (with the
+  enrollments waiting for them); one role each, as ``export_queries.USER_ROLE`` chooses.
 - Demographics are not kept, so that file is absent; ended enrollments and people whose
   memberships all ended are left out (a bulk file lists what is current).
 """
