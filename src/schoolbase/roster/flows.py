@@ -96,8 +96,6 @@ def _manifest(source: RosterSource, report: Report) -> None:
                 "unknown-file",
                 f"{stem}.csv is not a OneRoster file this importer knows; skipped",
             )
-        elif stem not in STAGES:
-            report.file(stem, mode).note = "gradebook files are not imported by this version; the file was skipped"
 
 
 async def _check(
