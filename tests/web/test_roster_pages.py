@@ -3,7 +3,9 @@ report, accept (errors only when that is ticked) or cancel, see the summary; the
 invitations an import leaves are sent from the invitations page."""
 
 import asyncio
+import io
 import time
+import zipfile
 
 from schoolbase.models import RosterImportState
 from tests.roster.test_upload_jobs import stored_import
@@ -150,3 +152,16 @@ async def test_an_import_being_checked_shows_its_progress(app, db, settings, mak
         "finished": False,
         "summary": "Checking the files: 12,000 rows read.",
     }
+
+
+async def test_the_org_admin_downloads_the_export_from_the_roster_page(app, db, settings, make_school):
+    school = await make_school()
+    async with await as_person(app, db, settings, school.people["oa"]) as client:
+        page = await client.get("/admin/roster")
+        assert "Export as OneRoster" in page.text
+        download = await client.get("/admin/roster/export.zip")
+        assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            assert "manifest.csv" in archive.namelist() and "users.csv" in archive.namelist()
+    async with await as_person(app, db, settings, school.people["t"]) as client:
+        assert (await client.get("/admin/roster/export.zip")).status_code == 403

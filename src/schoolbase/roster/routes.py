@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import FileResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
 from schoolbase.auth.deps import CurrentUser, Session
@@ -129,6 +130,14 @@ async def export_roster(
     and results, as a delta. The zip is written to a temporary file as the request reads, then
     streamed and removed."""
     await check_org_admin(session, organization_id, "export its roster")
+    return await export_download(session, organization_id, period_id)
+
+
+async def export_download(
+    session: AsyncSession, organization_id: uuid.UUID, period_id: uuid.UUID | None
+) -> FileResponse:
+    """The export as a zip written in the caller's transaction, then streamed and removed
+    (the API and the org admin's roster page)."""
     folder = Path(tempfile.mkdtemp(prefix="schoolbase-oneroster-"))
     try:
         path = folder / "oneroster.zip"

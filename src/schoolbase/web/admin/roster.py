@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.models import RosterImport, RosterImportState
+from schoolbase.models import AcademicSession, AcademicSessionType, RosterImport, RosterImportState
 from schoolbase.pagination import PageParams
 from schoolbase.problems import VALIDATION, Problem
 from schoolbase.roster import imports, jobs
+from schoolbase.roster import routes as roster_routes
 from schoolbase.web.admin import views
 from schoolbase.web.admin.views import admin_only
 from schoolbase.web.context import PageContext
@@ -93,6 +95,11 @@ async def _roster_page(page: PageContext, session: AsyncSession, errors=None, st
         names={user_id: views.name_of(user) for user_id, user in names.items()},
         states=STATES,
         max_mb=page.settings.roster_upload_max_bytes // (1024 * 1024),
+        periods=await session.scalars(
+            select(AcademicSession)
+            .where(AcademicSession.organization_id == org, AcademicSession.type == AcademicSessionType.grading_period)
+            .order_by(AcademicSession.start_date)
+        ),
         errors=errors or {},
     )
 
@@ -100,6 +107,12 @@ async def _roster_page(page: PageContext, session: AsyncSession, errors=None, st
 @router.get("/admin/roster")
 async def roster_page(page: Page, session: PageSession) -> Response:
     return await _roster_page(page, session)
+
+
+@router.get("/admin/roster/export.zip")
+async def export_zip(page: Page, session: PageSession, period_id: uuid.UUID | None = None) -> Response:
+    """The organization's roster and posted grades as OneRoster files, as the API gives them."""
+    return await roster_routes.export_download(session, admin_only(page), period_id)
 
 
 async def _refused(page: PageContext, problem: Problem) -> Response:
