@@ -145,3 +145,7 @@ async def test_overrides_are_staffs_and_seen_by_the_family_once_closed(client, m
         ("override_changed", "Grades fixed instead"),
         ("override_removed", "Grades fixed instead"),
     }
+    # A period goes with its overrides and history.
+    ok(await client.put(me, json={"percent": "70", "reason": "Again"}, headers=t))
+    assert ok(await client.delete(f"/academic-sessions/{y.year['id']}", headers=school.headers["oa"]), 204) is None
+    assert_problem(await client.get(url, headers=t), 404, "not-found")

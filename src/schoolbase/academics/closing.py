@@ -75,6 +75,7 @@ async def history(session: AsyncSession, session_id: uuid.UUID, paging: PagePara
 
 async def list_overrides(session: AsyncSession, class_id: uuid.UUID, period_id: uuid.UUID, paging: PageParams) -> Page:
     await get_visible(session, Class, class_id, "class")
+    await grading_period(session, period_id)
     stmt = select(PeriodGradeOverride).where(
         PeriodGradeOverride.class_id == class_id, PeriodGradeOverride.session_id == period_id
     )
