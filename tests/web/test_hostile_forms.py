@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.academics.support import school_year
 from tests.grading.ai_support import make_work
 from tests.web.support import CSRF_FIELD, as_person, browser_client
 
@@ -111,3 +112,18 @@ async def test_no_admin_form_answers_500_to_hostile_values(app, db, settings, ma
     async with await as_person(app, db, settings, school.people["oa"]) as http:
         posted = [await post_hostile(http, url) for url in pages]
     assert all(posted), dict(zip(pages, posted, strict=True))
+
+
+async def test_no_school_year_or_period_grade_form_answers_500_to_hostile_values(
+    app, db, settings, client, make_school
+):
+    school = await make_school()
+    year = await school_year(client, school)
+    pages = {
+        "oa": ["/admin/school-year", f"/admin/school-year/sessions/{year.q1['id']}"],
+        "t": [f"/teach/classes/{school.class_id}/gradebook?period={year.q1['id']}"],
+    }
+    for who, urls in pages.items():
+        async with await as_person(app, db, settings, school.people[who]) as http:
+            posted = [await post_hostile(http, url) for url in urls]
+        assert all(posted), dict(zip(urls, posted, strict=True))
