@@ -1,4 +1,4 @@
-"""`schoolbase serve | db … | demo | users … | ai … | mail …`. The CLI acts as ``service_role``."""
+"""`schoolbase serve | db … | demo | users … | ai … | mail … | roster …`. The CLI acts as ``service_role``."""
 
 import asyncio
 import logging
@@ -24,6 +24,7 @@ from schoolbase.db.urls import DatabaseUrls
 from schoolbase.errors import problem_from_db_error
 from schoolbase.mail.cli import app as mail_app
 from schoolbase.problems import NOT_FOUND, Problem
+from schoolbase.roster.cli import app as roster_app
 
 if TYPE_CHECKING:
     from schoolbase.tenancy.demo import DemoSummary
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(ai_app, name="ai")
 app.add_typer(mail_app, name="mail")
+app.add_typer(roster_app, name="roster")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")

@@ -8,6 +8,8 @@ import pytest
 
 from tests.academics.support import school_year
 from tests.grading.ai_support import make_work
+from tests.roster.upload_support import validated_import
+from tests.tenancy.test_held_invitations import held
 from tests.web.support import CSRF_FIELD, as_person, browser_client
 
 HOSTILE = [
@@ -98,8 +100,13 @@ async def test_no_form_answers_500_to_hostile_values(app, db, settings, client, 
 
 async def test_no_admin_form_answers_500_to_hostile_values(app, db, settings, make_school):
     school = await make_school()
+    await held(db, school.org_id, "held")
+    checked = await validated_import(db, school)
     pages = [
         "/admin/members",
+        "/admin/invitations",
+        "/admin/roster",
+        f"/admin/roster/imports/{checked}",
         f"/admin/members/{school.people['t']}",
         "/admin/classes",
         f"/admin/classes/{school.class_id}",

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ from schoolbase.problems import (
     VALIDATION,
     WRONG_ACCOUNT,
 )
+from schoolbase.roster import claims as roster_claims
 
 INVALID = INVALID_TOKEN("this invitation link was used, replaced, revoked or has expired; ask for a new one")
 
@@ -71,10 +72,11 @@ RESEND_AFTER = timedelta(minutes=1)
 
 
 async def resend(session: AsyncSession, settings: Settings, invitation: Invitation) -> Invitation:
+    """Send it again, or for the first time if it is held (an import made it without mail)."""
     if invitation.state in ("accepted", "revoked"):
         raise INVITATION_CLOSED(f"this invitation was {invitation.state}")
     # The database sends at most one message a minute per invitation; say so instead of pretending.
-    wait = invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
+    wait = timedelta(0) if invitation.sent_at is None else invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
     if wait > timedelta(0):
         seconds = int(wait.total_seconds()) + 1
         raise TOO_SOON(
@@ -84,6 +86,25 @@ async def resend(session: AsyncSession, settings: Settings, invitation: Invitati
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.invitation_days)
     await session.flush()
     return invitation
+
+
+async def send_held(session: AsyncSession, settings: Settings, organization_id: uuid.UUID) -> int:
+    """Send every held invitation of the organization (setting ``sent_at`` queues each one's
+    message, whose link is made when it is sent); how many. Row-level security leaves an
+    organization's invitations to its admins."""
+    now = datetime.now(UTC)
+    sent = await session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == organization_id,
+            Invitation.sent_at.is_(None),
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(sent_at=now, expires_at=now + timedelta(days=settings.invitation_days))
+        .returning(Invitation.id)
+    )
+    return len(sent.all())
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,7 @@ async def accept(
     for role in invitation.roles:
         stmt = insert(Membership).values(organization_id=invitation.organization_id, user_id=account.id, role=role)
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["organization_id", "user_id", "role"]))
+    await roster_claims.claim(session, invitation.organization_id, invitation.id, account.id)
     memberships = list(
         await session.scalars(
             select(Membership).where(
