@@ -126,8 +126,16 @@ async def test_no_school_year_or_period_grade_form_answers_500_to_hostile_values
 ):
     school = await make_school()
     year = await school_year(client, school)
+    oa = school.headers["oa"]
+    course = (await client.post(f"/organizations/{school.org_id}/courses", json={"title": "X"}, headers=oa)).json()
+    north = (await client.post(f"/organizations/{school.org_id}/schools", json={"name": "N"}, headers=oa)).json()
     pages = {
-        "oa": ["/admin/school-year", f"/admin/school-year/sessions/{year.q1['id']}"],
+        "oa": [
+            "/admin/school-year",
+            f"/admin/school-year/sessions/{year.q1['id']}",
+            f"/admin/school-year/courses/{course['id']}",
+            f"/admin/school-year/schools/{north['id']}",
+        ],
         "t": [f"/teach/classes/{school.class_id}/gradebook?period={year.q1['id']}"],
     }
     for who, urls in pages.items():

@@ -20,8 +20,16 @@ async def test_school_year_and_period_gradebook_are_accessible(
     a = await ready(client, school, points_possible="10", due_at=IN_Q1, title="Early essay")
     await grade(client, school, (await turn_in(client, school, a["id"]))["id"], points="7", state="final")
 
+    oa = school.headers["oa"]
+    course = (
+        await client.post(f"/organizations/{school.org_id}/courses", json={"title": "Algebra"}, headers=oa)
+    ).json()
     context = await signed_in_context(chromium, live_server, db, settings, school.people["oa"], viewport)
     page = await context.new_page()
+    await page.goto(f"/admin/school-year/courses/{course['id']}")
+    await page.get_by_label("Title").fill("")
+    await page.get_by_role("button", name="Save").click()
+    await check_accessible(page, f"course edit errors at {viewport}")
     period = f"/admin/school-year/sessions/{y.q1['id']}"
     await page.goto("/admin/school-year")
     await check_accessible(page, f"school year at {viewport}")

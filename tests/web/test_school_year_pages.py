@@ -98,3 +98,37 @@ async def test_closing_and_reopening_a_period_with_its_history(app, client, db, 
         assert edited.status_code == 422 and "must lie within Fall" in edited.text
         semester = await http.get(f"{BASE}/sessions/{y.fall['id']}")
         assert semester.status_code == 200 and "Close grading period" not in semester.text
+
+
+async def test_schools_and_courses_are_edited(app, client, db, settings, make_school):
+    school = await make_school()
+    y = await school_year(client, school)
+    oa = school.headers["oa"]
+    north = (await client.post(f"/organizations/{school.org_id}/schools", json={"name": "North"}, headers=oa)).json()
+    course = (
+        await client.post(f"/organizations/{school.org_id}/courses", json={"title": "Algebra"}, headers=oa)
+    ).json()
+    async with await as_person(app, db, settings, school.people["oa"]) as http:
+        listed = await http.get(BASE)
+        assert f'href="{BASE}/schools/{north["id"]}"' in listed.text
+        assert f'href="{BASE}/courses/{course["id"]}"' in listed.text
+        url = f"{BASE}/schools/{north['id']}"
+        assert (await submit(http, url, url, {"name": ""})).status_code == 422
+        assert (await submit(http, url, url, {"name": "North High", "identifier": "N1"})).status_code == 303
+        url = f"{BASE}/courses/{course['id']}"
+        page = await http.get(url)
+        assert page.status_code == 200 and "Course: Algebra" in page.text
+        saved = await submit(
+            http,
+            url,
+            url,
+            {"title": "Algebra I", "school_id": north["id"], "school_year_id": y.year["id"], "grade_levels": "09, 10"},
+        )
+        assert saved.status_code == 303
+        wrong_year = await submit(http, url, url, {"title": "Algebra I", "school_year_id": y.q1["id"]})
+        assert wrong_year.status_code == 422 and "no such school year" in wrong_year.text
+    stored = (await client.get(f"/courses/{course['id']}", headers=oa)).json()
+    assert (stored["title"], stored["school_id"], stored["grade_levels"]) == ("Algebra I", north["id"], ["09", "10"])
+    other = await make_school()
+    async with await as_person(app, db, settings, other.people["oa"]) as http:
+        assert (await http.get(f"{BASE}/courses/{course['id']}")).status_code == 404

@@ -176,6 +176,89 @@ async def create_course(page: Page, form: Form, session: PageSession) -> Respons
     )
 
 
+# One school or course
+
+
+async def _edit_page(
+    page: PageContext, session: AsyncSession, kind: str, row, errors=None, posted=None, status: int = 200
+) -> Response:
+    org = admin_only(page)
+    if row.organization_id != org:
+        raise not_found(kind)
+    return _render(
+        page,
+        "admin/school_year_item.html",
+        status,
+        kind=kind,
+        row=row,
+        **await _structure(session, org),
+        errors=errors or {},
+        posted=posted or {},
+    )
+
+
+@router.get(BASE + "/schools/{school_id}")
+async def school_page(school_id: uuid.UUID, page: Page, session: PageSession) -> Response:
+    return await _edit_page(page, session, "school", await service.get_school(session, school_id))
+
+
+@router.get(BASE + "/courses/{course_id}")
+async def course_page(course_id: uuid.UUID, page: Page, session: PageSession) -> Response:
+    return await _edit_page(page, session, "course", await service.get_course(session, course_id))
+
+
+async def _edit(page, session, kind: str, row_id: uuid.UUID, get, model, values: dict, posted: dict, change):
+    row = await get(session, row_id)
+    await _edit_page(page, session, kind, row)  # 404 for another organization's
+    body, errors = parsed(model, values)
+    problem: Problem | None = None
+    if body is not None:
+        _, problem = await attempt(session, lambda: change(body))
+        if problem is None:
+            return page.redirect(BASE, f"The {kind} was saved.")
+        errors = problem_errors(problem)
+    status = 422 if problem is None else problem.status
+    return await _edit_page(page, session, kind, await get(session, row_id), errors, posted, status)
+
+
+@router.post(BASE + "/schools/{school_id}")
+async def edit_school(school_id: uuid.UUID, page: Page, form: Form, session: PageSession) -> Response:
+    posted = _fields(form, ("name", "identifier"))
+    return await _edit(
+        page,
+        session,
+        "school",
+        school_id,
+        service.get_school,
+        schemas.SchoolUpdate,
+        {**posted, "name": posted["name"] or ""},
+        posted,
+        lambda body: service.update_school(session, school_id, body),
+    )
+
+
+@router.post(BASE + "/courses/{course_id}")
+async def edit_course(course_id: uuid.UUID, page: Page, form: Form, session: PageSession) -> Response:
+    posted = _fields(form, ("title", "code", "school_id", "school_year_id", "subjects", "grade_levels"))
+    values = {
+        **posted,
+        "title": posted["title"] or "",
+        "subjects": _tags(posted["subjects"]),
+        "grade_levels": _tags(posted["grade_levels"]),
+    }
+    return await _edit(
+        page,
+        session,
+        "course",
+        course_id,
+        service.get_course,
+        schemas.CourseUpdate,
+        values,
+        posted,
+        lambda body: service.update_course(session, course_id, body),
+    )
+
+
 # One session
 
 
