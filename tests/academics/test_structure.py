@@ -59,6 +59,8 @@ async def test_schools_and_courses(client, make_school):
     linked = ok(await client.put(f"/classes/{school.class_id}/academics", json=body, headers=oa))
     assert linked == {**body, "class_id": str(school.class_id)}
     assert ok(await client.get(f"/classes/{school.class_id}/academics", headers=s)) == linked
+    shown = ok(await client.get(f"/classes/{school.class_id}", headers=s))
+    assert (shown["school_id"], shown["course_id"], shown["class_code"]) == (north["id"], course["id"], "ALG1-01")
     bad = {**body, "term_ids": [north["id"]]}
     assert_problem(await client.put(f"/classes/{school.class_id}/academics", json=bad, headers=oa), 422, "validation")
 
