@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from schoolbase import __version__
+from schoolbase.academics.routes import router as academics_router
 from schoolbase.ai.gateway import Gateway
 from schoolbase.ai.providers.factory import provider_from_settings
 from schoolbase.ai.routes import router as ai_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(auth_router)
     app.include_router(sessions_router)
     app.include_router(tenancy_router)
+    app.include_router(academics_router)
     app.include_router(ai_router)
     app.include_router(resources_router)
     app.include_router(meetings_router)

@@ -198,6 +198,9 @@ class ClassOut(Out):
     subject: str | None
     grade_level: str | None
     term: str | None
+    school_id: uuid.UUID | None = Field(default=None, description="set with PUT /classes/{id}/academics")
+    course_id: uuid.UUID | None = Field(default=None, description="set with PUT /classes/{id}/academics")
+    class_code: str | None = Field(default=None, description="set with PUT /classes/{id}/academics")
     created_at: datetime
 
 

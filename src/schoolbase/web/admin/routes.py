@@ -15,7 +15,7 @@ from schoolbase.models import MembershipRole
 from schoolbase.problems import Problem, forbidden, not_found
 from schoolbase.tenancy import schemas
 from schoolbase.tenancy import service as tenancy
-from schoolbase.web.admin import roster, school, views
+from schoolbase.web.admin import calendar, roster, school, views
 from schoolbase.web.admin.views import ROLE_NAMES, admin_only
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import Form, Page, PageSession
@@ -24,6 +24,7 @@ from schoolbase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(school.router)
+router.include_router(calendar.router)
 router.include_router(roster.router)
 
 MEMBER_FIELDS = ("email", "username", "display_name", "roles", "password")
