@@ -26,6 +26,10 @@ TABLES = (
     "classes",
     "enrollments",
     "guardianships",
+    "schools",
+    "academic_sessions",
+    "courses",
+    "class_terms",
     "assignment_categories",
     "assignments",
     "assignment_rubrics",
@@ -121,6 +125,35 @@ async def test_every_kind_of_work_is_there(demo):
         ("closed", True),
         ("closed", False),
     }
+
+
+async def test_each_school_has_a_year_of_grading_periods_holding_its_work(demo):
+    db = demo[0]
+    calendar = await rows(
+        db,
+        """select o.slug, count(distinct sc.id), string_agg(distinct s.type::text || ':' || s.title, ', ')
+           from organizations o join schools sc on sc.organization_id = o.id
+           join academic_sessions s on s.organization_id = o.id group by o.slug order by o.slug""",
+    )
+    periods = "grading_period:Quarter 1, grading_period:Quarter 2, grading_period:Quarter 3, grading_period:Quarter 4"
+    assert [(slug, schools, titles.startswith(periods)) for slug, schools, titles in calendar] == [
+        ("maple-grove", 1, True),
+        ("riverside", 1, True),
+    ]
+    unlinked = await rows(
+        db,
+        """select c.name from classes c left join class_terms t on t.class_id = c.id
+           where c.school_id is null or c.course_id is null or c.class_code is null or t.id is null""",
+    )
+    assert unlinked == []
+    # Every dated assignment falls in a grading period, and the work spreads over more than one.
+    placed = await rows(
+        db,
+        """select count(*) filter (where p is null), count(distinct p)
+           from (select private.grading_period_of(a.organization_id, a.class_id, a.due_at) as p
+                 from assignments a where a.due_at is not null) x""",
+    )
+    assert placed[0][0] == 0 and placed[0][1] >= 2
 
 
 async def test_an_ai_suggestion_waits_for_each_teacher_through_the_real_path(demo):

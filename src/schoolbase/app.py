@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from schoolbase import __version__
+from schoolbase.academics.routes import router as academics_router
 from schoolbase.ai.gateway import Gateway
 from schoolbase.ai.providers.factory import provider_from_settings
 from schoolbase.ai.routes import router as ai_router
@@ -30,6 +31,8 @@ from schoolbase.openapi import install_problem_responses
 from schoolbase.problems import UNAVAILABLE
 from schoolbase.resources.routes import router as resources_router
 from schoolbase.resources.storage import LocalStorage
+from schoolbase.roster import jobs as roster_jobs
+from schoolbase.roster.routes import router as roster_router
 from schoolbase.tenancy.routes import router as tenancy_router
 from schoolbase.web.install import install_web
 
@@ -50,6 +53,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         app.state.jobs = JobQueue(urls.service, settings)
         register_ai_grading(AiGradingRuntime(app.state.db, app.state.gateway, app.state.jobs, settings))
         mail_jobs.register(mail_jobs.Runtime(app.state.db, app.state.jobs, settings))
+        app.state.roster = roster_jobs.Runtime(app.state.db, app.state.jobs, settings)
+        roster_jobs.register(app.state.roster)
         await app.state.jobs.open()
         if settings.jobs_worker:
             await app.state.jobs.start_worker()
@@ -77,11 +82,13 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(auth_router)
     app.include_router(sessions_router)
     app.include_router(tenancy_router)
+    app.include_router(academics_router)
     app.include_router(ai_router)
     app.include_router(resources_router)
     app.include_router(meetings_router)
     app.include_router(grading_router)
     app.include_router(ai_grading_router)
+    app.include_router(roster_router)
     install_web(app)
 
     @app.get("/healthz", tags=["operations"])

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     storage_dir: Path | None = None
     upload_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     upload_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UPLOAD_CONTENT_TYPES))
+    # A OneRoster upload (a zip of CSV files), kept under ``files_dir / "roster"`` until its
+    # import has finished. A district of 50,000 people zips to a few tens of megabytes.
+    roster_upload_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
 
     pool_size: int = 10
     pool_max_overflow: int = 10

@@ -21,6 +21,7 @@ from schoolbase.problems import (
     MISSING_VALUE,
     NOT_FOUND,
     OVERLAP,
+    PERIOD_CLOSED,
     PROBLEM_JSON,
     RETRY,
     RULE_VIOLATION,
@@ -91,6 +92,8 @@ SQLSTATE_PROBLEMS: dict[str, tuple[ProblemKind, str]] = {
     # Concurrent transactions: the client may retry.
     "40001": (RETRY, "Another change got there first; please retry"),
     "40P01": (RETRY, "Another change got there first; please retry"),
+    # Object not in prerequisite state: a closed grading period locks its grades (message shown).
+    "55000": (PERIOD_CLOSED, "The grading period is closed"),
     # Our own rules, raised by triggers with ``raise exception`` (message shown, see below).
     "P0001": (RULE_VIOLATION, "A rule was broken"),
 }

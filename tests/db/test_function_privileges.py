@@ -46,7 +46,7 @@ EXECUTABLE = {
     "private.class_organization_id(uuid)": "runs as the caller: null for a class the classes policy hides",
     "private.category_subtree(uuid)": "runs as the caller: the categories policy hides other organizations'",
     "private.resource_matches(tsquery)": "only ids the resources select policy lets the caller read",
-    "public.class_gradebook(uuid)": "runs as the caller: every row it reads is under RLS",
+    "public.class_gradebook(uuid,uuid)": "runs as the caller: every row it reads is under RLS",
     "private.set_managed_password(uuid,text)": "raises 42501 unless SA or an org admin of the managing organization",
     "private.resource_search_vector(text,text,text[])": "pure: a tsvector of its arguments, no table read",
     # Triggers.

@@ -21,6 +21,7 @@ PAGES = [
     "/admin/invitations",
     "/admin/domains",
     "/admin/classes",
+    "/admin/roster",
     "/admin/guardianships",
     "/admin/grading-scale",
 ]

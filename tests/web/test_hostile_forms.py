@@ -6,7 +6,10 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.academics.support import school_year
 from tests.grading.ai_support import make_work
+from tests.roster.upload_support import validated_import
+from tests.tenancy.test_held_invitations import held
 from tests.web.support import CSRF_FIELD, as_person, browser_client
 
 HOSTILE = [
@@ -97,8 +100,13 @@ async def test_no_form_answers_500_to_hostile_values(app, db, settings, client, 
 
 async def test_no_admin_form_answers_500_to_hostile_values(app, db, settings, make_school):
     school = await make_school()
+    await held(db, school.org_id, "held")
+    checked = await validated_import(db, school)
     pages = [
         "/admin/members",
+        "/admin/invitations",
+        "/admin/roster",
+        f"/admin/roster/imports/{checked}",
         f"/admin/members/{school.people['t']}",
         "/admin/classes",
         f"/admin/classes/{school.class_id}",
@@ -111,3 +119,26 @@ async def test_no_admin_form_answers_500_to_hostile_values(app, db, settings, ma
     async with await as_person(app, db, settings, school.people["oa"]) as http:
         posted = [await post_hostile(http, url) for url in pages]
     assert all(posted), dict(zip(pages, posted, strict=True))
+
+
+async def test_no_school_year_or_period_grade_form_answers_500_to_hostile_values(
+    app, db, settings, client, make_school
+):
+    school = await make_school()
+    year = await school_year(client, school)
+    oa = school.headers["oa"]
+    course = (await client.post(f"/organizations/{school.org_id}/courses", json={"title": "X"}, headers=oa)).json()
+    north = (await client.post(f"/organizations/{school.org_id}/schools", json={"name": "N"}, headers=oa)).json()
+    pages = {
+        "oa": [
+            "/admin/school-year",
+            f"/admin/school-year/sessions/{year.q1['id']}",
+            f"/admin/school-year/courses/{course['id']}",
+            f"/admin/school-year/schools/{north['id']}",
+        ],
+        "t": [f"/teach/classes/{school.class_id}/gradebook?period={year.q1['id']}"],
+    }
+    for who, urls in pages.items():
+        async with await as_person(app, db, settings, school.people[who]) as http:
+            posted = [await post_hostile(http, url) for url in urls]
+        assert all(posted), dict(zip(urls, posted, strict=True))

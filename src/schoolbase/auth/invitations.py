@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,10 +72,11 @@ RESEND_AFTER = timedelta(minutes=1)
 
 
 async def resend(session: AsyncSession, settings: Settings, invitation: Invitation) -> Invitation:
+    """Send it again, or for the first time if it is held (an import made it without mail)."""
     if invitation.state in ("accepted", "revoked"):
         raise INVITATION_CLOSED(f"this invitation was {invitation.state}")
     # The database sends at most one message a minute per invitation; say so instead of pretending.
-    wait = invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
+    wait = timedelta(0) if invitation.sent_at is None else invitation.sent_at + RESEND_AFTER - datetime.now(UTC)
     if wait > timedelta(0):
         seconds = int(wait.total_seconds()) + 1
         raise TOO_SOON(
@@ -85,6 +86,25 @@ async def resend(session: AsyncSession, settings: Settings, invitation: Invitati
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.invitation_days)
     await session.flush()
     return invitation
+
+
+async def send_held(session: AsyncSession, settings: Settings, organization_id: uuid.UUID) -> int:
+    """Send every held invitation of the organization (setting ``sent_at`` queues each one's
+    message, whose link is made when it is sent); how many. Row-level security leaves an
+    organization's invitations to its admins."""
+    now = datetime.now(UTC)
+    sent = await session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == organization_id,
+            Invitation.sent_at.is_(None),
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(sent_at=now, expires_at=now + timedelta(days=settings.invitation_days))
+        .returning(Invitation.id)
+    )
+    return len(sent.all())
 
 
 @dataclass(frozen=True)

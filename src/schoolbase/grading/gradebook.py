@@ -23,9 +23,11 @@ from schoolbase.grading.gradebook_schemas import (
     MyAssignment,
     MyGrade,
     MySubmission,
+    PeriodOverride,
 )
 from schoolbase.grading.submissions import turned_in_status
 from schoolbase.models import (
+    AcademicSession,
     Assignment,
     AssignmentCategory,
     AssignmentGrade,
@@ -35,10 +37,12 @@ from schoolbase.models import (
     Enrollment,
     GradeState,
     MembershipRole,
+    PeriodGradeOverride,
     SubmissionStatus,
     User,
 )
 from schoolbase.pagination import Page, PageParams, paginate_by
+from schoolbase.problems import VALIDATION
 
 # Sorts assignments without a due date after every dated one.
 NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -47,7 +51,7 @@ NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
 # every one of the class's cells, which took longer than the gradebook itself).
 _GRADEBOOK = text(
     """
-    with g as (select * from public.class_gradebook(:class_id)),
+    with g as (select * from public.class_gradebook(:class_id, :period_id)),
     course as materialized (
       select s.student_id, private.letter_grade(:organization_id, s.course_percentage) as letter
       from (select distinct g.student_id, g.course_percentage from g) s
@@ -59,19 +63,28 @@ _GRADEBOOK = text(
 Key = tuple[uuid.UUID, uuid.UUID]  # (student, assignment)
 
 
-async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> Gradebook:
+async def gradebook(session: AsyncSession, class_id: uuid.UUID, period_id: uuid.UUID | None = None) -> Gradebook:
     """Per student and published assignment: the latest attempt's status and grade, and the
     weighted course percentage with the lowest scores dropped, all computed by
     ``public.class_gradebook`` in one query, as the caller sees them (a teacher: current
-    grades; a student or parent: their own posted ones)."""
+    grades; a student or parent: their own posted ones). With ``period_id``: only the
+    assignments that fall in that grading period, the course percentage over them, and each
+    student's override of the period grade where the caller may see it."""
     cls = await get_visible(session, Class, class_id, "class")
+    overrides = {} if period_id is None else await _period_overrides(session, cls, period_id)
+    in_period = (
+        true()
+        if period_id is None
+        else func.private.grading_period_of(Assignment.organization_id, Assignment.class_id, Assignment.due_at)
+        == period_id
+    )
     categories = (
         await session.scalars(categories_query(class_id).order_by(AssignmentCategory.name, AssignmentCategory.id))
     ).all()
     columns = (
         await session.scalars(
             assignments_query(class_id)
-            .where(Assignment.state != AssignmentState.draft)
+            .where(Assignment.state != AssignmentState.draft, in_period)
             .order_by(Assignment.due_at.asc().nulls_last(), Assignment.created_at, Assignment.id)
         )
     ).all()
@@ -85,12 +98,14 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> Gradebook:
     ).all()
     cells: dict[Key, Any] = {}
     course: dict[uuid.UUID, tuple[Decimal | None, str | None]] = {}
-    for row in await session.execute(_GRADEBOOK, {"class_id": class_id, "organization_id": cls.organization_id}):
+    params = {"class_id": class_id, "period_id": period_id, "organization_id": cls.organization_id}
+    for row in await session.execute(_GRADEBOOK, params):
         cells[(row.student_id, row.assignment_id)] = row
         course[row.student_id] = (row.course_percentage, row.course_letter)
     shown = await _turned_in_shown(session, class_id, columns, cells)
     return Gradebook(
         class_id=class_id,
+        period_id=period_id,
         categories=[
             GradebookCategory(id=c.id, name=c.name, weight_percent=c.weight_percent, drop_lowest=c.drop_lowest)
             for c in categories
@@ -112,6 +127,7 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> Gradebook:
                 display_name=display_name,
                 course_percentage=course.get(student_id, (None, None))[0],
                 course_letter=course.get(student_id, (None, None))[1],
+                override=overrides.get(student_id),
                 cells=[
                     _cell(cell, shown.get((student_id, a.id)))
                     for a in columns
@@ -121,6 +137,20 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID) -> Gradebook:
             for student_id, display_name in students
         ],
     )
+
+
+async def _period_overrides(session: AsyncSession, cls: Class, period_id: uuid.UUID) -> dict[uuid.UUID, PeriodOverride]:
+    period = await session.get(AcademicSession, period_id)
+    if period is None or period.organization_id != cls.organization_id or period.type != "grading_period":
+        raise VALIDATION("period_id: no such grading period in the class's organization")
+    rows = await session.scalars(
+        select(PeriodGradeOverride).where(
+            PeriodGradeOverride.organization_id == cls.organization_id,
+            PeriodGradeOverride.class_id == cls.id,
+            PeriodGradeOverride.session_id == period_id,
+        )
+    )
+    return {row.student_id: PeriodOverride.model_validate(row, from_attributes=True) for row in rows}
 
 
 async def _turned_in_shown(
@@ -170,14 +200,21 @@ def _csv_cell(cell: GradebookCell | None) -> Any:
     return None
 
 
+def _csv_override(override: PeriodOverride | None) -> list[Any]:
+    return [override.percent, override.letter, override.reason] if override else [None, None, None]
+
+
 def gradebook_table(book: Gradebook) -> tuple[list[Any], Iterator[list[Any]]]:
     """The gradebook as a table for ``schoolbase.csvexport`` (which makes text formula-safe):
     one row per student, a column per assignment (final points; ``EX`` excused, ``0`` missing,
-    empty when ungraded), then the course percentage and letter."""
+    empty when ungraded), then the course percentage and letter, and in a grading period's
+    gradebook the override's percentage, letter and reason."""
+    period = book.period_id is not None
     header = (
         ["student_id", "student"]
         + [f"{a.title} ({a.points_possible})" for a in book.assignments]
         + ["course_percentage", "course_letter"]
+        + (["override_percent", "override_letter", "override_reason"] if period else [])
     )
 
     def rows() -> Iterator[list[Any]]:
@@ -187,6 +224,7 @@ def gradebook_table(book: Gradebook) -> tuple[list[Any], Iterator[list[Any]]]:
                 [student.student_id, student.display_name]
                 + [_csv_cell(by_assignment.get(a.assignment_id)) for a in book.assignments]
                 + [student.course_percentage, student.course_letter]
+                + (_csv_override(student.override) if period else [])
             )
 
     return header, rows()

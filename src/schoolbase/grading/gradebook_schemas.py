@@ -41,16 +41,29 @@ class GradebookCell(BaseModel):
     counted: bool = Field(description="counts toward the course percentage (before dropping the lowest)")
 
 
+class PeriodOverride(BaseModel):
+    """A teacher's period grade for the student instead of the computed one, and why."""
+
+    percent: Decimal | None
+    letter: str | None
+    reason: str
+    updated_at: datetime
+
+
 class GradebookRow(BaseModel):
     student_id: uuid.UUID
     display_name: str | None
     course_percentage: Decimal | None
     course_letter: str | None
+    override: PeriodOverride | None = Field(
+        default=None, description="in a grading period's gradebook: the override beside the computed grade"
+    )
     cells: list[GradebookCell]
 
 
 class Gradebook(BaseModel):
     class_id: uuid.UUID
+    period_id: uuid.UUID | None = Field(default=None, description="the grading period; null for the whole year")
     categories: list[GradebookCategory]
     assignments: list[GradebookColumn]
     students: list[GradebookRow]

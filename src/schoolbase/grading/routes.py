@@ -17,6 +17,7 @@ from schoolbase.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["grading"])
 Paging = Annotated[PageParams, Depends(page_params)]
+PeriodId = Annotated[uuid.UUID | None, Query(description="a grading period: only its assignments; none: the year")]
 
 
 # Grading scale
@@ -289,12 +290,15 @@ async def gradebook(
     _: CurrentUser,
     session: Session,
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per student")] = "json",  # noqa: A002
+    period_id: PeriodId = None,
 ):
     """Per student and published assignment the latest attempt's grade, and each student's
     weighted course percentage (lowest scores dropped per category; excused work does not
     count, missing work counts as 0). Computed in the database in one query, as you see it:
-    staff see current grades, a student or parent only posted ones."""
-    book = await gradebooks.gradebook(session, class_id)
+    staff see current grades, a student or parent only posted ones. With ``period_id`` only
+    the assignments due in that grading period count, and each student's period override
+    (where you may see it) is shown beside the computed grade; without, the whole year."""
+    book = await gradebooks.gradebook(session, class_id, period_id)
     if format == "csv":
         return _csv_response(class_id, book)
     return book
@@ -305,10 +309,12 @@ async def gradebook(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def gradebook_csv(class_id: uuid.UUID, _: CurrentUser, session: Session) -> StreamingResponse:
-    """The gradebook as CSV: one row per student, a column per assignment, then the course percentage and letter.
-    Text that a spreadsheet would run as a formula is prefixed with ``'``."""
-    return _csv_response(class_id, await gradebooks.gradebook(session, class_id))
+async def gradebook_csv(
+    class_id: uuid.UUID, _: CurrentUser, session: Session, period_id: PeriodId = None
+) -> StreamingResponse:
+    """The gradebook as CSV: one row per student, a column per assignment, then the course percentage and letter
+    (and, for a grading period, the override). Text that a spreadsheet would run as a formula is prefixed with ``'``."""
+    return _csv_response(class_id, await gradebooks.gradebook(session, class_id, period_id))
 
 
 # Student and parent views

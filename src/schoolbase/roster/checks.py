@@ -41,6 +41,12 @@ REFERENCES = (
     Reference("enrollments", "class_ref", "classSourcedId", "classes"),
     Reference("enrollments", "school", "schoolSourcedId", "orgs"),
     Reference("enrollments", "user_ref", "userSourcedId", "users"),
+    Reference("lineItems", "class_ref", "classSourcedId", "classes"),
+    Reference("lineItems", "category_ref", "categorySourcedId", "categories"),
+    # An assignment's grading period follows from its due date; the reference is only checked.
+    Reference("lineItems", "period_ref", "gradingPeriodSourcedId", "academicSessions", soft=True),
+    Reference("results", "line_item_ref", "lineItemSourcedId", "lineItems"),
+    Reference("results", "student_ref", "studentSourcedId", "users"),
 )
 
 
@@ -142,13 +148,18 @@ async def org_tree(connection: AsyncConnection, params: dict[str, Any], report: 
 
 
 async def references(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
-    """Rounds until no row turns bad: an error spreads to every row that refers to it."""
+    """Rounds until no row turns bad: an error spreads to every row that refers to it. Soft
+    references, which turn nothing bad, are checked once the rest has settled (each warned of once)."""
     while True:
         spread = 0
         for ref in REFERENCES:
-            spread += await _reference(connection, ref, params, report)
+            if not ref.soft:
+                spread += await _reference(connection, ref, params, report)
         if not spread:
-            return
+            break
+    for ref in REFERENCES:
+        if ref.soft:
+            await _reference(connection, ref, params, report)
 
 
 async def _reference(connection: AsyncConnection, ref: Reference, params: dict[str, Any], report: Report) -> int:

@@ -115,3 +115,29 @@ def import_command(
             raise typer.Exit(1)
         report = _run(path, org, apply=True, accept_errors=True)
     console.print(summary_table(report))
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="A folder to write the files into, or a path ending in .zip.")],
+    org: Annotated[str, typer.Option(help="Slug of the organization to export.")],
+    period: Annotated[
+        uuid.UUID | None, typer.Option(help="Id of a grading period: only its line items and results.")
+    ] = None,
+) -> None:
+    """Export the organization's roster and posted grades as a OneRoster 1.1 CSV set."""
+    from schoolbase.cli import with_database  # noqa: PLC0415  (schoolbase.cli imports this module)
+    from schoolbase.roster.export import export_roster  # noqa: PLC0415
+
+    async def work(db: Database) -> dict[str, int]:
+        org_id = await _organization_id(db, org)
+        async with db.as_service() as session:
+            return await export_roster(session, org_id, out, period_id=period)
+
+    counts = with_database(prepare_database(get_settings()), work)
+    table = Table(title=f"Exported to {escape(str(out))}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for stem, rows in counts.items():
+        table.add_row(f"{stem}.csv", str(rows))
+    console.print(table)

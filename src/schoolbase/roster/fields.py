@@ -12,6 +12,7 @@ from schoolbase.roster.formats import BOOLEANS
 
 Parser = Callable[[str], Any]
 MAX_TEXT = 1000
+MAX_PROSE = 20000
 # Not a full address grammar: enough to tell an address from a name or a typo.
 EMAIL = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -30,6 +31,15 @@ def text(value: str) -> str | None:
     if len(value) > MAX_TEXT:
         raise FieldError("invalid-value", f"is longer than {MAX_TEXT} characters")
     return value or None
+
+
+def prose(value: str) -> str | None:
+    """Longer text: a line item's description, a result's comment."""
+    if "\x00" in value:
+        raise FieldError("invalid-value", "contains a NUL character")
+    if len(value) > MAX_PROSE:
+        raise FieldError("invalid-value", f"is longer than {MAX_PROSE} characters")
+    return value.strip() or None
 
 
 def one_of(*allowed: str, mapping: dict[str, Any] | None = None) -> Parser:

@@ -11,10 +11,10 @@ from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schoolbase.db.engine import Database
-from schoolbase.roster import apply, checks, people
+from schoolbase.roster import apply, checks, gradebook, people
 from schoolbase.roster.formats import FILES, SKIPPED
 from schoolbase.roster.load import stage_file
-from schoolbase.roster.report import Report
+from schoolbase.roster.report import UNREADABLE_SET, Report
 from schoolbase.roster.source import RosterSource, SourceError
 from schoolbase.roster.stages import STAGES
 
@@ -61,7 +61,7 @@ async def import_roster(
             except _Discard:
                 pass
     except SourceError as exc:
-        report.add("manifest", None, "error", "unreadable-set", str(exc))
+        report.add("manifest", None, "error", UNREADABLE_SET, str(exc))
     return report
 
 
@@ -96,8 +96,6 @@ def _manifest(source: RosterSource, report: Report) -> None:
                 "unknown-file",
                 f"{stem}.csv is not a OneRoster file this importer knows; skipped",
             )
-        elif stem not in STAGES:
-            report.file(stem, mode).note = "gradebook files are not imported by this version; the file was skipped"
 
 
 async def _check(
@@ -108,15 +106,19 @@ async def _check(
             await stage_file(connection, source, stage, report, progress)
         else:
             await connection.execute(stage.create())
+            for index in stage.indexes():
+                await connection.execute(index)
         # A bulk file is the whole set: rows it no longer holds are removed (and checked as such).
         if source.mode(stem) == "bulk" and stem != "roles":
             await apply.absent_from_bulk(connection, stem, params)
     if progress:
         await progress("checking references", 0, 0)
     await checks.duplicates(connection, report)
+    await gradebook.check_rows(connection, params, report)
     root = await checks.org_tree(connection, params, report)
     await checks.people(connection, params, report)
     await checks.references(connection, params, report)
+    await gradebook.check_students(connection, params, report)
     for stem, file in report.files.items():
         if stem in STAGES:
             cursor = await connection.execute(
@@ -131,7 +133,8 @@ async def _apply(
 ) -> None:
     steps = len(apply.TARGETS) + 3
     for stem in STAGES:
-        if stem != "roles":
+        # Enrollments find their links with everything else they need (people.ENROLLMENT_TARGETS).
+        if stem not in ("roles", "enrollments"):
             await apply.linked_targets(connection, stem, params)
     await apply.root_link(connection, params)
     for done, target in enumerate(apply.TARGETS):
@@ -152,5 +155,8 @@ async def _apply(
         await progress("applying enrollments.csv", steps - 1, steps)
     await people.apply_enrollments(connection, params, report)
     await apply.keep_links(connection, "enrollments", params, people.ENROLLMENT_DETAIL)
+    if progress:
+        await progress("applying the gradebook", steps - 1, steps)
+    await gradebook.apply_gradebook(connection, params, report)
     if progress:
         await progress("done", steps, steps)

@@ -3,7 +3,6 @@
 bad when it has an error. What needs other rows (duplicates, references) is checked after,
 in SQL (``checks.py``)."""
 
-import csv
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ from psycopg import AsyncConnection
 from schoolbase.roster import fields as f
 from schoolbase.roster.formats import STATUSES
 from schoolbase.roster.report import Report
-from schoolbase.roster.source import RosterSource
+from schoolbase.roster.source import UNREADABLE, RosterSource
 from schoolbase.roster.stages import Stage
 
 Progress = Callable[[str, int, int], Awaitable[None]]
@@ -107,7 +106,7 @@ class _Reading:
                 self.rows += 1
                 self.line = line
                 yield line, raw
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UNREADABLE as exc:
             self.failure = str(exc)
 
 
@@ -120,7 +119,7 @@ async def stage_file(
     await connection.execute(stage.create())
     try:
         header = source.header(stem)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UNREADABLE as exc:
         report.add(stem, 1, "error", "unreadable-file", f"the file is not UTF-8 CSV and cannot be read: {exc}")
         return
     missing = _missing_columns(stage, header, source.version)
@@ -155,5 +154,8 @@ async def stage_file(
         )
         await connection.execute(f"update {stage.table} set bad = true")
     file.rows = reading.rows
-    await connection.execute(f"create index on {stage.table} (sourced_id)")
+    if progress:
+        await progress(f"reading {stem}.csv", reading.rows, 0)
+    for index in stage.indexes():
+        await connection.execute(index)
     await connection.execute(f"analyze {stage.table}")

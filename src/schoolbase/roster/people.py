@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from schoolbase.roster.apply import GOOD, ref_id, run, scalar, script, table
-from schoolbase.roster.formats import ENROLLMENT_ROLES, USER_ROLES
+from schoolbase.roster.formats import ENROLLMENT_ROLES, FILES, USER_ROLES
 from schoolbase.roster.report import Report
 
 USERS = table("users")
@@ -28,17 +28,18 @@ PREPARE = f"""
 alter table {USERS} add column roles public.membership_role[] not null default '{{}}',
   add column kind text, add column invitation_id uuid;
 alter table {ENROLLMENTS} add column class_id uuid, add column user_id uuid, add column role public.membership_role;
-update {ENROLLMENTS} s set role = m.role::public.membership_role from {_mapping(ENROLLMENT_ROLES)}
-  where m.source_role = s.source_role;
-update {USERS} s set roles = array(
-  select distinct m.role::public.membership_role from {_mapping(USER_ROLES)}
-  where m.source_role = s.source_role
-     or m.source_role in (select r.source_role from {table("roles")} r
-                          where r.user_ref = s.sourced_id and not r.bad and r.status = 'active')
-  union
-  select e.role from {ENROLLMENTS} e where e.user_ref = s.sourced_id and not e.bad and e.status = 'active'
-    and e.role is not null)
-where {GOOD};
+-- A person's roles: their own (users.csv, roles.csv) and those their enrollments give.
+update {USERS} s set roles = x.roles
+from (select y.sourced_id, array_agg(distinct y.role::public.membership_role) as roles from (
+        select u.sourced_id, m.role from {USERS} u join {_mapping(USER_ROLES)} on m.source_role = u.source_role
+        union all
+        select r.user_ref, m.role from {table("roles")} r join {_mapping(USER_ROLES)} on m.source_role = r.source_role
+        where not r.bad and r.status = 'active'
+        union all
+        select e.user_ref, m.role from {ENROLLMENTS} e join {_mapping(ENROLLMENT_ROLES)} on m.source_role = e.source_role
+        where not e.bad and e.status = 'active') y
+      group by y.sourced_id) x
+where s.sourced_id = x.sourced_id and {GOOD};
 """
 
 KIND = f"""
@@ -55,7 +56,10 @@ update {USERS} s set kind = case
 -- The organization's own accounts are found by address or username, not made twice.
 update {USERS} s set target_id = u.id from public.users u
   where s.kind = 'managed' and s.target_id is null and u.managed_by_organization_id = %(org)s
-    and (lower(u.email) = s.email or (s.email is null and u.username = s.username));
+    and lower(u.email) = s.email;
+update {USERS} s set target_id = u.id from public.users u
+  where s.kind = 'managed' and s.target_id is null and u.managed_by_organization_id = %(org)s
+    and s.email is null and u.username = s.username;
 """
 
 # A username for managed people without one: given.family, made unique with a digest of the
@@ -190,9 +194,29 @@ async def apply_guardianships(connection: AsyncConnection, params: dict[str, Any
     report.count("guardianship", "created", created)
 
 
+def _resolved(stem: str, alias: str, ref: str) -> str:
+    """Joins that find what ``ref`` names: a good row of this import, or an earlier import's link."""
+    entity = FILES[stem].entity
+    return (
+        f"left join {table(stem)} {alias} on {alias}.sourced_id = {ref} and not {alias}.bad and {alias}.status = 'active' "
+        f"left join public.roster_links {alias}_link on {alias}_link.organization_id = %(org)s "
+        f"and {alias}_link.source_system = %(source)s and {alias}_link.entity = '{entity}' "
+        f"and {alias}_link.sourced_id = {ref} and {alias}_link.status = 'active'"
+    )
+
+
+# One pass over the enrollments: their links, roles, classes and people (joins, not a lookup per row).
 ENROLLMENT_TARGETS = f"""
-update {ENROLLMENTS} s set class_id = {ref_id("classes", "s.class_ref")}, user_id = {_user("s.user_ref")}
-  where {GOOD} and s.role is not null;
+update {ENROLLMENTS} s set target_id = x.link_target, role = x.role, class_id = x.class_id, user_id = x.user_id
+from (select e.ctid as row_id, l.target_id as link_target, m.role::public.membership_role as role,
+             coalesce(c.target_id, c_link.target_id) as class_id, coalesce(u.target_id, u_link.target_id) as user_id
+      from {ENROLLMENTS} e
+      left join public.roster_links l on l.organization_id = %(org)s and l.source_system = %(source)s
+        and l.entity = 'enrollment' and l.sourced_id = e.sourced_id
+      left join {_mapping(ENROLLMENT_ROLES)} on m.source_role = e.source_role
+      {_resolved("classes", "c", "e.class_ref")}
+      {_resolved("users", "u", "e.user_ref")}) x
+where s.ctid = x.row_id;
 -- An enrollment whose class, person or role changed ends the one it was.
 update public.enrollments e set ended_at = now() from {ENROLLMENTS} s
   where e.id = s.target_id and e.organization_id = %(org)s and e.ended_at is null
@@ -216,19 +240,19 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 
 
 async def apply_enrollments(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
+    await script(connection, ENROLLMENT_TARGETS, params)
     ended = await scalar(
         connection,
         f"select count(*) from {ENROLLMENTS} s where not s.bad and s.status = 'tobedeleted' and s.target_id is not null",
         params,
     )
-    await script(connection, ENROLLMENT_TARGETS, params)
     cursor = await connection.execute(UPSERT_ENROLLMENTS, params)
     created, reopened = await cursor.fetchone()
     await run(
         connection,
         f"""update {ENROLLMENTS} s set target_id = e.id from public.enrollments e
             where {GOOD} and e.organization_id = %(org)s and e.class_id = s.class_id and e.user_id = s.user_id
-              and e.role = s.role""",
+              and e.role = s.role and s.target_id is distinct from e.id""",
         params,
     )
     good = await scalar(connection, f"select count(*) from {ENROLLMENTS} s where {GOOD} and s.role is not null", params)

@@ -9,6 +9,8 @@ Severity = Literal["error", "warning"]
 # Issues kept per file and code; the counts stay exact beyond it.
 KEPT_PER_CODE = 200
 OUTCOMES = ("created", "updated", "unchanged", "ended")
+# The code of the one issue a set that cannot be read at all gets (no manifest, not a zip).
+UNREADABLE_SET = "unreadable-set"
 
 
 @dataclass

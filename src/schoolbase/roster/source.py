@@ -6,6 +6,7 @@ Nothing is loaded whole: each file is decoded as it streams out of the zip or of
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,6 +16,8 @@ from schoolbase.roster.formats import VERSIONS
 
 MANIFEST = "manifest.csv"
 MODES = ("bulk", "delta", "absent")
+# What reading a file can run into: not UTF-8, not CSV, a damaged zip member.
+UNREADABLE = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 class SourceError(ValueError):
@@ -33,7 +36,10 @@ class RosterSource:
         if self.path.is_dir():
             self._names = {p.name: p.name for p in self.path.iterdir() if p.is_file()}
         elif zipfile.is_zipfile(self.path):
-            self._zip = self._stack.enter_context(zipfile.ZipFile(self.path))
+            try:
+                self._zip = self._stack.enter_context(zipfile.ZipFile(self.path))
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise SourceError(f"{self.path.name} is not a readable zip file: {exc}") from exc
             # Files may sit in one folder inside the zip; the manifest's folder is the set.
             members = [info.filename for info in self._zip.infolist() if not info.is_dir()]
             manifests = [name for name in members if name.rsplit("/", 1)[-1] == MANIFEST]
@@ -45,7 +51,10 @@ class RosterSource:
             raise SourceError(f"{self.path.name} is neither a zip file nor a folder")
         if MANIFEST not in self._names:
             raise SourceError(f"{MANIFEST} is missing: a OneRoster set lists its files in it")
-        self.manifest = self._read_manifest()
+        try:
+            self.manifest = self._read_manifest()
+        except UNREADABLE as exc:
+            raise SourceError(f"{MANIFEST} cannot be read: {exc}") from exc
         if self.version not in VERSIONS:
             raise SourceError(
                 f"oneroster.version is {self.manifest.get('oneroster.version')!r}; this importer reads 1.1 and 1.2"

@@ -1,5 +1,6 @@
-"""The demo data set: two organizations, so isolation can be seen as well as used, and a
-term's worth of work in each class (``grading/demo.py``), so every page has something to show;
+"""The demo data set: two organizations, so isolation can be seen as well as used, each with
+its school year, grading periods and courses (``academics/demo.py``), and a term's worth of
+work in each class (``grading/demo.py``), so every page has something to show;
 in Maple Grove also its resource library, meetings and a month of AI usage (``resources/demo.py``,
 ``meetings/demo.py``, ``ai/demo.py``); and a super admin with no organization."""
 
@@ -10,6 +11,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schoolbase.academics.demo import load_calendar
 from schoolbase.ai.demo import load_usage
 from schoolbase.auth.passwords import hash_password
 from schoolbase.grading.demo import COURSES, DemoClass, Waiting, load_term
@@ -109,11 +111,19 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
             summary.created = True
             org_id = await _load_organization(session, spec, password_hash)
         await _own_demo_domain(session, org_id, spec["slug"])
+        await _load_calendar(session, org_id, spec)
         await _load_work(session, org_id, spec, summary)
         if spec["slug"] == FULL_DEMO_SLUG:
             summary.worksheet = await _load_part_two(session, org_id, spec)
     await _super_admin(session, password_hash, summary)
     return summary
+
+
+async def _load_calendar(session: AsyncSession, org_id: uuid.UUID, spec: dict) -> None:
+    organization = await session.get(Organization, org_id)
+    classes = {name: (subject, grade) for name, (subject, grade, _, _) in spec["classes"].items()}
+    now = await session.scalar(select(func.now()))
+    await load_calendar(session, org_id, spec["name"], spec["slug"], organization.time_zone, now, classes)
 
 
 async def _super_admin(session: AsyncSession, password_hash: str, summary: DemoSummary) -> None:

@@ -174,10 +174,22 @@ async def list_invitations(organization_id: uuid.UUID, _: CurrentUser, session: 
 async def resend_invitation(
     invitation_id: uuid.UUID, _: CurrentUser, session: Session, settings: Config, mail: MailKick
 ) -> Invitation:
-    """Send again with a new link (the old one stops working) and a new expiry."""
+    """Send again with a new link (the old one stops working) and a new expiry; a held invitation
+    (made by a roster import) is sent for the first time."""
     invitation = await service.resend_invitation(session, settings, invitation_id)
     mail()
     return invitation
+
+
+@router.post("/organizations/{organization_id}/invitations/send-held", response_model=schemas.HeldSent)
+async def send_held_invitations(
+    organization_id: uuid.UUID, _: CurrentUser, session: Session, settings: Config, mail: MailKick
+) -> schemas.HeldSent:
+    """Org admins: send every held invitation (those a roster import made without mail). One
+    held invitation is sent with ``POST /invitations/{id}/resend``."""
+    sent = await service.send_held_invitations(session, settings, organization_id)
+    mail()
+    return schemas.HeldSent(sent=sent)
 
 
 @router.post("/invitations/{invitation_id}/revoke", response_model=schemas.InvitationOut)

@@ -118,10 +118,16 @@ class InvitationOut(Out):
     email: str
     roles: list[MembershipRole]
     display_name: str | None
-    state: Literal["pending", "accepted", "revoked", "expired"]
-    sent_at: datetime
+    state: Literal["held", "pending", "accepted", "revoked", "expired"] = Field(
+        description="held: made by a roster import and not sent yet (send it, or send all held ones)"
+    )
+    sent_at: datetime | None
     expires_at: datetime
     created_at: datetime
+
+
+class HeldSent(BaseModel):
+    sent: int = Field(description="how many held invitations were sent")
 
 
 class MemberAdded(BaseModel):
@@ -192,6 +198,9 @@ class ClassOut(Out):
     subject: str | None
     grade_level: str | None
     term: str | None
+    school_id: uuid.UUID | None = Field(default=None, description="set with PUT /classes/{id}/academics")
+    course_id: uuid.UUID | None = Field(default=None, description="set with PUT /classes/{id}/academics")
+    class_code: str | None = Field(default=None, description="set with PUT /classes/{id}/academics")
     created_at: datetime
 
 

@@ -7,11 +7,11 @@ Every query runs as the caller: row-level security decides what exists for them
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, exists, func, select, text
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.auth.invitations import invite, resend
+from schoolbase.auth.invitations import invite, resend, send_held
 from schoolbase.auth.passwords import hash_password
 from schoolbase.config import Settings
 from schoolbase.db.crud import add, change, get_visible, remove
@@ -27,10 +27,23 @@ from schoolbase.models import (
     User,
 )
 from schoolbase.pagination import Page, PageParams, page_of, paginate
-from schoolbase.problems import INVITATION_CLOSED, VALIDATION
+from schoolbase.problems import INVITATION_CLOSED, VALIDATION, forbidden, not_found
 from schoolbase.tenancy import schemas
 
 # Organizations
+
+_ADMINISTERS = text(
+    "select private.is_super_admin() or :org in (select private.org_ids_with_role('org_admin'))"
+).bindparams(bindparam("org", type_=UUID(as_uuid=True)))
+
+
+async def check_org_admin(session: AsyncSession, organization_id: uuid.UUID, action: str) -> None:
+    """404 if the caller cannot see the organization, 403 if they see it but do not administer it."""
+    if await session.scalar(_ADMINISTERS, {"org": organization_id}):
+        return
+    if await session.scalar(select(exists().where(Organization.id == organization_id))):
+        raise forbidden(f"only the organization's admins may {action}")
+    raise not_found("organization")
 
 
 async def list_organizations(session: AsyncSession, paging: PageParams) -> Page:
@@ -231,6 +244,11 @@ async def list_invitations(session: AsyncSession, organization_id: uuid.UUID, pa
 
 async def resend_invitation(session: AsyncSession, settings: Settings, invitation_id: uuid.UUID) -> Invitation:
     return await resend(session, settings, await get_visible(session, Invitation, invitation_id, "invitation"))
+
+
+async def send_held_invitations(session: AsyncSession, settings: Settings, organization_id: uuid.UUID) -> int:
+    await check_org_admin(session, organization_id, "send invitations")
+    return await send_held(session, settings, organization_id)
 
 
 async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation:

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from schoolbase.errors import problem_from_db_error
 from schoolbase.problems import Problem
+from schoolbase.resources.uploads import UploadForm
 
 Model = TypeVar("Model", bound=BaseModel)
 Result = TypeVar("Result")
@@ -72,3 +73,15 @@ async def attempt(
         if problem is None:
             raise
         return None, problem
+
+
+class PageUpload(UploadForm):
+    """The upload form of a page: its fields are read once, so the form token is checked before
+    the flow reads on to the file."""
+
+    _file_part = None
+
+    async def read_fields(self):
+        if self._file_part is None:
+            self._file_part = await super().read_fields()
+        return self._file_part

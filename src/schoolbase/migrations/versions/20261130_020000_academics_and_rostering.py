@@ -28,6 +28,7 @@ from schoolbase.migrations.helpers import (
     ORG_ADMIN_WRITE,
     drop_functions,
     execute_only,
+    execute_only_one_by_one,
     function_statement,
     org_admin_writes,
     policy,
@@ -230,7 +231,10 @@ FUNCTIONS = (
     "private.lock_assignments_of_closed_periods()",
     "private.record_period_state()",
     "private.record_period_override()",
+    "public.class_gradebook(uuid, uuid)",
 )
+# The gradebook as revision 20250924_163800 made it, without a grading period.
+YEAR_GRADEBOOK = "public.class_gradebook(uuid)"
 
 NEW_TABLES = (
     "schools",
@@ -292,6 +296,7 @@ UPGRADE = (
     TABLES,
     sql_file("20261130_020000", "functions"),
     sql_file("20261130_020000", "ended"),
+    sql_file("20261130_020000", "gradebook"),
     execute_only(FUNCTIONS, "authenticated, service_role"),
     TRIGGERS,
     POLICIES,
@@ -325,6 +330,8 @@ drop table public.roster_links, public.roster_imports, public.grading_period_his
 alter table public.classes drop column school_id, drop column course_id, drop column class_code;
 drop table public.courses, public.academic_sessions, public.schools;
 {drop_functions(FUNCTIONS)}
+{function_statement("20250924_163800", "functions", "public.class_gradebook")}
+{execute_only_one_by_one((YEAR_GRADEBOOK,), "authenticated, service_role")}
 drop type public.roster_import_state;
 drop type public.academic_session_type;
 """

@@ -15,7 +15,7 @@ from schoolbase.models import MembershipRole
 from schoolbase.problems import Problem, forbidden, not_found
 from schoolbase.tenancy import schemas
 from schoolbase.tenancy import service as tenancy
-from schoolbase.web.admin import school, views
+from schoolbase.web.admin import calendar, roster, school, views
 from schoolbase.web.admin.views import ROLE_NAMES, admin_only
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import Form, Page, PageSession
@@ -24,6 +24,8 @@ from schoolbase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(school.router)
+router.include_router(calendar.router)
+router.include_router(roster.router)
 
 MEMBER_FIELDS = ("email", "username", "display_name", "roles", "password")
 
@@ -224,6 +226,13 @@ async def invitations_page(page: Page, session: PageSession) -> Response:
     return await _invitations_page(page, session)
 
 
+@router.post("/admin/invitations/send-held")
+async def send_held(page: Page, _: Form, session: PageSession, mail: MailKick) -> Response:
+    sent = await tenancy.send_held_invitations(session, page.settings, admin_only(page))
+    mail()
+    return page.redirect("/admin/invitations", f"{sent} held invitation{'s were' if sent != 1 else ' was'} sent.")
+
+
 @router.post("/admin/invitations/{invitation_id}/resend")
 async def resend(invitation_id: uuid.UUID, page: Page, _: Form, session: PageSession, mail: MailKick) -> Response:
     found = await views.invitation(session, admin_only(page), invitation_id)
@@ -231,7 +240,8 @@ async def resend(invitation_id: uuid.UUID, page: Page, _: Form, session: PageSes
     if problem is not None:
         return await _invitations_page(page, session, {f"invitation-{invitation_id}": problem.detail}, problem.status)
     mail()
-    return page.redirect("/admin/invitations", f"The invitation to {found.email} was sent again with a new link.")
+    again = "sent" if found.state == "held" else "sent again with a new link"
+    return page.redirect("/admin/invitations", f"The invitation to {found.email} was {again}.")
 
 
 @router.post("/admin/invitations/{invitation_id}/revoke")

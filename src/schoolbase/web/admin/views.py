@@ -99,7 +99,7 @@ def with_role(everyone: list[Member], role: MembershipRole | None) -> list[Membe
 async def invitations(session: AsyncSession, organization_id: uuid.UUID) -> list[schemas.InvitationOut]:
     """Every invitation of the organization, newest first."""
     found = await every(lambda p: tenancy.list_invitations(session, organization_id, p))
-    return sorted(found, key=lambda i: i.sent_at, reverse=True)
+    return sorted(found, key=lambda i: i.sent_at or i.created_at, reverse=True)
 
 
 async def invitation(session: AsyncSession, organization_id: uuid.UUID, invitation_id: uuid.UUID):

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schoolbase.db.crud import get_visible
 from schoolbase.grading import gradebook as gradebooks
 from schoolbase.grading.access import require_manager
-from schoolbase.grading.gradebook_schemas import Gradebook, GradebookCell, GradebookRow
+from schoolbase.grading.gradebook_schemas import Gradebook, GradebookCell, GradebookRow, PeriodOverride
 from schoolbase.models import AssignmentRubric, Class, GradeState, SubmissionStatus
 from schoolbase.web import formatting
 
@@ -68,6 +68,7 @@ class Row:
     letter: str
     cells_html: Markup = Markup("")
     shown: str = ""  # the points each cell showed, joined by "|": what "Save grades" compares with
+    override: PeriodOverride | None = None  # in a grading period: the teacher's period grade
 
 
 @dataclass
@@ -112,9 +113,11 @@ async def class_for_staff(session: AsyncSession, class_id: uuid.UUID) -> Class:
     return cls
 
 
-async def staff_gradebook(session: AsyncSession, class_id: uuid.UUID) -> StaffGradebook:
+async def staff_gradebook(
+    session: AsyncSession, class_id: uuid.UUID, period_id: uuid.UUID | None = None
+) -> StaffGradebook:
     cls = await class_for_staff(session, class_id)
-    book = await gradebooks.gradebook(session, class_id)
+    book = await gradebooks.gradebook(session, class_id, period_id)
     return StaffGradebook(
         cls, book, await rubric_assignments(session, cls, [a.assignment_id for a in book.assignments])
     )
@@ -230,7 +233,9 @@ def page_view(staff: StaffGradebook, time_zone: str, entries: Mapping[Key, Entry
     for i, student in enumerate(book.students):
         course, letter = course_text(student)
         name = student.display_name or "Unnamed student"
-        row = Row(key=i, student_id=student.student_id, name=name, course=course, letter=letter)
+        row = Row(
+            key=i, student_id=student.student_id, name=name, course=course, letter=letter, override=student.override
+        )
         by_assignment = {c.assignment_id: c for c in student.cells}
         cells, shown = [], []
         for column in columns:

@@ -17,13 +17,12 @@ from schoolbase.models import ResourceState
 from schoolbase.problems import Problem, forbidden
 from schoolbase.resources import flows, reviews, schemas, service
 from schoolbase.resources.routes import file_download
-from schoolbase.resources.uploads import FORM_OVERHEAD_BYTES, UploadForm, too_large
-from schoolbase.web import csrf
 from schoolbase.web.context import PageContext
 from schoolbase.web.deps import AnyonePage, Form, Page, PageSession, check_signed_in, database_of, shown_again
 from schoolbase.web.forms import Errors, attempt, parsed, problem_errors, text
 from schoolbase.web.library import editing, views
 from schoolbase.web.templating import render
+from schoolbase.web.uploads import page_upload
 
 router = APIRouter(include_in_schema=False)
 KINDS = [("worksheet", "Worksheet"), ("quiz", "Quiz")]
@@ -170,18 +169,6 @@ def _saved(state: ResourceState) -> str:
     return "Saved as a draft. Only you and the organization's admins see it."
 
 
-class _PageUpload(UploadForm):
-    """The upload form of a page: its fields are read once, so the form token is checked before
-    the flow reads on to the file."""
-
-    _file_part = None
-
-    async def read_fields(self):
-        if self._file_part is None:
-            self._file_part = await super().read_fields()
-        return self._file_part
-
-
 async def _refused(page: PageContext, problem: Problem, template_values: dict | None = None) -> Response:
     async def show(session: AsyncSession, refused: Problem) -> Response:
         tree = await views.category_tree(session, page.organization.id)
@@ -203,20 +190,10 @@ async def upload(page: AnyonePage) -> Response:
     """As ``POST /resources/upload``: the fields, then the file, streamed to storage with the
     same size and type checks; no page transaction is held while it arrives."""
     request = page.request
-    kind = request.headers.get("content-type", "")
-    if not kind.startswith("multipart/form-data"):
-        await csrf.checked_form(request, page.settings)  # 403 without the token
-    check_signed_in(page, "/library/new")
     limit = page.settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
-        return await _refused(page, too_large(limit))
-    try:
-        form = _PageUpload(kind, request.stream())
-        await form.read_fields()
-    except Problem as problem:
-        return await _refused(page, problem)
-    csrf.check_token(request, page.settings, dict(form.fields).get(csrf.FIELD))
+    form = await page_upload(page, limit, "/library/new")
+    if isinstance(form, Problem):
+        return await _refused(page, form)
     values = dict(form.fields)
     try:
         created = await flows.upload(

@@ -108,8 +108,11 @@ create function private.record_period_override() returns trigger
   declare
     row public.period_grade_overrides := coalesce(new, old);
   begin
-    if tg_op = 'DELETE' and not exists (
-        select from public.classes c where c.organization_id = old.organization_id and c.id = old.class_id) then
+    -- A class or grading period being deleted takes its overrides and history along.
+    if tg_op = 'DELETE' and (
+        not exists (select from public.classes c where c.organization_id = old.organization_id and c.id = old.class_id)
+        or not exists (select from public.academic_sessions s
+                       where s.organization_id = old.organization_id and s.id = old.session_id)) then
       return null;
     end if;
     insert into public.grading_period_history
