@@ -130,7 +130,8 @@ def measure(args: argparse.Namespace, full: District, half: District, work: Path
             seconds, peak = run_child(["roster", "import", str(path), "--org", slug, "--yes"], owner_url, log)
             runs.append(Run(title, rows, seconds, peak))
             after = asyncio.run(state(urls, org))
-            print(f"\n{title}: {seconds:.1f} s, peak RSS {peak:.0f} MiB (output in {log})")
+            kept = f" (output in {log})" if args.keep else ""
+            print(f"\n{title}: {seconds:.1f} s, peak RSS {peak:.0f} MiB{kept}")
             print("  " + ", ".join(f"{value:,} {name}" for name, value in after.items()))
 
     baseline, halfsize, first, again, changed = runs
