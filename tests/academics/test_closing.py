@@ -50,6 +50,7 @@ async def test_every_grade_change_is_refused_while_closed(client, db, make_schoo
         st=school.people["s"],
     )
     later, later_work, _ = await _graded(client, school, due_at=IN_Q3)
+    nothing_in = await ready(client, school, points_possible="10", due_at=IN_Q1)
 
     await close(client, school, y.q1["id"])
     scores = [{"criterion_id": c["id"], "points": "2"} for c in rubric["criteria"]]
@@ -66,11 +67,10 @@ async def test_every_grade_change_is_refused_while_closed(client, db, make_schoo
     closed(await client.delete(f"/assignments/{a['id']}", headers=t))
     # ... and into it.
     closed(await client.patch(f"/assignments/{later['id']}", json={"due_at": IN_Q1}, headers=t))
-    # Excusing and marking missing change the submission, not its grade: the lock does not
-    # cover them (reported), and they never answer 500.
-    for path in ("excuse", "missing"):
-        response = await client.post(f"/assignments/{ungraded_a['id']}/students/{school.people['s']}/{path}", headers=t)
-        assert response.status_code < 500, response.text
+    # Excusing and marking missing change what the period grade counts: refused too.
+    student = school.people["s"]
+    closed(await client.post(f"/assignments/{ungraded_a['id']}/students/{student}/excuse", headers=t))
+    closed(await client.post(f"/assignments/{nothing_in['id']}/students/{student}/missing", headers=t))
     # Other periods are open; an ungraded assignment may still move.
     await grade(client, school, later_work["id"], points="9", state="final")
     ok(await client.patch(f"/assignments/{ungraded_a['id']}", json={"title": "Renamed"}, headers=t))

@@ -69,6 +69,7 @@ EXECUTABLE = {
     "private.lock_rubric_grades_of_closed_periods()": TRIGGER,
     "private.lock_assignments_of_closed_periods()": TRIGGER,
     "private.record_period_state()": TRIGGER,
+    "private.lock_excused_and_missing_of_closed_periods()": TRIGGER,
     "private.record_period_override()": TRIGGER,
     "private.grading_period_of(uuid,uuid,timestamp with time zone)": "invoker's rights: the grading period an "
     "assignment falls in, among the periods the caller may read",

@@ -205,13 +205,17 @@ where {GOOD} and s.class_id is not null and s.student_id is not null
   and exists (select from public.memberships m where m.organization_id = %(org)s and m.user_id = s.student_id
               and m.role = 'student')
 on conflict do nothing;
--- A grade in a closed grading period does not change (the database refuses it): the result waits.
+-- A grade, or whether work is excused or missing, in a closed grading period does not change
+-- (the database refuses it): the result waits.
 update {RESULTS} s set locked = true from public.assignments a
-  where {GOOD} and s.score_status = 'fully graded' and a.organization_id = %(org)s and a.id = s.assignment_id
+  where {GOOD} and a.organization_id = %(org)s and a.id = s.assignment_id
     and {CLOSED.format(klass="a.class_id", due="a.due_at")}
-    and not exists (select from public.assignment_grades g where g.organization_id = %(org)s
-                    and g.assignment_id = s.assignment_id and g.student_id = s.student_id and g.state = 'final'
-                    and g.points = s.score and g.feedback is not distinct from s.comment and g.posted_at is not null);
+    and case when s.score_status = 'fully graded' then
+          not exists (select from public.assignment_grades g where g.organization_id = %(org)s
+                      and g.assignment_id = s.assignment_id and g.student_id = s.student_id and g.state = 'final'
+                      and g.points = s.score and g.feedback is not distinct from s.comment and g.posted_at is not null)
+        else not exists (select from public.assignment_submissions x where x.organization_id = %(org)s
+                         and x.assignment_id = s.assignment_id and x.student_id = s.student_id) end;
 update {RESULTS} s set submission_id = (select x.id from public.assignment_submissions x
     where x.organization_id = %(org)s and x.assignment_id = s.assignment_id and x.student_id = s.student_id
     order by x.attempt desc limit 1)

@@ -231,6 +231,7 @@ FUNCTIONS = (
     "private.lock_assignments_of_closed_periods()",
     "private.record_period_state()",
     "private.record_period_override()",
+    "private.lock_excused_and_missing_of_closed_periods()",
     "public.class_gradebook(uuid, uuid)",
 )
 # The gradebook as revision 20250924_163800 made it, without a grading period.
@@ -254,6 +255,8 @@ create trigger rubric_grades_closed_period before insert or update or delete on 
   for each row execute function private.lock_rubric_grades_of_closed_periods();
 create trigger assignments_closed_period before update or delete on public.assignments
   for each row execute function private.lock_assignments_of_closed_periods();
+create trigger assignment_submissions_closed_period before insert or update of status on public.assignment_submissions
+  for each row execute function private.lock_excused_and_missing_of_closed_periods();
 create trigger academic_sessions_record_state after update of closed_at on public.academic_sessions
   for each row execute function private.record_period_state();
 create trigger period_grade_overrides_record after insert or update or delete on public.period_grade_overrides
@@ -325,6 +328,7 @@ alter table public.invitations alter column sent_at set not null;
 drop trigger assignment_grades_closed_period on public.assignment_grades;
 drop trigger rubric_grades_closed_period on public.rubric_grades;
 drop trigger assignments_closed_period on public.assignments;
+drop trigger assignment_submissions_closed_period on public.assignment_submissions;
 drop table public.roster_links, public.roster_imports, public.grading_period_history, public.period_grade_overrides,
   public.class_terms;
 alter table public.classes drop column school_id, drop column course_id, drop column class_code;

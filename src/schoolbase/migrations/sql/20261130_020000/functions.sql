@@ -124,3 +124,18 @@ create function private.record_period_override() returns trigger
                                'new', case when tg_op <> 'DELETE' then jsonb_build_object('percent', new.percent, 'letter', new.letter) end));
     return null;
   end $$;
+
+-- Excusing work or marking it missing changes what a period grade counts (excused work is
+-- left out, missing work is 0): refused, like a grade, while the assignment's period is closed.
+create function private.lock_excused_and_missing_of_closed_periods() returns trigger
+  language plpgsql security definer set search_path = ''
+  as $$
+  begin
+    if (tg_op = 'INSERT' and new.status in ('excused', 'missing'))
+       or (tg_op = 'UPDATE' and new.status is distinct from old.status
+           and (new.status in ('excused', 'missing') or old.status in ('excused', 'missing'))) then
+      perform private.refuse_in_closed_period(new.organization_id, new.class_id, a.due_at, 'whether work is excused or missing')
+      from public.assignments a where a.organization_id = new.organization_id and a.id = new.assignment_id;
+    end if;
+    return new;
+  end $$;
