@@ -212,10 +212,12 @@ async def people(connection: AsyncConnection, params: dict[str, Any], report: Re
             report.add("users", line, "error", code, f"the {what} {value} is also on line {first}", sourced_id)
     taken = await _rows(
         connection,
-        f"""update {users} s set bad = true from public.users u
-            where not s.bad and s.status = 'active' and u.managed_by_organization_id = %(org)s and u.username = s.username
-              and exists (select from public.roster_links l where l.organization_id = %(org)s and l.entity = 'user'
-                          and l.target_id = u.id and (l.source_system, l.sourced_id) <> (%(source)s, s.sourced_id))
+        f"""update {users} s set bad = true
+            from public.users u join public.roster_links l
+              on l.organization_id = %(org)s and l.entity = 'user' and l.target_id = u.id
+            where not s.bad and s.status = 'active' and s.username is not null
+              and u.managed_by_organization_id = %(org)s and u.username = s.username
+              and (l.source_system, l.sourced_id) <> (%(source)s, s.sourced_id)
             returning s.line, s.sourced_id, s.username""",
         params,
     )

@@ -53,6 +53,10 @@ async def import_roster(
                     await connection.execute(
                         "select pg_advisory_xact_lock(hashtext('roster:' || %(org)s::text))", params
                     )
+                    # The import fills tables in its own transaction, whose statistics still say
+                    # they are empty: nested loops planned on that scan a stage once per row.
+                    # Whole-set joins are what every statement here is.
+                    await connection.execute("set local enable_nestloop = off")
                     params["root"] = await _check(connection, source, params, report, progress)
                     if not apply or (report.has_errors and not accept_errors):
                         raise _Discard

@@ -60,6 +60,8 @@ update {USERS} s set target_id = u.id from public.users u
 update {USERS} s set target_id = u.id from public.users u
   where s.kind = 'managed' and s.target_id is null and u.managed_by_organization_id = %(org)s
     and s.email is null and u.username = s.username;
+-- The columns just filled decide the plans that follow.
+analyze {USERS};
 """
 
 # A username for managed people without one: given.family, made unique with a digest of the
@@ -118,8 +120,9 @@ on conflict (organization_id, user_id, role) do update set ended_at = null where
 update public.memberships m set ended_at = now()
 from {USERS} s join public.roster_links l
   on l.organization_id = %(org)s and l.source_system = %(source)s and l.entity = 'user' and l.sourced_id = s.sourced_id
-where {GOOD} and m.organization_id = %(org)s and m.user_id = s.target_id and m.ended_at is null
-  and m.role::text in (select jsonb_array_elements_text(l.detail -> 'roles')) and m.role <> all (s.roles);
+cross join lateral jsonb_array_elements_text(l.detail -> 'roles') as given(role)
+where {GOOD} and m.organization_id = %(org)s and m.user_id = s.target_id and m.role::text = given.role
+  and m.ended_at is null and m.role <> all (s.roles);
 """
 
 REMOVED_PEOPLE = f"""
@@ -241,6 +244,7 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 
 async def apply_enrollments(connection: AsyncConnection, params: dict[str, Any], report: Report) -> None:
     await script(connection, ENROLLMENT_TARGETS, params)
+    await connection.execute(f"analyze {ENROLLMENTS}")
     ended = await scalar(
         connection,
         f"select count(*) from {ENROLLMENTS} s where not s.bad and s.status = 'tobedeleted' and s.target_id is not null",
