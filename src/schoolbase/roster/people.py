@@ -120,9 +120,8 @@ on conflict (organization_id, user_id, role) do update set ended_at = null where
 update public.memberships m set ended_at = now()
 from {USERS} s join public.roster_links l
   on l.organization_id = %(org)s and l.source_system = %(source)s and l.entity = 'user' and l.sourced_id = s.sourced_id
-cross join lateral jsonb_array_elements_text(l.detail -> 'roles') as given(role)
-where {GOOD} and m.organization_id = %(org)s and m.user_id = s.target_id and m.role::text = given.role
-  and m.ended_at is null and m.role <> all (s.roles);
+where {GOOD} and m.organization_id = %(org)s and m.user_id = s.target_id and m.ended_at is null
+  and (l.detail -> 'roles') ? m.role::text and m.role <> all (s.roles);
 """
 
 REMOVED_PEOPLE = f"""
