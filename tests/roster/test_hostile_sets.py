@@ -58,3 +58,12 @@ async def test_two_manifests_in_a_zip_are_refused(db, tmp_path):
             out.write(folder / "manifest.csv", f"{prefix}manifest.csv")
     report = await run_import(db, district, archive)
     assert [issue.code for issue in report.issues] == ["unreadable-set"]
+
+
+async def test_value_sets_are_read_without_regard_to_case(db, tmp_path):
+    district = await make_district(db)
+    folder = roster_set("valid-1.1", tmp_path / "set", district, base=None)
+    users = (folder / "users.csv").read_text().replace(",teacher,", ",Teacher,").replace(",true,", ",TRUE,")
+    (folder / "users.csv").write_text(users)
+    report = await run_import(db, district, folder)
+    assert report.applied and not report.issues

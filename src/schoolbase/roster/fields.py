@@ -43,13 +43,17 @@ def prose(value: str) -> str | None:
 
 
 def one_of(*allowed: str, mapping: dict[str, Any] | None = None) -> Parser:
+    """One of ``allowed``, matched without regard to case (some systems write "Teacher")."""
+    canonical = {value.lower(): value for value in allowed}
+
     def parse(value: str) -> Any:
         value = value.strip()
         if not value:
             return None
-        if value not in allowed:
+        if value.lower() not in canonical:
             listed = ", ".join(allowed)
             raise FieldError("unknown-enum", f"{value!r} is not one of {listed}")
+        value = canonical[value.lower()]
         return mapping[value] if mapping else value
 
     return parse

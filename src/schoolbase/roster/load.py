@@ -32,7 +32,7 @@ def _unknown_columns(stage: Stage, header: list[str]) -> list[str]:
 
 
 def _status(mode: str, raw: dict[str, str], errors: Found) -> tuple[str, Any]:
-    status = (raw.get("status") or "").strip()
+    status = (raw.get("status") or "").strip().lower()
     modified: Any = None
     try:
         modified = f.moment(raw.get("dateLastModified") or "")
