@@ -15,7 +15,8 @@ async def test_accepting_a_held_invitation_brings_the_guardianships_and_enrollme
     # Lucia (an outside address) also co-teaches Biology period 1: an enrollment waiting for her.
     with (folder / "enrollments.csv").open("a") as file:
         file.write("e20,,,k-bio1,s1,u-p1,teacher,false,,\n")
-    await run_import(db, district, folder)
+    first = await run_import(db, district, folder)
+    assert first.counts["enrollment"] == {"created": 10, "updated": 0, "unchanged": 0, "ended": 0}
     lucia = district.email("lucia.silva", "mail.example.com")
     org = district.org_id
     [(invitation_id, roles)] = await rows(

@@ -259,9 +259,17 @@ async def apply_enrollments(connection: AsyncConnection, params: dict[str, Any],
         params,
     )
     good = await scalar(connection, f"select count(*) from {ENROLLMENTS} s where {GOOD} and s.role is not null", params)
-    report.count("enrollment", "created", created)
+    # Enrollments of a held person wait in their new links: created, for the report.
+    waiting = await scalar(
+        connection,
+        f"""select count(*) from {ENROLLMENTS} s where {GOOD} and s.role is not null and s.user_id is null
+            and not exists (select from public.roster_links l where l.organization_id = %(org)s
+                            and l.source_system = %(source)s and l.entity = 'enrollment' and l.sourced_id = s.sourced_id)""",
+        params,
+    )
+    report.count("enrollment", "created", created + waiting)
     report.count("enrollment", "updated", reopened)
-    report.count("enrollment", "unchanged", good - created - reopened)
+    report.count("enrollment", "unchanged", good - created - reopened - waiting)
     report.count("enrollment", "ended", ended)
 
 
