@@ -132,3 +132,38 @@ async def test_schools_and_courses_are_edited(app, client, db, settings, make_sc
     other = await make_school()
     async with await as_person(app, db, settings, other.people["oa"]) as http:
         assert (await http.get(f"{BASE}/courses/{course['id']}")).status_code == 404
+
+
+async def test_the_admin_places_a_class_in_its_school_course_and_terms(app, client, db, settings, make_school):
+    school = await make_school()
+    year = await school_year(client, school)
+    oa = school.headers["oa"]
+    north = (
+        await client.post(f"/organizations/{school.org_id}/schools", json={"name": "North High"}, headers=oa)
+    ).json()
+    course = (
+        await client.post(
+            f"/organizations/{school.org_id}/courses", json={"title": "Biology", "code": "BIO"}, headers=oa
+        )
+    ).json()
+    page_url = f"/admin/classes/{school.class_id}"
+    async with await as_person(app, db, settings, school.people["oa"]) as http:
+        shown = await http.get(page_url)
+        assert "School, course and terms" in shown.text and "North High" in shown.text and "Biology (BIO)" in shown.text
+        placed = await submit(
+            http,
+            page_url,
+            f"{page_url}/academics",
+            {
+                "school_id": north["id"],
+                "course_id": course["id"],
+                "class_code": "BIO-1",
+                "term_ids": [year.fall["id"], year.spring["id"]],
+            },
+        )
+        assert placed.status_code == 303
+        refused = await submit(http, page_url, f"{page_url}/academics", {"school_id": "not a school"})
+        assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    found = (await client.get(f"/classes/{school.class_id}/academics", headers=oa)).json()
+    assert found["school_id"] == north["id"] and found["course_id"] == course["id"] and found["class_code"] == "BIO-1"
+    assert sorted(found["term_ids"]) == sorted([year.fall["id"], year.spring["id"]])

@@ -5,10 +5,13 @@ import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sqlalchemy import select
 
+from schoolbase.academics import service as academics
+from schoolbase.academics.schemas import ClassAcademics
 from schoolbase.grading import scale
 from schoolbase.grading.schemas import GradingScaleIn
-from schoolbase.models import MembershipRole
+from schoolbase.models import AcademicSession, Course, MembershipRole, School
 from schoolbase.problems import not_found
 from schoolbase.tenancy import schemas
 from schoolbase.tenancy import service as tenancy
@@ -80,9 +83,43 @@ async def _class_page(
         klass=klass,
         roster=roster,
         candidates=candidates,
+        placed=await academics.class_academics(session, class_id),
+        choices=await _academic_choices(session, org),
         errors=errors or {},
         posted=posted or {},
     )
+
+
+async def _academic_choices(session, org: uuid.UUID) -> dict[str, list]:
+    """The organization's schools, courses and academic sessions, for placing a class."""
+
+    async def rows(model, *order) -> list:
+        return list(await session.scalars(select(model).where(model.organization_id == org).order_by(*order)))
+
+    return {
+        "schools": await rows(School, School.name),
+        "courses": await rows(Course, Course.title),
+        "terms": await rows(AcademicSession, AcademicSession.start_date, AcademicSession.title),
+    }
+
+
+@router.post("/admin/classes/{class_id}/academics")
+async def place_class(class_id: uuid.UUID, page: Page, form: Form, session: PageSession) -> Response:
+    """As ``PUT /classes/{id}/academics``: the class's school, course, code and terms at once."""
+    klass = await views.school_class(session, admin_only(page), class_id)
+    posted = {
+        "school_id": text(form, "school_id"),
+        "course_id": text(form, "course_id"),
+        "class_code": text(form, "class_code"),
+        "term_ids": [str(value) for value in form.getlist("term_ids")],
+    }
+    body, errors = parsed(ClassAcademics, posted)
+    if body is not None:
+        _, problem = await attempt(session, lambda: academics.set_class_academics(session, class_id, body))
+        if problem is None:
+            return page.redirect(f"/admin/classes/{class_id}#placement", f"Where “{klass.name}” belongs was saved.")
+        errors = problem_errors(problem)
+    return await _class_page(page, session, class_id, errors, posted, 422 if body is None else problem.status)
 
 
 @router.get("/admin/classes/{class_id}")
