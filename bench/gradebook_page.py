@@ -3,7 +3,7 @@
     .venv/bin/python bench/gradebook_page.py [--repeat 300] [--warmup 30] [--parts]
 
 Generates, in a scratch database on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL,
-the target class of bench/gradebook.py (its ``generate``, with no other classes): 30
+the target class of bench/district.py (its ``generate``, with no other classes): 30
 students x 40 published assignments in three weighted categories, most work graded and
 posted, some ungraded, missing or excused. Then, in one process, the app itself
 (``create_app``, its lifespan, its database pool) answers through an in-process ASGI
@@ -32,7 +32,7 @@ import uuid
 from types import SimpleNamespace
 
 import httpx
-from gradebook import TARGET_ASSIGNMENTS, TARGET_STUDENTS, generate, scratch_database  # bench/gradebook.py
+from district import TARGET_ASSIGNMENTS, TARGET_STUDENTS, generate, scratch_database  # bench/district.py
 
 from schoolbase.app import create_app
 from schoolbase.auth.service import Client, start_session
@@ -158,9 +158,8 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_database() as owner_url:
         # Only the target class: no other classes (so no other students or assignments).
-        generation = argparse.Namespace(students=TARGET_STUDENTS, classes=0, assignments=0, verbose=False)
-        target, teacher = generate(owner_url, generation)
-        asyncio.run(measure(owner_url, target, teacher, args))
+        district = generate(owner_url, TARGET_STUDENTS, classes=0, assignments=0)
+        asyncio.run(measure(owner_url, district.target, district.teacher, args))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradebook import scratch_database
+from district import scratch_database
 from oneroster_district import District, delta, generate
 from sqlalchemy import text
 
