@@ -17,7 +17,7 @@ from schoolbase.auth.routes import router as auth_router
 from schoolbase.config import Settings, get_settings
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import ANONYMOUS
-from schoolbase.db.urls import DatabaseUrls
+from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.errors import install_error_handlers
 from schoolbase.grading.assist.flows import Runtime as AiGradingRuntime
 from schoolbase.grading.assist.jobs import register as register_ai_grading
@@ -26,7 +26,7 @@ from schoolbase.grading.routes import router as grading_router
 from schoolbase.jobs import JobQueue
 from schoolbase.mail import jobs as mail_jobs
 from schoolbase.meetings.routes import router as meetings_router
-from schoolbase.observability import install_observability
+from schoolbase.observability import configure_serving_logs, install_observability
 from schoolbase.openapi import install_problem_responses
 from schoolbase.problems import UNAVAILABLE
 from schoolbase.resources.routes import router as resources_router
@@ -102,3 +102,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         return {"status": "ok", "database": "ok"}
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of one of ``serve --workers N``'s processes: settings from the environment, on a
+    database the parent already migrated (``SCHOOLBASE_DATABASE_URL``)."""
+    settings = get_settings()
+    configure_serving_logs(settings.log_level)
+    return create_app(settings, database_urls(settings.database_url, settings))

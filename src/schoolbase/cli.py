@@ -1,7 +1,7 @@
 """`schoolbase serve | db … | demo | users … | ai … | mail … | roster …`. The CLI acts as ``service_role``."""
 
 import asyncio
-import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -136,31 +136,26 @@ def print_serve_screen(
         out.print(f"PostgreSQL log: {postgres_log}", highlight=False, soft_wrap=True)
 
 
-QUIET_WHEN_SERVING = ("alembic", "procrastinate")  # migration steps; the job worker's every periodic run
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Load the demo organizations first.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (one per core is a good start).")] = 1,
 ) -> None:
     """Migrate the database and serve the API (embedded PostgreSQL unless a URL is set)."""
     import uvicorn  # noqa: PLC0415
 
     from schoolbase.app import create_app  # noqa: PLC0415
     from schoolbase.db.embedded import server_log  # noqa: PLC0415
-    from schoolbase.observability import configure_logging  # noqa: PLC0415
+    from schoolbase.observability import configure_serving_logs  # noqa: PLC0415
 
     settings = get_settings()
     if "public_url" not in settings.model_fields_set:
         # Links in messages should reach this server when nothing else was said.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
-    configure_logging(settings.log_level)
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        for name in QUIET_WHEN_SERVING:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    configure_serving_logs(settings.log_level)
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         err.print("[yellow]warning:[/yellow] SCHOOLBASE_JWT_SECRET is not set; using the development secret")
     if not settings.database_url:
@@ -177,14 +172,27 @@ def serve(
         mail=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         postgres_log=None if settings.database_url else server_log(settings.data_dir / "pgdata"),
     )
-    api = create_app(settings, urls)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then restores the handlers it found and
     # raises the signal again. SIGINT's handler makes that a KeyboardInterrupt, which uvicorn.run
     # absorbs; SIGTERM's would end the process before the atexit hooks stop the embedded PostgreSQL.
     # So SIGTERM gets SIGINT's handler while serving: both end `serve` normally, with exit code 0.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+        if workers == 1:
+            uvicorn.run(create_app(settings, urls), host=host, port=port, log_config=None, access_log=False)
+        else:
+            # Each worker process builds its own app from the environment, on the database this
+            # process prepared (the embedded server stays this process's child).
+            os.environ.update(SCHOOLBASE_DATABASE_URL=urls.owner, SCHOOLBASE_PUBLIC_URL=settings.public_url)
+            uvicorn.run(
+                "schoolbase.app:create_served_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
 

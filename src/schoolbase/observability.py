@@ -48,6 +48,17 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
+QUIET_WHEN_SERVING = ("alembic", "procrastinate")  # migration steps; the job worker's every periodic run
+
+
+def configure_serving_logs(level: str = "INFO") -> None:
+    """A server's logs: requests and problems, without each migration step and job poll."""
+    configure_logging(level)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in QUIET_WHEN_SERVING:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class RequestLogMiddleware:
     """Plain ASGI (Starlette's BaseHTTPMiddleware costs about a millisecond a request)."""
 

@@ -95,9 +95,9 @@ class Processes:
         self.started.append(proc)
         return proc
 
-    def serve(self) -> tuple[subprocess.Popen, str]:
+    def serve(self, *options: str) -> tuple[subprocess.Popen, str]:
         port = free_port()
-        return self.spawn("-c", CLI, "serve", "--port", str(port)), f"http://127.0.0.1:{port}"
+        return self.spawn("-c", CLI, "serve", "--port", str(port), *options), f"http://127.0.0.1:{port}"
 
     def holder(self) -> subprocess.Popen:
         """A process that attaches to the embedded server and holds it until stdin closes."""
@@ -164,6 +164,27 @@ def test_a_signal_stops_serve_and_the_server_it_started(procs, data_dir, sig):
     assert_stopped(pgdata)
     assert attached(pgdata) == []
     assert "Application shutdown complete" in serve.log.read_text()
+
+
+def test_serve_with_workers_shares_the_server_it_started_and_stops_it(procs, data_dir):
+    pgdata = data_dir / "pgdata"
+    serve, base = procs.serve("--workers", "2")
+    wait_healthy(serve, base)
+    running_postmaster(pgdata)
+    assert attached(pgdata) == [serve.pid]  # the workers use the parent's server, they start none
+    workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and children_of(p) == serve.pid]
+    assert len([w for w in workers if b"spawn_main" in (w / "cmdline").read_bytes()]) == 2
+
+    assert stop(serve, signal.SIGTERM) == 0, serve.log.read_text()
+    assert_stopped(pgdata)
+    assert attached(pgdata) == []
+
+
+def children_of(proc_dir: Path) -> int | None:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
 
 
 def test_the_server_runs_until_the_last_serve_exits(procs, data_dir):
