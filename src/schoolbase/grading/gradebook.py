@@ -92,7 +92,11 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID, period_id: uuid.
         await session.execute(
             select(Enrollment.user_id, User.display_name)
             .outerjoin(User, User.id == Enrollment.user_id)
-            .where(Enrollment.class_id == class_id, Enrollment.role == MembershipRole.student)
+            .where(
+                Enrollment.organization_id == cls.organization_id,
+                Enrollment.class_id == class_id,
+                Enrollment.role == MembershipRole.student,
+            )
             .order_by(User.display_name, Enrollment.user_id)
         )
     ).all()
@@ -253,7 +257,13 @@ async def my_assignments(
             AssignmentSubmission.status.label("submission_status"),
             AssignmentSubmission.submitted_at.label("submitted_at"),
         )
-        .where(AssignmentSubmission.assignment_id == Assignment.id, AssignmentSubmission.student_id == target)
+        .where(
+            # Every index of a tenant's rows leads with its organization: without it a lookup
+            # scans the whole district's index.
+            AssignmentSubmission.organization_id == Assignment.organization_id,
+            AssignmentSubmission.assignment_id == Assignment.id,
+            AssignmentSubmission.student_id == target,
+        )
         .order_by(AssignmentSubmission.status == SubmissionStatus.draft, AssignmentSubmission.attempt.desc())
         .limit(1)
         .lateral("latest")
@@ -264,6 +274,7 @@ async def my_assignments(
         .join(
             Enrollment,
             and_(
+                Enrollment.organization_id == Assignment.organization_id,
                 Enrollment.class_id == Assignment.class_id,
                 Enrollment.user_id == target,
                 Enrollment.role == MembershipRole.student,
@@ -273,6 +284,7 @@ async def my_assignments(
         .outerjoin(
             AssignmentGrade,
             and_(
+                AssignmentGrade.organization_id == Assignment.organization_id,
                 AssignmentGrade.submission_id == latest.c.submission_id,
                 AssignmentGrade.state == GradeState.final,
                 AssignmentGrade.posted_at.is_not(None),

@@ -164,6 +164,9 @@ class AssignmentSubmission(TenantRow, Base):
         Index("assignment_submissions_student_idx", "organization_id", "student_id"),
         Index("assignment_submissions_enrollment_idx", "organization_id", "class_id", "student_id", "student_role"),
         Index("assignment_submissions_class_idx", "organization_id", "class_id", "assignment_id"),
+        # A student's attempts at an assignment, looked up by the assignment alone (its id is unique
+        # across organizations): the organization-first indexes would be scanned whole.
+        Index("assignment_submissions_assignment_student_idx", "assignment_id", "student_id", "attempt"),
     )
 
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -196,6 +199,8 @@ class AssignmentGrade(TenantRow, Base):
         Index("assignment_grades_student_idx", "organization_id", "student_id"),
         Index("assignment_grades_submission_idx", "organization_id", "submission_id", "assignment_id", "student_id"),
         Index("assignment_grades_grader_idx", "grader_id"),
+        # A submission's grade, looked up by the submission alone (see the submissions' index).
+        Index("assignment_grades_submission_id_idx", "submission_id"),
     )
 
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

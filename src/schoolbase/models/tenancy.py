@@ -124,6 +124,8 @@ class Enrollment(TenantRow, Base):
         CheckConstraint("role in ('teacher', 'student')"),
         Index("enrollments_member_idx", "organization_id", "user_id", "role"),
         Index("enrollments_user_idx", "user_id", "role", "class_id"),
+        # A class's people, looked up by the class alone (rosters, private.visible_user_ids).
+        Index("enrollments_class_role_idx", "class_id", "role"),
     )
 
     class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -302,8 +302,13 @@ async def unenroll(session: AsyncSession, class_id: uuid.UUID, enrollment_id: uu
     await remove(session, Enrollment, enrollment_id, "enrollment", Enrollment.class_id == class_id)
 
 
-async def list_guardianships(session: AsyncSession, organization_id: uuid.UUID, paging: PageParams) -> Page:
+async def list_guardianships(
+    session: AsyncSession, organization_id: uuid.UUID, paging: PageParams, *, parent_id: uuid.UUID | None = None
+) -> Page:
+    """The organization's guardianships the caller may see (``parent_id``: that parent's only)."""
     stmt = select(Guardianship).where(Guardianship.organization_id == organization_id)
+    if parent_id is not None:
+        stmt = stmt.where(Guardianship.parent_id == parent_id)
     return await page_of(session, stmt, Guardianship, paging, schemas.GuardianshipOut)
 
 
