@@ -1,7 +1,7 @@
 """A district's morning: every kind of user at once, through the HTTP API and the web pages,
 on a 10,000-student and a 100,000-student district in the same run.
 
-    .venv/bin/python bench/school_morning.py [--sizes 10000,100000] [--duration 30] [--workers 1]
+    .venv/bin/python bench/school_morning.py [--sizes 10000,100000] [--duration 30] [--workers 1] [--pool-size 10]
 
 For each size, generates a district (bench/district.py: classes of 30, each student in
 three, a teacher per four classes, four graded assignments per class) in a scratch
@@ -177,8 +177,11 @@ def write_requests(path: Path, requests: list[tuple]) -> None:
 
 
 @contextmanager
-def serving(owner_url: str, workdir: Path, workers: int):
-    """The AI upstream and ``schoolbase serve`` as child processes; yields the server's base URL."""
+def serving(owner_url: str, workdir: Path, workers: int, pool_size: int):
+    """The AI upstream and ``schoolbase serve`` as child processes; yields the server's base URL.
+
+    Each of a server process's three database pools holds up to ``pool_size`` connections
+    (no overflow), its jobs pool two: PostgreSQL's 100 connections are shared."""
     up_port, app_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
     env.update(
@@ -189,6 +192,9 @@ def serving(owner_url: str, workdir: Path, workers: int):
         SCHOOLBASE_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{up_port}",
         SCHOOLBASE_AI_MAX_RETRIES="0",
         SCHOOLBASE_LOG_LEVEL="WARNING",
+        SCHOOLBASE_POOL_SIZE=str(pool_size),
+        SCHOOLBASE_POOL_MAX_OVERFLOW="0",
+        SCHOOLBASE_JOBS_POOL_SIZE="2",
     )
     log = workdir / "server.log"
     serve = ["serve", "--port", str(app_port), *(["--workers", str(workers)] if workers > 1 else [])]
@@ -281,7 +287,7 @@ def morning(students: int, args, workdir: Path) -> dict[str, dict]:
     with scratch_database() as owner_url:
         district = generate(owner_url, students, max(1, students // 10), 4, extra=extra, verbose=args.verbose)
         requests = requests_of(owner_url, district.org, args.sample, args.ai_users)
-        with serving(owner_url, workdir, args.workers) as base_url:
+        with serving(owner_url, workdir, args.workers, args.pool_size) as base_url:
             if args.warmup:
                 check(load(base_url, workdir, requests, args.warmup), workdir / "server.log")
             results = load(base_url, workdir, requests, args.duration)
@@ -296,6 +302,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per district")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of the same load first, not counted")
     parser.add_argument("--workers", type=int, default=1, help="server processes (schoolbase serve --workers)")
+    parser.add_argument("--pool-size", type=int, default=10, help="connections per database pool and process")
     parser.add_argument("--sample", type=int, default=2000, help="users (and targets) per operation")
     parser.add_argument("--ai-users", type=int, default=200, help="students calling the AI")
     parser.add_argument("--ai-per-minute", type=int, default=10, help="the AI rate limit per user and minute")
@@ -305,7 +312,10 @@ def main() -> None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     sizes = [int(size) for size in args.sizes.split(",")]
     ops = ", ".join(f"{op.name} x{op.connections}" for op in OPS)
-    print(f"{args.duration} s per district, all at once, connections: {ops}; server workers: {args.workers}")
+    print(
+        f"{args.duration} s per district, all at once, connections: {ops}; "
+        f"server workers: {args.workers}, database pools of {args.pool_size}"
+    )
     with tempfile.TemporaryDirectory(prefix="school-morning-") as workdir:
         results = {students: morning(students, args, Path(workdir)) for students in sizes}
     if len(sizes) > 1:
