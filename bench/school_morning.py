@@ -304,7 +304,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (schoolbase serve --workers)")
     parser.add_argument("--pool-size", type=int, default=10, help="connections per database pool and process")
     parser.add_argument("--sample", type=int, default=2000, help="users (and targets) per operation")
-    parser.add_argument("--ai-users", type=int, default=200, help="students calling the AI")
+    parser.add_argument("--ai-users", type=int, default=20, help="students calling the AI")
     parser.add_argument("--ai-per-minute", type=int, default=10, help="the AI rate limit per user and minute")
     parser.add_argument("--verbose", action="store_true", help="time each generation step")
     args = parser.parse_args()
