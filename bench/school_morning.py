@@ -319,7 +319,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="school-morning-") as workdir:
         results = {students: morning(students, args, Path(workdir)) for students in sizes}
     if len(sizes) > 1:
-        ratios(sizes[0], sizes[-1], results)
+        ratios(min(sizes), max(sizes), results)
 
 
 if __name__ == "__main__":
