@@ -28,16 +28,16 @@ _NOT_NULL = (
 )
 
 
-def assignments_query(class_id: uuid.UUID) -> Select:
-    return select(Assignment).where(Assignment.class_id == class_id)
+def assignments_query(cls: Class) -> Select:
+    """The class's assignments, found through the organization-first index."""
+    return select(Assignment).where(Assignment.organization_id == cls.organization_id, Assignment.class_id == cls.id)
 
 
 async def list_assignments(
     session: AsyncSession, class_id: uuid.UUID, params: PageParams, state: AssignmentState | None = None
 ) -> Page:
     """Staff see drafts too; students and parents the published and closed ones (row-level security)."""
-    await get_visible(session, Class, class_id, "class")
-    stmt = assignments_query(class_id)
+    stmt = assignments_query(await get_visible(session, Class, class_id, "class"))
     if state is not None:
         stmt = stmt.where(Assignment.state == state)
     return await page_of(session, stmt, Assignment, params, AssignmentOut)

@@ -15,13 +15,16 @@ from schoolbase.pagination import Page, PageParams, page_of
 from schoolbase.problems import CATEGORY_IN_USE, not_found
 
 
-def categories_query(class_id: uuid.UUID) -> Select:
-    return select(AssignmentCategory).where(AssignmentCategory.class_id == class_id)
+def categories_query(cls: Class) -> Select:
+    """The class's categories, found through the organization-first index."""
+    return select(AssignmentCategory).where(
+        AssignmentCategory.organization_id == cls.organization_id, AssignmentCategory.class_id == cls.id
+    )
 
 
 async def list_categories(session: AsyncSession, class_id: uuid.UUID, params: PageParams) -> Page:
-    await get_visible(session, Class, class_id, "class")
-    return await page_of(session, categories_query(class_id), AssignmentCategory, params, CategoryOut)
+    cls = await get_visible(session, Class, class_id, "class")
+    return await page_of(session, categories_query(cls), AssignmentCategory, params, CategoryOut)
 
 
 async def create_category(session: AsyncSession, class_id: uuid.UUID, body: CategoryCreate) -> AssignmentCategory:

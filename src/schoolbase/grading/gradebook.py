@@ -79,11 +79,11 @@ async def gradebook(session: AsyncSession, class_id: uuid.UUID, period_id: uuid.
         == period_id
     )
     categories = (
-        await session.scalars(categories_query(class_id).order_by(AssignmentCategory.name, AssignmentCategory.id))
+        await session.scalars(categories_query(cls).order_by(AssignmentCategory.name, AssignmentCategory.id))
     ).all()
     columns = (
         await session.scalars(
-            assignments_query(class_id)
+            assignments_query(cls)
             .where(Assignment.state != AssignmentState.draft, in_period)
             .order_by(Assignment.due_at.asc().nulls_last(), Assignment.created_at, Assignment.id)
         )
