@@ -1,7 +1,7 @@
 """The AI gateway: feature and role check → rate-limit slots → budget reservation →
 provider call with no database connection held → settle (log, roll-ups, release).
 
-The checks and counters live in two SQL functions (``private.ai_admit`` and
+The checks and counters live in two SQL functions (``private.ai_admit_call`` and
 ``private.ai_record``), so each step is one round trip and atomic under any number
 of server processes. Every call, denied or not, leaves exactly one usage row, and
 the daily and monthly roll-ups change in the same transaction as that row.
@@ -23,6 +23,7 @@ from schoolbase.ai.providers import Provider, ProviderError, StreamTally
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
+from schoolbase.db.rls import DbIdentity
 from schoolbase.models.ai import AiCallStatus
 from schoolbase.observability import record_ai_call
 from schoolbase.problems import (
@@ -39,31 +40,13 @@ from schoolbase.problems import (
     VALIDATION,
     Problem,
     not_found,
+    unauthorized,
 )
 
-# One row per organization the caller belongs to (or just the one asked for),
-# with the requested service and the price in force now.
-_PREPARE = text(
-    """
-    select distinct on (o.id) o.id as org_id, s.id as service_id, s.model_id, s.max_output_tokens,
-           p.input_usd_per_mtok, p.output_usd_per_mtok, p.cache_write_usd_per_mtok, p.cache_read_usd_per_mtok,
-           st.store_prompts
-    from public.memberships mb
-    join public.users u on u.id = mb.user_id and u.disabled_at is null
-    join public.organizations o on o.id = mb.organization_id
-    join public.ai_organization_settings st on st.organization_id = o.id
-    left join public.ai_services s on s.alias = :alias and s.enabled
-    left join lateral (
-      select * from public.ai_service_prices sp
-      where sp.service_id = s.id and sp.effective_from <= now()
-      order by sp.effective_from desc limit 1
-    ) p on true
-    where mb.user_id = :user and (cast(:org as uuid) is null or o.id = cast(:org as uuid))
-    order by o.id
-    limit 2
-    """
+_ADMIT = text(
+    "select * from private.ai_admit_call(:user, :session, :org, :alias, :feature, :max_tokens, :input_bound, :ttl, "
+    ":request_id, :prompt)"
 )
-_ADMIT = text("select * from private.ai_admit(:org, :user, :service, :feature, :worst, :ttl, :request_id, :prompt)")
 _RECORD = text(
     "select private.ai_record(:org, :user, :service, :feature, :request_id, :status, :tokens, :prices, :cost, "
     ":latency, :error, :prompt, :response, :reservation)"
@@ -99,6 +82,25 @@ def provider_problem(exc: ProviderError) -> Problem:
     return AI_PROVIDER_ERROR(exc.message)
 
 
+def admission_problem(admitted, request: MessageRequest) -> Problem:
+    """Why ``private.ai_admit_call`` refused before it knew the organization and the service."""
+    match admitted.problem:
+        case "signed_out":
+            return unauthorized("this session has ended or the account is disabled; sign in again")
+        case "organization_not_found":
+            return not_found("organization")
+        case "organization_required":
+            return ORGANIZATION_REQUIRED(
+                "you belong to several organizations (or none): say which one pays with organization_id"
+            )
+        case "unknown_model":
+            return UNKNOWN_MODEL(f"no enabled AI service {request.model!r}; see GET /ai/services")
+        case "max_tokens":
+            return VALIDATION(f"max_tokens: {request.model} allows at most {admitted.svc_max_output}")
+        case _:
+            return NO_PRICE(f"no price is in force for {request.model}")
+
+
 def denial_problem(denial: str, detail: str, retry_after: int | None) -> Problem:
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return DENIALS.get(denial, AI_RATE_LIMITED)(detail, headers=headers, limit=denial)
@@ -126,72 +128,45 @@ class Gateway:
         )
         self._settling: set[asyncio.Task] = set()
 
-    async def admit(self, user_id: uuid.UUID, request: MessageRequest, request_id: str | None) -> Call:
-        """Check, take slots and reserve in one short transaction; a denial is recorded, then raised."""
-        params = request.provider_params()
-        payload = json.dumps(params, ensure_ascii=False)
+    async def admit(self, caller: DbIdentity, request: MessageRequest, request_id: str | None) -> Call:
+        """Check, take slots and reserve in one statement; a denial is recorded, then raised.
+        A request's caller has the sign-in session of its token, which must still be open; a
+        job working for a person has none, and only their account must be active."""
+        payload = json.dumps(request.provider_params(), ensure_ascii=False)
         async with self.db.service_statement() as conn:
-            rows = (
-                await conn.execute(_PREPARE, {"user": user_id, "org": request.organization_id, "alias": request.model})
-            ).all()
-            found = self._one_organization(rows, request)
-            price = self._check_service(found, request)
-            prompt = payload if found.store_prompts else None
-            worst = price.worst_case(input_token_bound(len(payload.encode())), request.max_tokens)
             admitted = (
                 await conn.execute(
                     _ADMIT,
                     {
-                        "org": found.org_id,
-                        "user": user_id,
-                        "service": found.service_id,
+                        "user": caller.user_id,
+                        "session": caller.session_id,
+                        "org": request.organization_id,
+                        "alias": request.model,
                         "feature": request.feature.value,
-                        "worst": worst,
+                        "max_tokens": request.max_tokens,
+                        "input_bound": input_token_bound(len(payload.encode())),
                         "ttl": self.reservation_ttl,
                         "request_id": request_id,
-                        "prompt": prompt,
+                        "prompt": payload,
                     },
                 )
             ).one()
+        if admitted.problem:
+            raise admission_problem(admitted, request)
         if admitted.denial:
             record_ai_call(request.model, admitted.denial, Usage(), Decimal(0))
             raise denial_problem(admitted.denial, admitted.detail, admitted.retry_after)
         return Call(
-            found.org_id,
-            user_id,
-            found.service_id,
-            found.model_id,
-            price,
+            admitted.org_id,
+            caller.user_id,
+            admitted.svc_id,
+            admitted.svc_model_id,
+            Price(*admitted.prices),
             request,
             request_id,
-            prompt,
+            payload if admitted.keeps_prompts else None,
             admitted.reservation_id,
             time.perf_counter(),
-        )
-
-    @staticmethod
-    def _one_organization(rows: list, request: MessageRequest):
-        if request.organization_id is not None and not rows:
-            raise not_found("organization")
-        if len(rows) != 1:
-            raise ORGANIZATION_REQUIRED(
-                "you belong to several organizations (or none): say which one pays with organization_id"
-            )
-        return rows[0]
-
-    @staticmethod
-    def _check_service(found, request: MessageRequest) -> Price:
-        if found.service_id is None:
-            raise UNKNOWN_MODEL(f"no enabled AI service {request.model!r}; see GET /ai/services")
-        if request.max_tokens > found.max_output_tokens:
-            raise VALIDATION(f"max_tokens: {request.model} allows at most {found.max_output_tokens}")
-        if found.input_usd_per_mtok is None:
-            raise NO_PRICE(f"no price is in force for {request.model}")
-        return Price(
-            found.input_usd_per_mtok,
-            found.output_usd_per_mtok,
-            found.cache_write_usd_per_mtok,
-            found.cache_read_usd_per_mtok,
         )
 
     async def settle(

@@ -40,7 +40,7 @@ async def create_message(
     With ``stream: true`` the answer is the provider's server-sent events followed by a
     ``schoolbase_receipt`` event carrying the usage log id and cost.
     """
-    call = await gateway.admit(user.user_id, body, getattr(request.state, "request_id", None))
+    call = await gateway.admit(user, body, getattr(request.state, "request_id", None))
     if body.stream:
         return StreamingResponse(gateway.stream(call), media_type="text/event-stream")
     return await gateway.complete(call)
