@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
-
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
 from schoolbase.ai.providers import Provider, ProviderError, StreamTally
 from schoolbase.ai.schemas import MessageRequest
@@ -43,13 +41,16 @@ from schoolbase.problems import (
     unauthorized,
 )
 
-_ADMIT = text(
-    "select * from private.ai_admit_call(:user, :session, :org, :alias, :feature, :max_tokens, :input_bound, :ttl, "
-    ":request_id, :prompt)"
+# In psycopg's placeholders: they run on the database's bare pool (``Database.service_call``). The
+# demo writes its AI history through RECORD too.
+_ADMIT = (
+    "select * from private.ai_admit_call(%(user)s, %(session)s, %(org)s, %(alias)s, %(feature)s::public.ai_feature, "
+    "%(max_tokens)s, %(input_bound)s, %(ttl)s, %(request_id)s, %(prompt)s)"
 )
-_RECORD = text(
-    "select private.ai_record(:org, :user, :service, :feature, :request_id, :status, :tokens, :prices, :cost, "
-    ":latency, :error, :prompt, :response, :reservation)"
+RECORD = (
+    "select private.ai_record(%(org)s, %(user)s, %(service)s, %(feature)s::public.ai_feature, %(request_id)s, "
+    "%(status)s::public.ai_call_status, %(tokens)s::integer[], %(prices)s::numeric[], %(cost)s, %(latency)s, "
+    "%(error)s, %(prompt)s, %(response)s, %(reservation)s) as log_id"
 )
 
 DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
@@ -65,6 +66,7 @@ class Call:
     model_id: str
     price: Price
     request: MessageRequest
+    params: dict[str, Any]  # what goes to the provider
     request_id: str | None
     prompt: str | None
     reservation_id: uuid.UUID
@@ -132,25 +134,23 @@ class Gateway:
         """Check, take slots and reserve in one statement; a denial is recorded, then raised.
         A request's caller has the sign-in session of its token, which must still be open; a
         job working for a person has none, and only their account must be active."""
-        payload = json.dumps(request.provider_params(), ensure_ascii=False)
-        async with self.db.service_statement() as conn:
-            admitted = (
-                await conn.execute(
-                    _ADMIT,
-                    {
-                        "user": caller.user_id,
-                        "session": caller.session_id,
-                        "org": request.organization_id,
-                        "alias": request.model,
-                        "feature": request.feature.value,
-                        "max_tokens": request.max_tokens,
-                        "input_bound": input_token_bound(len(payload.encode())),
-                        "ttl": self.reservation_ttl,
-                        "request_id": request_id,
-                        "prompt": payload,
-                    },
-                )
-            ).one()
+        params = request.provider_params()
+        payload = json.dumps(params, ensure_ascii=False)
+        admitted = await self.db.service_call(
+            _ADMIT,
+            {
+                "user": caller.user_id,
+                "session": caller.session_id,
+                "org": request.organization_id,
+                "alias": request.model,
+                "feature": request.feature.value,
+                "max_tokens": request.max_tokens,
+                "input_bound": input_token_bound(len(payload.encode())),
+                "ttl": self.reservation_ttl,
+                "request_id": request_id,
+                "prompt": payload,
+            },
+        )
         if admitted.problem:
             raise admission_problem(admitted, request)
         if admitted.denial:
@@ -163,6 +163,7 @@ class Gateway:
             admitted.svc_model_id,
             Price(*admitted.prices),
             request,
+            params,
             request_id,
             payload if admitted.keeps_prompts else None,
             admitted.reservation_id,
@@ -174,37 +175,36 @@ class Gateway:
     ) -> tuple[uuid.UUID, Decimal]:
         cost = call.price.cost(usage)
         price = call.price
-        async with self.db.service_statement() as conn:
-            log_id = await conn.scalar(
-                _RECORD,
-                {
-                    "org": call.organization_id,
-                    "user": call.user_id,
-                    "service": call.service_id,
-                    "feature": call.request.feature.value,
-                    "request_id": call.request_id,
-                    "status": status.value,
-                    "tokens": [
-                        usage.input_tokens,
-                        usage.output_tokens,
-                        usage.cache_write_tokens,
-                        usage.cache_read_tokens,
-                    ],
-                    "prices": [price.input, price.output, price.cache_write, price.cache_read],
-                    "cost": cost,
-                    "latency": int((time.perf_counter() - call.started) * 1000),
-                    "error": error,
-                    "prompt": call.prompt,
-                    "response": text_out,
-                    "reservation": call.reservation_id,
-                },
-            )
+        recorded = await self.db.service_call(
+            RECORD,
+            {
+                "org": call.organization_id,
+                "user": call.user_id,
+                "service": call.service_id,
+                "feature": call.request.feature.value,
+                "request_id": call.request_id,
+                "status": status.value,
+                "tokens": [
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.cache_write_tokens,
+                    usage.cache_read_tokens,
+                ],
+                "prices": [price.input, price.output, price.cache_write, price.cache_read],
+                "cost": cost,
+                "latency": int((time.perf_counter() - call.started) * 1000),
+                "error": error,
+                "prompt": call.prompt,
+                "response": text_out,
+                "reservation": call.reservation_id,
+            },
+        )
         record_ai_call(call.request.model, status.value, usage, cost)
-        return log_id, cost
+        return recorded.log_id, cost
 
     async def complete(self, call: Call) -> dict[str, Any]:
         try:
-            completion = await self.provider.create(call.model_id, call.request.provider_params())
+            completion = await self.provider.create(call.model_id, call.params)
         except ProviderError as exc:
             await self.settle(call, AiCallStatus.failed, Usage(), error=exc.message)
             raise provider_problem(exc) from exc
@@ -244,7 +244,7 @@ class Gateway:
         tally = StreamTally()
         status, error = AiCallStatus.succeeded, None
         try:
-            async for event in self.provider.stream(call.model_id, call.request.provider_params()):
+            async for event in self.provider.stream(call.model_id, call.params):
                 tally.observe(event)
                 queue.put_nowait(sse(event["type"], event))
         except Exception as exc:  # noqa: BLE001 - any failure mid-stream is a failed call, billed as far as it got
