@@ -52,11 +52,14 @@ class AnthropicProvider:
     def __init__(self, api_key: str, base_url: str | None, timeout_seconds: float, max_retries: int) -> None:
         # Retries stay few and the connect timeout short: a caller is waiting, and
         # each retry keeps a budget reservation and rate-limit slot in use.
+        # The SDK's aiohttp transport: its connection pool hands out a kept-alive connection
+        # without polling every idle one first, as the default transport does per request.
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
             max_retries=max_retries,
             timeout=anthropic.Timeout(timeout_seconds, connect=5.0),
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     async def create(self, model_id: str, params: dict[str, Any]) -> Completion:
