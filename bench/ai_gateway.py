@@ -1,15 +1,16 @@
 """What the AI gateway adds to a call, beside the upstream itself and, with --vs-litellm, beside
 LiteLLM's proxy in front of the same upstream: one run, the same request, wrk as the load.
 
-    .venv/bin/python bench/ai_gateway.py [--duration 10] [--warmup 3] [--connections 32]
+    .venv/bin/python bench/ai_gateway.py [--duration 10] [--rounds 1] [--warmup 3] [--connections 32]
                                          [--workers 1] [--pool-size N] [--vs-litellm]
 
 Starts the local Messages API server and a Schoolbase server (`schoolbase serve --workers N`)
 as separate processes, on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL (a scratch database
 either way), with one school whose limits and budget never bind. With --vs-litellm it also
 installs LiteLLM's proxy into its own virtual environment under ~/.cache (once) and starts it,
-one worker, from a config file only: no database. Each target gets a warm-up, then wrk at one
-connection (latency) and at --connections (calls/s). Any answer but 200 ends the run.
+one worker, from a config file only: no database. Each target gets a warm-up; then the targets
+take turns, round after round: wrk at one connection (latency) and at --connections (calls/s).
+Any answer but 200 ends the run.
 """
 
 import argparse
@@ -19,12 +20,13 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import httpx
@@ -219,21 +221,29 @@ def start_litellm(processes: Processes, upstream: str, workdir: Path) -> Target:
     )
 
 
+def median_run(runs: list[Run]) -> Run:
+    """Each figure's median over the rounds (figures of different rounds may mix)."""
+    return Run(*(statistics.median(getattr(run, field.name) for run in runs) for field in fields(Run)))
+
+
 def measure(targets: list[Target], args: argparse.Namespace, workdir: Path) -> dict[str, tuple[Run, Run]]:
-    results = {}
+    """The targets take turns round after round, so that a burst of load from elsewhere on the
+    machine falls on all of them alike rather than on whichever was running."""
     for target in targets:
         wrk(target, args.connections, args.warmup, workdir, warmup=True)
-        results[target.name] = (
-            wrk(target, 1, args.duration, workdir),
-            wrk(target, args.connections, args.duration, workdir),
-        )
-    return results
+    runs: dict[str, list[tuple[Run, Run]]] = {target.name: [] for target in targets}
+    for _ in range(args.rounds):
+        for target in targets:
+            one = wrk(target, 1, args.duration, workdir)
+            runs[target.name].append((one, wrk(target, args.connections, args.duration, workdir)))
+    return {name: (median_run([r[0] for r in done]), median_run([r[1] for r in done])) for name, done in runs.items()}
 
 
 def report(results: dict[str, tuple[Run, Run]], args: argparse.Namespace) -> None:
     direct = results["direct"][0].p50_ms
     peer = f", LiteLLM {LITELLM_VERSION} 1 worker" if "litellm" in results else ""
-    print(f"wrk, 1 thread; each run {args.duration} s after a {args.warmup} s warm-up; ", end="")
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"wrk, 1 thread; each run {args.duration} s after a {args.warmup} s warm-up{rounds}; ", end="")
     print(f"Schoolbase {args.workers} worker(s){peer}")
     wide = f"{args.connections} connections"
     print(f"{'':12}{'1 connection':-^38}  {wide:-^34}")
@@ -260,6 +270,7 @@ def report(results: dict[str, tuple[Run, Run]], args: argparse.Namespace) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=seconds, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of runs per target; medians are printed")
     parser.add_argument("--warmup", type=seconds, default=3, help="seconds of load before each target's runs")
     parser.add_argument("--connections", type=int, default=32, help="connections for the calls/s run")
     parser.add_argument("--workers", type=int, default=1, help="Schoolbase server processes")
