@@ -60,7 +60,6 @@ class Target:
 
 @dataclass
 class Run:
-    requests: int
     calls_per_s: float
     p50_ms: float
     p99_ms: float
@@ -95,7 +94,6 @@ def wrk(target: Target, connections: int, duration: int, workdir: Path, *, warmu
     if values["requests"] == "0":
         raise SystemExit(f"{target.name} at {connections} connections: no call finished in {duration} s")
     return Run(
-        requests=int(values["requests"]),
         calls_per_s=int(values["requests"]) / (int(values["duration_us"]) / 1e6),
         p50_ms=int(values["p50_us"]) / 1000,
         p99_ms=int(values["p99_us"]) / 1000,
