@@ -253,7 +253,7 @@ def report(results: dict[str, tuple[Run, Run]], args: argparse.Namespace) -> Non
     ours = results["schoolbase"]
     print(
         f"ratio Schoolbase/direct: p50 at 1 connection {ours[0].p50_ms / direct:.2f}x, "
-        f"calls/s at {args.connections} {ours[1].calls_per_s / results['direct'][1].calls_per_s:.2f}x"
+        f"calls/s at {args.connections} {ours[1].calls_per_s / results['direct'][1].calls_per_s:.3f}x"
     )
     if "litellm" in results:
         peer_one, peer_many = results["litellm"]
