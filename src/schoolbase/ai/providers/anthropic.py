@@ -60,12 +60,14 @@ class AnthropicProvider:
         )
 
     async def create(self, model_id: str, params: dict[str, Any]) -> Completion:
+        # The answer is passed on as the upstream wrote it: its JSON, read once. Building the
+        # SDK's model and dumping it back into a dict was work the gateway does not need.
         try:
-            message = await self.client.messages.create(model=model_id, **params)
+            response = await self.client.messages.with_raw_response.create(model=model_id, **params)
+            message = await response.json()
         except anthropic.APIError as exc:
             raise classify(exc) from exc
-        raw = message.model_dump(mode="json", exclude_none=True)
-        return Completion(message=raw, usage=usage_from(raw.get("usage") or {}))
+        return Completion(message=message, usage=usage_from(message.get("usage") or {}))
 
     async def stream(self, model_id: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         try:
