@@ -4,7 +4,8 @@
   force, and computes the call's worst case, then admits it with ``private.ai_admit``: what
   the server did in two statements (a prepare query, then the admission) is one. It also
   checks the token's sign-in session, so signing out stops AI calls at once, as it stops
-  every other request.
+  every other request. The admission commits without waiting for its WAL flush (the
+  settlement still waits): see docs/architecture.md, "Metered AI".
 - ``private.ai_admit`` reads the caller's roles from memberships that have not ended (a
   roster import ends, rather than deletes, a membership).
 

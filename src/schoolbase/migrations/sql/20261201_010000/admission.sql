@@ -18,6 +18,11 @@ create function private.ai_admit_call(
     svc public.ai_services;
     price public.ai_service_prices;
   begin
+    -- The admission commits without waiting for its WAL flush; the settlement (the usage row
+    -- and its cost) waits for it. A PostgreSQL crash can lose the admissions of its last
+    -- fraction of a second: the slots and reservations of calls then in flight, whose
+    -- settlements the crash fails anyway, and the usage rows of denials made in it.
+    perform set_config('synchronous_commit', 'off', true);
     if not exists (
         select from public.users u
         where u.id = p_user and u.disabled_at is null
