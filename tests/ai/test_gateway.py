@@ -339,6 +339,16 @@ async def test_an_ended_role_is_not_one_the_feature_is_enabled_for(client, db, m
     assert_problem(await ask(client, school, "p", feature="grading_assistance"), 403, "ai-feature-disabled")
 
 
+async def test_nul_characters_are_a_422_or_stored_as_replacement_characters(client, db, make_school):
+    school = await make_school(store_prompts=True)
+    assert_problem(await ask(client, school, model="claude\u0000haiku"), 422, "invalid-value")
+    # The local upstream echoes the question: an answer carrying NUL is still billed and logged.
+    response = await ask(client, school, text="a\u0000b")
+    assert response.status_code == 200, response.text
+    (row,) = await logs(db, school.org_id)
+    assert str(row["status"]) == "succeeded" and "a\ufffdb" in row["response_text"]
+
+
 async def test_anonymous_and_bad_token_are_401(client):
     assert_problem(await client.post("/ai/messages", json=message()), 401, "unauthorized")
     response = await client.post("/ai/messages", json=message(), headers={"Authorization": "Bearer not-a-token"})

@@ -108,6 +108,12 @@ def denial_problem(denial: str, detail: str, retry_after: int | None) -> Problem
     return DENIALS.get(denial, AI_RATE_LIMITED)(detail, headers=headers, limit=denial)
 
 
+def storable(text: str | None) -> str | None:
+    """``text`` as a text column can hold it: an answer or an upstream error may carry NUL
+    characters, and a usage row that cannot be written would leave the call unbilled."""
+    return text.replace("\x00", "\ufffd") if text else text
+
+
 def answer_text(message: dict[str, Any]) -> str:
     """The text of a Messages API answer: its text blocks, joined."""
     return "".join(b.get("text", "") for b in message.get("content", []) if isinstance(b, dict))
@@ -193,9 +199,9 @@ class Gateway:
                 "prices": [price.input, price.output, price.cache_write, price.cache_read],
                 "cost": cost,
                 "latency": int((time.perf_counter() - call.started) * 1000),
-                "error": error,
+                "error": storable(error),
                 "prompt": call.prompt,
-                "response": text_out,
+                "response": storable(text_out),
                 "reservation": call.reservation_id,
             },
         )
