@@ -24,11 +24,11 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
-    case,
     cast,
     column,
     func,
     literal,
+    or_,
     select,
     table,
     true,
@@ -188,10 +188,19 @@ def walk(found: Search, lexemes: Sequence[str], organizations: Sequence[uuid.UUI
         .where(Resource.search.bool_op("@@")(tsquery(found.q)), *found.where)
     )
     if len(lexemes) > 1:
-        ranks = term_ranks(lexemes)
-        best = func.greatest(*ranks, type_=REAL)
-        stmt = stmt.where(entries.c.lexeme == case(*((rank == best, literal(w)) for rank, w in zip(ranks, lexemes))))
+        stmt = stmt.where(or_(*(_best_at(entries, lexemes, k) for k in range(len(lexemes)))))
     return Plan(stmt, (entries.c.rank, entries.c.resource_id), lambda row: (row.rank, row[0].id))
+
+
+def _best_at(entries, lexemes: Sequence[str], k: int) -> ColumnElement:
+    """The entry is of the ``k``-th lexeme, and that is the resource's best word: no word before
+    it ranks as high, none after it higher (the entry's rank is that word's, as stored)."""
+    ranks = term_ranks(lexemes)
+    return and_(
+        entries.c.lexeme == lexemes[k],
+        *(ranks[j] < entries.c.rank for j in range(k)),
+        *(ranks[j] <= entries.c.rank for j in range(k + 1, len(lexemes))),
+    )
 
 
 def ranked_matches(found: Search, lexemes: Sequence[str]) -> Plan:

@@ -23,7 +23,7 @@ depends_on = None
 FUNCTIONS = ("private.resource_term_rank(tsvector, text)", "private.index_resource_terms()")
 
 # The search ranks with the same function as the trigger, so the two always agree.
-UPGRADE = sql_file(revision, "terms") + execute_only(FUNCTIONS[:1], "authenticated, service_role")
+UPGRADE = sql_file(revision, "terms") + execute_only(FUNCTIONS, "authenticated, service_role")
 
 DOWNGRADE = f"""
 drop trigger resources_index_terms on public.resources;

@@ -1,6 +1,7 @@
 
--- ts_rank of one lexeme in a search vector: what the search ranks a one-word query by.
--- The lexeme is quoted for tsquery input (a quote doubled, a backslash escaped), so it is
+-- ts_rank of one lexeme in a search vector: a resource's rank for one word of a query (its
+-- rank is that of its best word). The trigger stores it and the search recomputes it with
+-- this same function, so the two agree to the bit. The lexeme is quoted for tsquery input (a quote doubled, a backslash escaped), so it is
 -- read as exactly that lexeme, never parsed or stemmed again.
 create function private.resource_term_rank(p_search tsvector, p_lexeme text) returns real
   language sql immutable set search_path = ''
@@ -9,10 +10,10 @@ create function private.resource_term_rank(p_search tsvector, p_lexeme text) ret
   $$;
 
 -- One row per lexeme of each resource's search vector with its rank, and the columns the
--- resources select policy reads, kept by the trigger below. A one-word search reads the
--- caller's visible rows of one (organization, lexeme) in rank order straight from the index
+-- resources select policy reads, kept by the trigger below. A search reads the caller's
+-- visible rows of each (organization, query word) in rank order straight from the index
 -- and stops at the page's end, where the GIN index can only hand over every match, each
--- ranked, before the first page is known.
+-- then ranked, before the first page is known.
 create table private.resource_terms (
   organization_id uuid not null,
   lexeme text not null,
