@@ -121,6 +121,7 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
                 "prompt": None,
                 "response": None,
                 "reservation": None,
+                "log_id": None,
             },
         )
         log_id = recorded.scalar_one()

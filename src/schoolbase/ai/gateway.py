@@ -11,9 +11,10 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
@@ -50,7 +51,7 @@ _ADMIT = (
 RECORD = (
     "select private.ai_record(%(org)s, %(user)s, %(service)s, %(feature)s::public.ai_feature, %(request_id)s, "
     "%(status)s::public.ai_call_status, %(tokens)s::integer[], %(prices)s::numeric[], %(cost)s, %(latency)s, "
-    "%(error)s, %(prompt)s, %(response)s, %(reservation)s) as log_id"
+    "%(error)s, %(prompt)s, %(response)s, %(reservation)s, %(log_id)s) as log_id"
 )
 
 DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
@@ -71,6 +72,9 @@ class Call:
     prompt: str | None
     reservation_id: uuid.UUID
     started: float
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
 
 
 def provider_problem(exc: ProviderError) -> Problem:
@@ -177,8 +181,18 @@ class Gateway:
         )
 
     async def settle(
-        self, call: Call, status: AiCallStatus, usage: Usage, *, error: str | None = None, text_out: str | None = None
+        self,
+        call: Call,
+        status: AiCallStatus,
+        usage: Usage,
+        *,
+        error: str | None = None,
+        text_out: str | None = None,
+        log_id: uuid.UUID | None = None,
+        latency_ms: int | None = None,
     ) -> tuple[uuid.UUID, Decimal]:
+        """Write the call's usage row (with ``log_id`` when the receipt already names it) and
+        roll-ups, and release its reservation."""
         cost = call.price.cost(usage)
         price = call.price
         recorded = await self.db.service_call(
@@ -198,17 +212,28 @@ class Gateway:
                 ],
                 "prices": [price.input, price.output, price.cache_write, price.cache_read],
                 "cost": cost,
-                "latency": int((time.perf_counter() - call.started) * 1000),
+                "latency": call.elapsed_ms() if latency_ms is None else latency_ms,
                 "error": storable(error),
                 "prompt": call.prompt,
                 "response": storable(text_out),
                 "reservation": call.reservation_id,
+                "log_id": log_id,
             },
         )
         record_ai_call(call.request.model, status.value, usage, cost)
         return recorded.log_id, cost
 
     async def complete(self, call: Call) -> dict[str, Any]:
+        """The provider's answer with its receipt, its usage row written."""
+        message, settlement = await self.answer(call)
+        await settlement()
+        return message
+
+    async def answer(self, call: Call) -> tuple[dict[str, Any], Callable[[], Awaitable[Any]]]:
+        """The provider's answer with its receipt, and the settlement that writes the usage row
+        the receipt names. The API sends the answer first and settles right after, so the
+        client does not wait for the bookkeeping; the reservation holds the call's worst case
+        against the budget until then. A failed call is settled before its problem is raised."""
         try:
             completion = await self.provider.create(call.model_id, call.params)
         except ProviderError as exc:
@@ -221,9 +246,17 @@ class Gateway:
         except BaseException:
             await asyncio.shield(self.settle(call, AiCallStatus.failed, Usage(), error="call aborted"))
             raise
-        text_out = answer_text(completion.message)
-        log_id, cost = await self.settle(call, AiCallStatus.succeeded, completion.usage, text_out=text_out)
-        return {**completion.message, "schoolbase": self._receipt(call, log_id, cost)}
+        log_id, usage = uuid.uuid4(), completion.usage
+        settlement = partial(
+            self.settle,
+            call,
+            AiCallStatus.succeeded,
+            usage,
+            text_out=answer_text(completion.message),
+            log_id=log_id,
+            latency_ms=call.elapsed_ms(),
+        )
+        return {**completion.message, "schoolbase": self._receipt(call, log_id, call.price.cost(usage))}, settlement
 
     def _receipt(self, call: Call, log_id: uuid.UUID, cost: Decimal) -> dict[str, Any]:
         return {

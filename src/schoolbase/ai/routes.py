@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Select
+from starlette.background import BackgroundTask
 
 from schoolbase.ai import schemas, service
 from schoolbase.ai.gateway import Gateway
@@ -43,8 +44,10 @@ async def create_message(
     call = await gateway.admit(user, body, getattr(request.state, "request_id", None))
     if body.stream:
         return StreamingResponse(gateway.stream(call), media_type="text/event-stream")
-    # The provider's answer is plain JSON already: sent as it is, without FastAPI's encoder walking it.
-    return JSONResponse(await gateway.complete(call))
+    # The provider's answer is plain JSON already: sent as it is, without FastAPI's encoder walking
+    # it, and before its usage row is written (the receipt already names the row).
+    message, settlement = await gateway.answer(call)
+    return JSONResponse(message, background=BackgroundTask(settlement))
 
 
 @router.get("/ai/services", response_model=list[schemas.ServiceOut])

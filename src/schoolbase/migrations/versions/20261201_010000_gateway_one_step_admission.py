@@ -31,25 +31,50 @@ depends_on = None
 ADMIT_CALL = (
     "private.ai_admit_call(uuid, uuid, uuid, text, public.ai_feature, integer, integer, integer, text, text)",
 )
-ROLES_OF_ALL_MEMBERSHIPS = "where organization_id = p_org and user_id = p_user;"
-ROLES_OF_CURRENT_MEMBERSHIPS = "where organization_id = p_org and user_id = p_user and ended_at is null;"
+RECORD = (
+    "private.ai_record(uuid, uuid, uuid, public.ai_feature, text, public.ai_call_status, integer[], numeric[], "
+    "numeric, integer, text, text, text, uuid)"
+)
+RECORD_WITH_ID = RECORD.removesuffix(")") + ", uuid)"
+CURRENT_ROLES = (
+    "where organization_id = p_org and user_id = p_user;",
+    "where organization_id = p_org and user_id = p_user and ended_at is null;",
+)
+LOG_ID_PARAMETER = ("p_reservation uuid\n)", "p_reservation uuid, p_log_id uuid default null\n)")
+LOG_ID_COLUMN = (
+    "insert into public.ai_usage_logs (organization_id,",
+    "insert into public.ai_usage_logs (id, organization_id,",
+)
+LOG_ID_VALUE = (
+    "values (p_org, p_user, p_service,",
+    "values (coalesce(p_log_id, gen_random_uuid()), p_org, p_user, p_service,",
+)
 
 
-def admit(roles_filter: str, *, replacing: str) -> str:
-    """``private.ai_admit`` as its first revision wrote it, with the roles read through ``roles_filter``."""
-    statement = function_statement("20250920_163900", "gateway_functions", "private.ai_admit", or_replace=True)
-    if statement.count(replacing) != 1:
-        raise LookupError("private.ai_admit reads memberships once, with the filter being replaced")
-    return statement.replace(replacing, roles_filter)
+def first(function: str, *, or_replace: bool = False) -> str:
+    """``function`` as the AI usage revision created it."""
+    return function_statement("20250920_163900", "gateway_functions", function, or_replace=or_replace)
+
+
+def revised(statement: str, *changes: tuple[str, str]) -> str:
+    """``statement`` with each ``(old, new)`` change made, each ``old`` found exactly once."""
+    for old, new in changes:
+        if statement.count(old) != 1:
+            raise LookupError(f"{old!r} is not in the statement exactly once")
+        statement = statement.replace(old, new)
+    return statement
 
 
 upgrade = sql_step(
-    admit(ROLES_OF_CURRENT_MEMBERSHIPS, replacing=ROLES_OF_ALL_MEMBERSHIPS),
+    drop_functions((RECORD,))
+    + revised(first("private.ai_record"), LOG_ID_PARAMETER, LOG_ID_COLUMN, LOG_ID_VALUE)
+    + execute_only((RECORD_WITH_ID,), "service_role"),
+    revised(first("private.ai_admit", or_replace=True), CURRENT_ROLES),
     sql_file(revision, "admission") + execute_only(ADMIT_CALL, "service_role"),
 )
 downgrade = sql_step(
-    drop_functions(ADMIT_CALL)
-    + restored_functions(
-        function_statement("20250920_163900", "gateway_functions", "private.ai_admit", or_replace=True)
-    )
+    drop_functions((*ADMIT_CALL, RECORD_WITH_ID))
+    + first("private.ai_record")
+    + execute_only((RECORD,), "service_role")
+    + restored_functions(first("private.ai_admit", or_replace=True))
 )
