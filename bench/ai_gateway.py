@@ -1,22 +1,32 @@
-"""What the AI gateway adds to a call: the same load sent straight to the upstream and
-through the gateway, in the same run.
+"""What the AI gateway adds to a call, beside the upstream itself and, with --vs-litellm, beside
+LiteLLM's proxy in front of the same upstream: one run, the same request, wrk as the load.
 
-    .venv/bin/python bench/ai_gateway.py [--calls 2000] [--concurrency 32]
+    .venv/bin/python bench/ai_gateway.py [--duration 10] [--rounds 1] [--warmup 3] [--connections 32]
+                                         [--workers 1] [--pool-size N] [--vs-litellm]
 
-Starts the local Messages API server and a Schoolbase server as separate processes,
-on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL, creates one school whose limits
-and budget do not get in the way, then times each call from the client's side.
+Starts the local Messages API server and a Schoolbase server (`schoolbase serve --workers N`)
+as separate processes, on SCHOOLBASE_DATABASE_URL or an embedded PostgreSQL (a scratch database
+either way), with one school whose limits and budget never bind. With --vs-litellm it also
+installs LiteLLM's proxy into its own virtual environment under ~/.cache (once) and starts it,
+one worker, from a config file only: no database. Each target gets a warm-up; then the targets
+take turns, round after round: wrk at one connection (latency) and at --connections (calls/s).
+Any answer but 200 ends the run.
 """
 
 import argparse
 import asyncio
+import json
+import math
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import httpx
@@ -31,25 +41,106 @@ from schoolbase.db.urls import DatabaseUrls, database_urls
 from schoolbase.models import AiOrganizationSettings, Membership, MembershipRole, Organization
 from schoolbase.tenancy.people import create_person
 
+LITELLM_VERSION = "1.108.7"
+LITELLM_KEY = "sk-bench-litellm"
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 PROMPT = "Explain photosynthesis to a ninth grader."
+MESSAGES_BODY = {"model": "claude-haiku-4-5", "max_tokens": 200, "messages": [{"role": "user", "content": PROMPT}]}
+WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
+RESULT = re.compile(r"^RESULT (.*)$", re.MULTILINE)
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+@dataclass
+class Target:
+    name: str
+    url: str
+    body: dict
+    headers: list[str]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(proc.stderr.read().decode())
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
+@dataclass
+class Run:
+    calls_per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+def seconds(text: str) -> int:
+    return int(text.removesuffix("s"))
+
+
+def wrk(target: Target, connections: int, duration: int, workdir: Path, *, warmup: bool = False) -> Run | None:
+    """One wrk run (a single thread: it is far from being the bottleneck) that fails on any answer but 200.
+
+    A warm-up may end before any call does (a proxy's first calls can be slow); it counts nothing.
+    """
+    body = workdir / f"{target.name}.json"
+    body.write_text(json.dumps(target.body))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s", str(WRK_SCRIPT)]
+    done = subprocess.run(
+        [*command, target.url, "--", str(body), *target.headers],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+    )
+    found = RESULT.search(done.stdout)
+    if done.returncode or not found:
+        raise SystemExit(f"wrk failed on {target.name}:\n{done.stdout}{done.stderr}")
+    values = dict(pair.split("=") for pair in found.group(1).split())
+    if values["non200"] != "0" or values["socket_errors"] != "0":
+        raise SystemExit(f"{target.name} at {connections} connections: not every call answered 200\n{done.stdout}")
+    if warmup:
+        return None
+    if values["requests"] == "0":
+        raise SystemExit(f"{target.name} at {connections} connections: no call finished in {duration} s")
+    return Run(
+        calls_per_s=int(values["requests"]) / (int(values["duration_us"]) / 1e6),
+        p50_ms=int(values["p50_us"]) / 1000,
+        p99_ms=int(values["p99_us"]) / 1000,
+    )
+
+
+class Processes:
+    """The servers under test, each logging to a file shown if it dies; all stopped on leaving."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.running: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = self.workdir / f"{name}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.running.append((proc, log))
+        return proc
+
+    def wait_until_up(self, url: str, proc: subprocess.Popen, limit: float = 120) -> None:
+        log = next(log for p, log in self.running if p is proc)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"{url} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                httpx.get(url, timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit(f"{url} did not come up in {limit:.0f} s:\n{log.read_text()[-3000:]}")
+
+    def __enter__(self) -> "Processes":
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        for proc, log in reversed(self.running):
+            proc.terminate()
+            if kind is not None:
+                print(f"--- end of {log.name}:\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+        for proc, _ in reversed(self.running):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 async def make_school(urls: DatabaseUrls) -> str:
@@ -80,102 +171,167 @@ async def make_school(urls: DatabaseUrls) -> str:
     return pair.access_token
 
 
-async def run_load(send, calls: int, concurrency: int) -> tuple[list[float], float]:
-    latencies: list[float] = []
-    queue = iter(range(calls))
-
-    async def worker() -> None:
-        for _ in queue:
-            started = time.perf_counter()
-            response = await send()
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise SystemExit(f"call failed: {response.status_code} {response.text[:300]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, calls / (time.perf_counter() - started)
+def litellm_executable() -> Path:
+    """LiteLLM's CLI in its own virtual environment outside the repository, installed on first use."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "schoolbase-bench" / f"litellm-{LITELLM_VERSION}"
+    executable = home / "bin" / "litellm"
+    if not executable.exists():
+        print(f"installing LiteLLM {LITELLM_VERSION} into {home} …", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
+        subprocess.run([home / "bin" / "pip", "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}"], check=True)
+    return executable
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if q < 100 else max(values)
+def litellm_config(upstream: str) -> str:
+    """The model the request names, routed to the Anthropic provider at the local upstream.
+
+    A master key makes LiteLLM check a key as Schoolbase checks its token; with no database
+    configured it is compared in memory. No retries, as Schoolbase is configured here.
+    """
+    return f"""model_list:
+  - model_name: {MESSAGES_BODY["model"]}
+    litellm_params:
+      model: anthropic/{MESSAGES_BODY["model"]}
+      api_base: {upstream}
+      api_key: bench
+litellm_settings:
+  num_retries: 0
+general_settings:
+  master_key: {LITELLM_KEY}
+"""
 
 
-async def measure(upstream: str, server: str, token: str, calls: int, concurrency: int) -> None:
-    direct_body = {"model": "claude-haiku-4-5", "max_tokens": 200, "messages": [{"role": "user", "content": PROMPT}]}
-    gateway_body = {
-        "feature": "homework_help",
-        "model": "claude-haiku",
-        "max_tokens": 200,
-        "messages": [{"role": "user", "content": PROMPT}],
-    }
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-
-        def direct():
-            headers = {"x-api-key": "bench", "anthropic-version": "2023-06-01"}
-            return http.post(f"{upstream}/v1/messages", json=direct_body, headers=headers)
-
-        def gateway():
-            return http.post(f"{server}/ai/messages", json=gateway_body, headers={"Authorization": f"Bearer {token}"})
-
-        await run_load(direct, 200, concurrency)  # warm up both paths
-        await run_load(gateway, 200, concurrency)
-        direct_lat, direct_rate = await run_load(direct, calls, concurrency)
-        gateway_lat, gateway_rate = await run_load(gateway, calls, concurrency)
-    print(f"calls {calls}, concurrency {concurrency}")
-    print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>9}")
-    print(f"{'direct':10} {pct(direct_lat, 50):8.2f} {pct(direct_lat, 99):8.2f} {direct_rate:9.1f}")
-    print(f"{'gateway':10} {pct(gateway_lat, 50):8.2f} {pct(gateway_lat, 99):8.2f} {gateway_rate:9.1f}")
-    print(
-        f"added latency: p50 {pct(gateway_lat, 50) - pct(direct_lat, 50):.2f} ms, "
-        f"p99 {pct(gateway_lat, 99) - pct(direct_lat, 99):.2f} ms"
+def start_litellm(processes: Processes, upstream: str, workdir: Path) -> Target:
+    executable = litellm_executable()
+    config = workdir / "litellm.yaml"
+    config.write_text(litellm_config(upstream))
+    port = free_port()
+    # No DATABASE_URL reaches it (LiteLLM would use one), and the model price map is its bundled
+    # copy rather than one fetched at start.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SCHOOLBASE_")}
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    command = [str(executable), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    proc = processes.start("litellm", [*command, "--num_workers", "1"], env)
+    processes.wait_until_up(f"http://127.0.0.1:{port}/health/liveliness", proc)
+    return Target(
+        "litellm", f"http://127.0.0.1:{port}/v1/messages", MESSAGES_BODY, [f"Authorization: Bearer {LITELLM_KEY}"]
     )
+
+
+def median_run(runs: list[Run]) -> Run:
+    """Each figure's median over the rounds (figures of different rounds may mix)."""
+    return Run(*(statistics.median(getattr(run, field.name) for run in runs) for field in fields(Run)))
+
+
+def measure(targets: list[Target], args: argparse.Namespace, workdir: Path) -> dict[str, tuple[Run, Run]]:
+    """The targets take turns round after round, so that a burst of load from elsewhere on the
+    machine falls on all of them alike rather than on whichever was running."""
+    for target in targets:
+        wrk(target, args.connections, args.warmup, workdir, warmup=True)
+    runs: dict[str, list[tuple[Run, Run]]] = {target.name: [] for target in targets}
+    for _ in range(args.rounds):
+        for target in targets:
+            one = wrk(target, 1, args.duration, workdir)
+            runs[target.name].append((one, wrk(target, args.connections, args.duration, workdir)))
+    return {name: (median_run([r[0] for r in done]), median_run([r[1] for r in done])) for name, done in runs.items()}
+
+
+def report(results: dict[str, tuple[Run, Run]], args: argparse.Namespace) -> None:
+    direct = results["direct"][0].p50_ms
+    peer = f", LiteLLM {LITELLM_VERSION} 1 worker" if "litellm" in results else ""
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"wrk, 1 thread; each run {args.duration} s after a {args.warmup} s warm-up{rounds}; ", end="")
+    print(f"Schoolbase {args.workers} worker(s){peer}")
+    wide = f"{args.connections} connections"
+    print(f"{'':12}{'1 connection':-^38}  {wide:-^34}")
+    print(f"{'':12}{'p50 ms':>10}{'p99 ms':>10}{'added p50 ms':>14}  {'calls/s':>10}{'p50 ms':>12}{'p99 ms':>12}")
+    for name, (one, many) in results.items():
+        added = f"{one.p50_ms - direct:14.2f}" if name != "direct" else f"{'':14}"
+        print(f"{name:12}{one.p50_ms:10.2f}{one.p99_ms:10.2f}{added}  ", end="")
+        print(f"{many.calls_per_s:10.1f}{many.p50_ms:12.2f}{many.p99_ms:12.2f}")
+    ours = results["schoolbase"]
     print(
-        f"ratio gateway/direct: p50 latency {pct(gateway_lat, 50) / pct(direct_lat, 50):.2f}x, "
-        f"throughput {gateway_rate / direct_rate:.2f}x"
+        f"ratio Schoolbase/direct: p50 at 1 connection {ours[0].p50_ms / direct:.2f}x, "
+        f"calls/s at {args.connections} {ours[1].calls_per_s / results['direct'][1].calls_per_s:.3f}x"
     )
+    if "litellm" in results:
+        peer_one, peer_many = results["litellm"]
+        print(
+            f"ratio Schoolbase/LiteLLM: added p50 at 1 connection "
+            f"{(ours[0].p50_ms - direct) / (peer_one.p50_ms - direct):.2f}x (target <= 0.33), "
+            f"calls/s at {args.connections} connections {ours[1].calls_per_s / peer_many.calls_per_s:.2f}x "
+            "(target >= 5)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=seconds, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of runs per target; medians are printed")
+    parser.add_argument("--warmup", type=seconds, default=3, help="seconds of load before each target's runs")
+    parser.add_argument("--connections", type=int, default=32, help="connections for the calls/s run")
+    parser.add_argument("--workers", type=int, default=1, help="Schoolbase server processes")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        help="database pool size per Schoolbase worker; by default the connections shared among the workers, "
+        "so that the total stays what one worker would have (the PostgreSQL server may be shared)",
+    )
+    parser.add_argument("--vs-litellm", action="store_true", help=f"also measure LiteLLM {LITELLM_VERSION}'s proxy")
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
 
     server_url = os.environ.get("SCHOOLBASE_DATABASE_URL") or start_embedded(
         Path(tempfile.mkdtemp(prefix="schoolbase-bench-")) / "pgdata", temporary=True
     )
-    with migrate.scratch_database(server_url) as owner_url:
+    with (
+        migrate.scratch_database(server_url) as owner_url,
+        tempfile.TemporaryDirectory(prefix="ai-gateway-bench-") as tmp,
+        Processes(Path(tmp)) as processes,
+    ):
+        workdir = Path(tmp)
         migrate.upgrade(owner_url)
         token = asyncio.run(make_school(database_urls(owner_url, Settings())))
         up_port, app_port = free_port(), free_port()
+        upstream = f"http://127.0.0.1:{up_port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
         env.update(
             SCHOOLBASE_DATABASE_URL=owner_url,
             SCHOOLBASE_JWT_SECRET=SECRET,
             SCHOOLBASE_AI_PROVIDER="anthropic",
             SCHOOLBASE_ANTHROPIC_API_KEY="bench",
-            SCHOOLBASE_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{up_port}",
+            SCHOOLBASE_ANTHROPIC_BASE_URL=upstream,
             SCHOOLBASE_AI_MAX_RETRIES="0",
             SCHOOLBASE_LOG_LEVEL="WARNING",
-            SCHOOLBASE_POOL_SIZE=str(args.concurrency),
+            SCHOOLBASE_POOL_SIZE=str(args.pool_size or math.ceil(args.connections / args.workers)),
             SCHOOLBASE_POOL_MAX_OVERFLOW="0",
         )
-        upstream = start(["-m", "schoolbase.ai.providers.local_upstream", "--port", str(up_port)], env)
-        server = start(["-c", "from schoolbase.cli import app; app()", "serve", "--port", str(app_port)], env)
-        try:
-            wait_until_up(f"http://127.0.0.1:{up_port}/", upstream)
-            wait_until_up(f"http://127.0.0.1:{app_port}/healthz", server)
-            asyncio.run(
-                measure(
-                    f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{app_port}", token, args.calls, args.concurrency
-                )
-            )
-        finally:
-            for proc in (server, upstream):
-                proc.terminate()
-                proc.wait(timeout=20)
+        up = processes.start(
+            "upstream", [sys.executable, "-m", "schoolbase.ai.providers.local_upstream", "--port", str(up_port)], env
+        )
+        serve = [sys.executable, "-c", "from schoolbase.cli import app; app()", "serve", "--port", str(app_port)]
+        server = processes.start("schoolbase", [*serve, "--workers", str(args.workers)], env)
+        processes.wait_until_up(f"{upstream}/", up)
+        processes.wait_until_up(f"http://127.0.0.1:{app_port}/healthz", server)
+        targets = [
+            Target(
+                "direct",
+                f"{upstream}/v1/messages",
+                MESSAGES_BODY,
+                ["x-api-key: bench", "anthropic-version: 2023-06-01"],
+            ),
+            Target(
+                "schoolbase",
+                f"http://127.0.0.1:{app_port}/ai/messages",
+                {**MESSAGES_BODY, "feature": "homework_help", "model": "claude-haiku"},
+                [f"Authorization: Bearer {token}"],
+            ),
+        ]
+        if args.vs_litellm:
+            targets.append(start_litellm(processes, upstream, workdir))
+        report(measure(targets, args, workdir), args)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from schoolbase.db.embedded import start_embedded
 from schoolbase.db.engine import Database
 from schoolbase.db.rls import SERVICE, user_identity
 from schoolbase.db.urls import DatabaseUrls, database_urls
+from schoolbase.pagination import PageParams
 from schoolbase.resources import search
 
 WORDS = (
@@ -71,26 +72,30 @@ async def timed(db: Database, identity, org: uuid.UUID, query: str) -> float:
     async with db.as_user(identity) as session:
         started = time.perf_counter()
         found = search.query(query, organization_id=org)
-        rows = (await session.execute(found.stmt.order_by(*(k.desc() for k in found.keys)).limit(20))).all()
+        hits = (await search.page(session, found, PageParams(limit=20))).items
         elapsed = (time.perf_counter() - started) * 1000
-    assert rows, f"no results for {query!r}"
+    assert hits, f"no results for {query!r}"
     return elapsed
 
 
 async def measure(urls: DatabaseUrls, org: uuid.UUID, student: uuid.UUID, repeat: int) -> None:
     db = Database(urls, pool_size=2, max_overflow=0)
     as_student = user_identity(student)
-    results: dict[str, list[float]] = {"student (RLS)": [], "service_role": []}
+    results: dict[str, list[tuple[str, float]]] = {"student (RLS)": [], "service_role": []}
     for i in range(repeat):
         query = QUERIES[i % len(QUERIES)]
-        results["student (RLS)"].append(await timed(db, as_student, org, query))
-        results["service_role"].append(await timed(db, SERVICE, org, query))
+        results["student (RLS)"].append((query, await timed(db, as_student, org, query)))
+        results["service_role"].append((query, await timed(db, SERVICE, org, query)))
     await db.dispose()
-    warm = {k: v[len(QUERIES) :] for k, v in results.items()}
+    warm = {k: [ms for _, ms in v[len(QUERIES) :]] for k, v in results.items()}
     p50 = {k: statistics.median(v) for k, v in warm.items()}
     for name, values in warm.items():
         print(f"{name:14} p50 {p50[name]:7.2f} ms   p99 {statistics.quantiles(values, n=100)[98]:7.2f} ms")
     print(f"ratio RLS/service p50: {p50['student (RLS)'] / p50['service_role']:.2f}")
+    print("p50 per query, student / service_role:")
+    for query in QUERIES:
+        each = {k: statistics.median(ms for q, ms in v[len(QUERIES) :] if q == query) for k, v in results.items()}
+        print(f"  {query!r:20} {each['student (RLS)']:7.2f} / {each['service_role']:7.2f} ms")
 
 
 def main() -> None:

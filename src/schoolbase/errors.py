@@ -4,6 +4,7 @@ one mapping from database errors to problems."""
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -121,9 +122,10 @@ def _field(diag: Any) -> str:
     return getattr(diag, "column_name", None) or getattr(diag, "constraint_name", None) or "a field"
 
 
-def problem_from_db_error(exc: DBAPIError) -> Problem | None:
-    """The problem for a database error by SQLSTATE (exact, else class), or None for a real fault."""
-    orig = getattr(exc, "orig", None)
+def problem_from_db_error(exc: DBAPIError | psycopg.Error) -> Problem | None:
+    """The problem for a database error by SQLSTATE (exact, else class), or None for a real fault.
+    ``exc`` is SQLAlchemy's wrapper, or the driver's own error (``Database.service_call``)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate is None and "cannot contain NUL" in str(orig):
         # Refused by the driver before the text reaches PostgreSQL, so there is no SQLSTATE.
@@ -176,7 +178,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, validation_problem(exc.errors()))
 
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+    @app.exception_handler(psycopg.Error)
+    async def _database(request: Request, exc: DBAPIError | psycopg.Error) -> JSONResponse:
         problem = problem_from_db_error(exc)
         if problem is None:
             log.exception("database error", exc_info=exc)

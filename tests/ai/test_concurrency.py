@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from schoolbase.ai.pricing import Price, input_token_bound
+from schoolbase.ai.pricing import input_token_bound
 from schoolbase.ai.schemas import MessageRequest
 from tests.ai.support import away_from_minute_edge, message
 from tests.conftest import eventually
@@ -173,9 +173,9 @@ async def test_100_concurrent_calls_never_overspend_a_budget_that_covers_10(clie
                 )
             )
         ).one()
-    price = Price(*rates)
+    input_rate, output_rate, cache_write_rate, _ = rates
     payload = json.dumps(MessageRequest(**body).provider_params(), ensure_ascii=False).encode()
-    worst = price.worst_case(input_token_bound(len(payload)), 64000)
+    worst = (input_token_bound(len(payload)) * max(input_rate, cache_write_rate) + 64000 * output_rate) / 1_000_000
     budget = (worst * Decimal("10.5")).quantize(Decimal("0.01"))
     school = await make_school(monthly_budget_usd=budget)
 

@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from schoolbase.ai.maintenance import maintain
+from schoolbase.ai.pricing import Usage
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.app import create_app
+from schoolbase.db.rls import user_identity
 from schoolbase.models import Membership, MembershipRole
+from schoolbase.models.ai import AiCallStatus
 from tests.ai.support import (
     HAIKU,
     SONNET,
@@ -206,6 +209,22 @@ async def test_budget_covers_the_worst_case_only(client, db, make_school):
     await assert_released(db, school.org_id)
 
 
+async def test_the_reservation_is_the_calls_worst_case(app, db, make_school):
+    """Every input token at the dearer of input and cache write, every output token it may make."""
+    school = await make_school()
+    gateway = app.state.gateway
+    request = MessageRequest.model_validate(message("x" * 1000, model="claude-sonnet", max_tokens=200))
+    call = await gateway.admit(user_identity(school.people["s"]), request, None)
+    (reserved,) = await fetch(
+        db, "select amount_usd from public.ai_budget_reservations where id = :r", r=call.reservation_id
+    )
+    payload = json.dumps(request.provider_params(), ensure_ascii=False).encode()
+    assert len(payload) > 1000
+    assert reserved["amount_usd"] == (len(payload) * Decimal("3.75") + 200 * Decimal("15")) / 1_000_000
+    await gateway.settle(call, AiCallStatus.failed, Usage(), error="not sent")
+    await assert_released(db, school.org_id)
+
+
 async def test_unknown_model_is_422_and_not_logged(client, db, make_school):
     school = await make_school()
     assert_problem(await ask(client, school, model="gpt-9"), 422, "unknown-model")
@@ -275,6 +294,59 @@ async def test_user_in_two_organizations_must_say_which_pays(client, db, make_sc
     assert response.json()["schoolbase"]["organization_id"] == str(other.org_id)
     assert await logs(db, school.org_id) == []
     assert [r["user_id"] for r in await logs(db, other.org_id)] == [school.people["s"]]
+
+
+async def test_a_signed_out_session_or_disabled_account_calls_nothing(client, db, make_school):
+    school = await make_school()
+    assert (await ask(client, school)).status_code == 200
+    assert (await client.post("/auth/logout", headers=school.headers["s"])).status_code == 204
+    assert_problem(await ask(client, school), 401, "unauthorized")
+    async with db.as_service() as session:
+        await session.execute(text("update users set disabled_at = now() where id = :u"), {"u": school.people["t"]})
+    assert_problem(await ask(client, school, "t", feature="grading_assistance"), 401, "unauthorized")
+    assert statuses(await logs(db, school.org_id)) == ["succeeded"]
+
+
+async def test_an_ended_membership_gives_no_ai(client, db, make_school):
+    school, other = await make_school(), await make_school()
+    async with db.as_service() as session:
+        session.add(Membership(organization_id=other.org_id, user_id=school.people["s"], role=MembershipRole.student))
+        await session.flush()
+        await session.execute(
+            text("update memberships set ended_at = now() where organization_id = :o and user_id = :u"),
+            {"o": school.org_id, "u": school.people["s"]},
+        )
+    # The ended organization neither pays nor counts as one to choose between.
+    assert_problem(await ask(client, school, organization_id=str(school.org_id)), 404, "not-found")
+    response = await ask(client, school)
+    assert response.status_code == 200, response.text
+    assert response.json()["schoolbase"]["organization_id"] == str(other.org_id)
+    assert await logs(db, school.org_id) == []
+
+
+async def test_an_ended_role_is_not_one_the_feature_is_enabled_for(client, db, make_school):
+    school = await make_school()
+    async with db.as_service() as session:
+        session.add(Membership(organization_id=school.org_id, user_id=school.people["p"], role=MembershipRole.teacher))
+    assert (await ask(client, school, "p", feature="grading_assistance")).status_code == 200
+    async with db.as_service() as session:
+        await session.execute(
+            text(
+                "update memberships set ended_at = now() where organization_id = :o and user_id = :u and role = 'teacher'"
+            ),
+            {"o": school.org_id, "u": school.people["p"]},
+        )
+    assert_problem(await ask(client, school, "p", feature="grading_assistance"), 403, "ai-feature-disabled")
+
+
+async def test_nul_characters_are_a_422_or_stored_as_replacement_characters(client, db, make_school):
+    school = await make_school(store_prompts=True)
+    assert_problem(await ask(client, school, model="claude\u0000haiku"), 422, "invalid-value")
+    # The local upstream echoes the question: an answer carrying NUL is still billed and logged.
+    response = await ask(client, school, text="a\u0000b")
+    assert response.status_code == 200, response.text
+    (row,) = await logs(db, school.org_id)
+    assert str(row["status"]) == "succeeded" and "a\ufffdb" in row["response_text"]
 
 
 async def test_anonymous_and_bad_token_are_401(client):
@@ -393,7 +465,7 @@ async def test_client_leaving_mid_stream_is_still_billed(app, db, make_school, g
     request = MessageRequest.model_validate(
         message(f"a long one {gate.tag} [[tokens:300,777]] " + "word " * 20, stream=True)
     )
-    call = await gateway.admit(school.people["s"], request, "left-early")
+    call = await gateway.admit(user_identity(school.people["s"]), request, "left-early")
     agen = gateway.stream(call)
     first = await agen.__anext__()
     second = await agen.__anext__()

@@ -54,19 +54,6 @@ def test_price_cost_has_no_float_error():
     assert price.cost(Usage(cache_read_tokens=3)) * 10 == Decimal("0.000003")
 
 
-def test_worst_case_prices_every_input_token_at_the_dearer_input_rate():
-    # Sonnet: cache write ($3.75) is dearer than input ($3).
-    assert SONNET_PRICE.worst_case(1000, 200) == (1000 * Decimal("3.75") + 200 * Decimal("15")) / 1_000_000
-    assert SONNET_PRICE.worst_case(1000, 200) == Decimal("0.00675")
-    # A price where plain input is the dearer of the two.
-    odd = Price(Decimal("4"), Decimal("1"), Decimal("2"), Decimal("0.5"))
-    assert odd.worst_case(500, 100) == Decimal("0.0021")
-    # Whatever the split of a call's tokens, its cost never exceeds the worst case.
-    for usage in (Usage(1000, 200), Usage(0, 200, 1000), Usage(0, 200, 0, 1000), Usage(400, 200, 300, 300)):
-        assert SONNET_PRICE.cost(usage) <= SONNET_PRICE.worst_case(1000, 200)
-        assert odd.cost(usage) <= odd.worst_case(1000, 200)
-
-
 def test_usage_total_and_input_bound():
     assert Usage(1, 2, 3, 4).total == 10
     assert input_token_bound(0) == 1

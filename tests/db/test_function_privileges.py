@@ -49,6 +49,7 @@ EXECUTABLE = {
     "public.class_gradebook(uuid,uuid)": "runs as the caller: every row it reads is under RLS",
     "private.set_managed_password(uuid,text)": "raises 42501 unless SA or an org admin of the managing organization",
     "private.resource_search_vector(text,text,text[])": "pure: a tsvector of its arguments, no table read",
+    "private.resource_term_rank(tsvector,text)": "pure: the ts_rank of a lexeme in a tsvector it is given, no table read",
     # Triggers.
     "private.touch_updated_at()": TRIGGER,
     "private.check_time_zone()": TRIGGER,
@@ -79,6 +80,7 @@ EXECUTABLE = {
     "private.rubric_points_within_max()": TRIGGER,
     "private.rubric_sum_to_grade()": TRIGGER,
     "private.keep_ai_suggestion()": TRIGGER,
+    "private.index_resource_terms()": TRIGGER,
 }
 # Of those, what anon may execute: a request without a token evaluates nothing else.
 ANON_EXECUTABLE = {"auth.jwt()", "auth.role()", "auth.uid()"}

@@ -150,9 +150,10 @@ async def test_a_cursor_from_another_list_is_a_400(portal):
 
 
 async def test_the_search_can_use_the_gin_index(db):
-    """The match inside private.resource_matches uses the GIN index (same text-search configuration),
-    and the API's statement goes through that function, not a bare @@ under RLS (which scans every row)."""
-    compiled = str(search.query("fractions").stmt.compile())
+    """When every match is ranked, the match inside private.resource_matches uses the GIN index
+    (same text-search configuration), and the statement goes through that function, not a bare
+    @@ under RLS (which scans every row)."""
+    compiled = str(search.ranked_matches(search.query("fractions"), ["fraction"]).stmt.compile())
     assert "private.resource_matches(websearch_to_tsquery(" in compiled
     async with db.as_service() as session:
         await session.execute(text("set local enable_seqscan = off"))

@@ -1,9 +1,10 @@
-"""The search's helper functions hand out only ids the caller could read anyway.
+"""The search's helper functions and tables hand out only ids the caller could read anyway.
 
 ``private.resource_matches`` does the indexed full-text match outside row-level security
-(see its revision for why) and so applies the resources select policy's condition itself:
-for every actor of ``tests.conftest.World`` the ids it returns are exactly the matching
-rows the actor reads from ``public.resources`` under RLS. ``private.category_subtree``
+(see its revision for why) and so applies the resources select policy's condition itself;
+``private.resource_terms`` copies the columns that policy reads and has a policy of the same
+condition. For every actor of ``tests.conftest.World`` the ids either gives are exactly the
+matching rows the actor reads from ``public.resources`` under RLS. ``private.category_subtree``
 runs as the caller, so another organization's category has no subtree.
 
 The resources are written inside each probe's transaction (org A's by its org admin, org
@@ -17,11 +18,13 @@ import uuid
 from contextlib import asynccontextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from schoolbase.db.rls import SERVICE, apply_identity
 from schoolbase.errors import sqlstate
+from schoolbase.pagination import PageParams
+from schoolbase.resources import search
 from tests.access import ACTORS, INSUFFICIENT_PRIVILEGE
 from tests.conftest import World, rolled_back
 
@@ -53,6 +56,10 @@ EXPECTED = {
 }
 
 MATCHES = text("select id from private.resource_matches(websearch_to_tsquery('english', :word))")
+TERMS = text(
+    "select distinct resource_id from private.resource_terms"
+    " where lexeme = any (tsvector_to_array(to_tsvector('english', :word)))"
+)
 READABLE = text("select id from public.resources where search @@ websearch_to_tsquery('english', :word)")
 
 
@@ -98,19 +105,20 @@ async def seeded(db, world: World, actor: str, word: str, ids: dict[str, uuid.UU
         yield session
 
 
+@pytest.mark.parametrize("source", [MATCHES, TERMS], ids=["resource_matches", "resource_terms"])
 @pytest.mark.parametrize("actor", ACTORS)
-async def test_resource_matches_returns_only_what_the_caller_may_read(db, world, actor):
+async def test_resource_matches_returns_only_what_the_caller_may_read(db, world, actor, source):
     word = new_word()
     ids = {key: uuid.uuid4() for key in RESOURCES}
     key_of = {v: k for k, v in ids.items()}
     async with seeded(db, world, actor, word, ids) as session:
         try:
-            matched = {key_of[i] for i in await session.scalars(MATCHES, {"word": word})}
+            matched = {key_of[i] for i in await session.scalars(source, {"word": word})}
         except DBAPIError as exc:
             assert actor == "anon" and sqlstate(exc) == INSUFFICIENT_PRIVILEGE
             return
         readable = {key_of[i] for i in await session.scalars(READABLE, {"word": word})}
-    assert actor != "anon", "anon may not execute resource_matches at all"
+    assert actor != "anon", "anon may read neither"
     assert matched == readable
     if actor in EXPECTED:
         assert matched == EXPECTED[actor]
@@ -126,17 +134,24 @@ async def test_resource_matches_returns_only_what_the_caller_may_read(db, world,
         assert not matched & unapproved_of_others, matched & unapproved_of_others
 
 
-async def test_a_students_search_shows_only_readable_resources_through_the_service(db, world):
-    """The search statement the API runs, as s1: the function's ids joined back to resources."""
-    from schoolbase.resources.search import query  # noqa: PLC0415 - the API's own statement
-
+@pytest.mark.parametrize("plan", ["walk", "ranked_matches"])
+async def test_a_students_search_shows_only_readable_resources_through_the_service(db, world, plan):
+    """The search statements the API runs, as s1: the walk over the terms index and the ranking
+    of every match, each joined back to resources."""
     word = new_word()
     ids = {key: uuid.uuid4() for key in RESOURCES}
     key_of = {v: k for k, v in ids.items()}
     async with seeded(db, world, "s1", word, ids) as session:
-        found = query(word)
-        shown = {key_of[row[0].id] for row in (await session.execute(found.stmt)).all()}
+        found = search.query(word)
+        lexemes = await session.scalar(select(func.array(search.query_lexemes(word).scalar_subquery())))
+        if plan == "walk":
+            chosen = search.walk(found, lexemes, [world.orgs["A"], world.orgs["B"]], None)
+        else:
+            chosen = search.ranked_matches(found, lexemes)
+        shown = {key_of[row[0].id] for row in (await session.execute(chosen.stmt)).all()}
+        through_the_page = await search.page(session, found, PageParams(limit=50))
     assert shown == EXPECTED["s1"]
+    assert {key_of[hit.id] for hit in through_the_page.items} == EXPECTED["s1"]
 
 
 @pytest.mark.parametrize("actor", ["oa", "t1", "s1", "p1", "tB", "oaB", "sB"])

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.gateway import _RECORD as RECORD
+from schoolbase.ai.gateway import RECORD
 from schoolbase.ai.pricing import Price, Usage
 from schoolbase.models import AiOrganizationSettings, AiService, AiServicePrice, AiUsageLog
 from schoolbase.tenancy.demo_school import DemoSchool
@@ -96,6 +96,7 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
         .values(monthly_budget_usd=MONTHLY_BUDGET)
     )
     prices, zone = await _prices(session), ZoneInfo(time_zone)
+    connection = await session.connection()  # RECORD is written for the driver (psycopg's placeholders)
     for number in range(CALLS):
         who, feature, model, tokens_in, tokens_out = PATTERNS[number % len(PATTERNS)]
         service_id, price = prices[model]
@@ -103,7 +104,7 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
         scale = 1 + (number * 37 % 11) / 10
         usage = Usage(int(tokens_in * scale), int(tokens_out * scale)) if status == "succeeded" else Usage()
         charged = status == "succeeded"
-        log_id = await session.scalar(
+        recorded = await connection.exec_driver_sql(
             RECORD,
             {
                 "org": org_id,
@@ -120,8 +121,10 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
                 "prompt": None,
                 "response": None,
                 "reservation": None,
+                "log_id": None,
             },
         )
+        log_id = recorded.scalar_one()
         at = _when(number, now, zone)
         rating, comment = FEEDBACK.get(number, (None, None))
         await session.execute(

@@ -1,7 +1,7 @@
 """The AI gateway: feature and role check → rate-limit slots → budget reservation →
 provider call with no database connection held → settle (log, roll-ups, release).
 
-The checks and counters live in two SQL functions (``private.ai_admit`` and
+The checks and counters live in two SQL functions (``private.ai_admit_call`` and
 ``private.ai_record``), so each step is one round trip and atomic under any number
 of server processes. Every call, denied or not, leaves exactly one usage row, and
 the daily and monthly roll-ups change in the same transaction as that row.
@@ -11,18 +11,18 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
-
-from sqlalchemy import text
 
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
 from schoolbase.ai.providers import Provider, ProviderError, StreamTally
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.config import Settings
 from schoolbase.db.engine import Database
+from schoolbase.db.rls import DbIdentity
 from schoolbase.models.ai import AiCallStatus
 from schoolbase.observability import record_ai_call
 from schoolbase.problems import (
@@ -39,34 +39,19 @@ from schoolbase.problems import (
     VALIDATION,
     Problem,
     not_found,
+    unauthorized,
 )
 
-# One row per organization the caller belongs to (or just the one asked for),
-# with the requested service and the price in force now.
-_PREPARE = text(
-    """
-    select distinct on (o.id) o.id as org_id, s.id as service_id, s.model_id, s.max_output_tokens,
-           p.input_usd_per_mtok, p.output_usd_per_mtok, p.cache_write_usd_per_mtok, p.cache_read_usd_per_mtok,
-           st.store_prompts
-    from public.memberships mb
-    join public.users u on u.id = mb.user_id and u.disabled_at is null
-    join public.organizations o on o.id = mb.organization_id
-    join public.ai_organization_settings st on st.organization_id = o.id
-    left join public.ai_services s on s.alias = :alias and s.enabled
-    left join lateral (
-      select * from public.ai_service_prices sp
-      where sp.service_id = s.id and sp.effective_from <= now()
-      order by sp.effective_from desc limit 1
-    ) p on true
-    where mb.user_id = :user and (cast(:org as uuid) is null or o.id = cast(:org as uuid))
-    order by o.id
-    limit 2
-    """
+# In psycopg's placeholders: they run on the database's bare pool (``Database.service_call``). The
+# demo writes its AI history through RECORD too.
+_ADMIT = (
+    "select * from private.ai_admit_call(%(user)s, %(session)s, %(org)s, %(alias)s, %(feature)s::public.ai_feature, "
+    "%(max_tokens)s, %(input_bound)s, %(ttl)s, %(request_id)s, %(prompt)s)"
 )
-_ADMIT = text("select * from private.ai_admit(:org, :user, :service, :feature, :worst, :ttl, :request_id, :prompt)")
-_RECORD = text(
-    "select private.ai_record(:org, :user, :service, :feature, :request_id, :status, :tokens, :prices, :cost, "
-    ":latency, :error, :prompt, :response, :reservation)"
+RECORD = (
+    "select private.ai_record(%(org)s, %(user)s, %(service)s, %(feature)s::public.ai_feature, %(request_id)s, "
+    "%(status)s::public.ai_call_status, %(tokens)s::integer[], %(prices)s::numeric[], %(cost)s, %(latency)s, "
+    "%(error)s, %(prompt)s, %(response)s, %(reservation)s, %(log_id)s) as log_id"
 )
 
 DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
@@ -82,10 +67,14 @@ class Call:
     model_id: str
     price: Price
     request: MessageRequest
+    params: dict[str, Any]  # what goes to the provider
     request_id: str | None
     prompt: str | None
     reservation_id: uuid.UUID
     started: float
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
 
 
 def provider_problem(exc: ProviderError) -> Problem:
@@ -99,9 +88,34 @@ def provider_problem(exc: ProviderError) -> Problem:
     return AI_PROVIDER_ERROR(exc.message)
 
 
+def admission_problem(admitted, request: MessageRequest) -> Problem:
+    """Why ``private.ai_admit_call`` refused before it knew the organization and the service."""
+    match admitted.problem:
+        case "signed_out":
+            return unauthorized("this session has ended or the account is disabled; sign in again")
+        case "organization_not_found":
+            return not_found("organization")
+        case "organization_required":
+            return ORGANIZATION_REQUIRED(
+                "you belong to several organizations (or none): say which one pays with organization_id"
+            )
+        case "unknown_model":
+            return UNKNOWN_MODEL(f"no enabled AI service {request.model!r}; see GET /ai/services")
+        case "max_tokens":
+            return VALIDATION(f"max_tokens: {request.model} allows at most {admitted.svc_max_output}")
+        case _:
+            return NO_PRICE(f"no price is in force for {request.model}")
+
+
 def denial_problem(denial: str, detail: str, retry_after: int | None) -> Problem:
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return DENIALS.get(denial, AI_RATE_LIMITED)(detail, headers=headers, limit=denial)
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` as a text column can hold it: an answer or an upstream error may carry NUL
+    characters, and a usage row that cannot be written would leave the call unbilled."""
+    return text.replace("\x00", "\ufffd") if text else text
 
 
 def answer_text(message: dict[str, Any]) -> str:
@@ -126,110 +140,102 @@ class Gateway:
         )
         self._settling: set[asyncio.Task] = set()
 
-    async def admit(self, user_id: uuid.UUID, request: MessageRequest, request_id: str | None) -> Call:
-        """Check, take slots and reserve in one short transaction; a denial is recorded, then raised."""
+    async def admit(self, caller: DbIdentity, request: MessageRequest, request_id: str | None) -> Call:
+        """Check, take slots and reserve in one statement; a denial is recorded, then raised.
+        A request's caller has the sign-in session of its token, which must still be open; a
+        job working for a person has none, and only their account must be active."""
         params = request.provider_params()
         payload = json.dumps(params, ensure_ascii=False)
-        async with self.db.service_statement() as conn:
-            rows = (
-                await conn.execute(_PREPARE, {"user": user_id, "org": request.organization_id, "alias": request.model})
-            ).all()
-            found = self._one_organization(rows, request)
-            price = self._check_service(found, request)
-            prompt = payload if found.store_prompts else None
-            worst = price.worst_case(input_token_bound(len(payload.encode())), request.max_tokens)
-            admitted = (
-                await conn.execute(
-                    _ADMIT,
-                    {
-                        "org": found.org_id,
-                        "user": user_id,
-                        "service": found.service_id,
-                        "feature": request.feature.value,
-                        "worst": worst,
-                        "ttl": self.reservation_ttl,
-                        "request_id": request_id,
-                        "prompt": prompt,
-                    },
-                )
-            ).one()
+        admitted = await self.db.service_call(
+            _ADMIT,
+            {
+                "user": caller.user_id,
+                "session": caller.session_id,
+                "org": request.organization_id,
+                "alias": request.model,
+                "feature": request.feature.value,
+                "max_tokens": request.max_tokens,
+                "input_bound": input_token_bound(len(payload.encode())),
+                "ttl": self.reservation_ttl,
+                "request_id": request_id,
+                "prompt": payload,
+            },
+        )
+        if admitted.problem:
+            raise admission_problem(admitted, request)
         if admitted.denial:
             record_ai_call(request.model, admitted.denial, Usage(), Decimal(0))
             raise denial_problem(admitted.denial, admitted.detail, admitted.retry_after)
         return Call(
-            found.org_id,
-            user_id,
-            found.service_id,
-            found.model_id,
-            price,
+            admitted.org_id,
+            caller.user_id,
+            admitted.svc_id,
+            admitted.svc_model_id,
+            Price(*admitted.prices),
             request,
+            params,
             request_id,
-            prompt,
+            payload if admitted.keeps_prompts else None,
             admitted.reservation_id,
             time.perf_counter(),
         )
 
-    @staticmethod
-    def _one_organization(rows: list, request: MessageRequest):
-        if request.organization_id is not None and not rows:
-            raise not_found("organization")
-        if len(rows) != 1:
-            raise ORGANIZATION_REQUIRED(
-                "you belong to several organizations (or none): say which one pays with organization_id"
-            )
-        return rows[0]
-
-    @staticmethod
-    def _check_service(found, request: MessageRequest) -> Price:
-        if found.service_id is None:
-            raise UNKNOWN_MODEL(f"no enabled AI service {request.model!r}; see GET /ai/services")
-        if request.max_tokens > found.max_output_tokens:
-            raise VALIDATION(f"max_tokens: {request.model} allows at most {found.max_output_tokens}")
-        if found.input_usd_per_mtok is None:
-            raise NO_PRICE(f"no price is in force for {request.model}")
-        return Price(
-            found.input_usd_per_mtok,
-            found.output_usd_per_mtok,
-            found.cache_write_usd_per_mtok,
-            found.cache_read_usd_per_mtok,
-        )
-
     async def settle(
-        self, call: Call, status: AiCallStatus, usage: Usage, *, error: str | None = None, text_out: str | None = None
+        self,
+        call: Call,
+        status: AiCallStatus,
+        usage: Usage,
+        *,
+        error: str | None = None,
+        text_out: str | None = None,
+        log_id: uuid.UUID | None = None,
+        latency_ms: int | None = None,
     ) -> tuple[uuid.UUID, Decimal]:
+        """Write the call's usage row (with ``log_id`` when the receipt already names it) and
+        roll-ups, and release its reservation."""
         cost = call.price.cost(usage)
         price = call.price
-        async with self.db.service_statement() as conn:
-            log_id = await conn.scalar(
-                _RECORD,
-                {
-                    "org": call.organization_id,
-                    "user": call.user_id,
-                    "service": call.service_id,
-                    "feature": call.request.feature.value,
-                    "request_id": call.request_id,
-                    "status": status.value,
-                    "tokens": [
-                        usage.input_tokens,
-                        usage.output_tokens,
-                        usage.cache_write_tokens,
-                        usage.cache_read_tokens,
-                    ],
-                    "prices": [price.input, price.output, price.cache_write, price.cache_read],
-                    "cost": cost,
-                    "latency": int((time.perf_counter() - call.started) * 1000),
-                    "error": error,
-                    "prompt": call.prompt,
-                    "response": text_out,
-                    "reservation": call.reservation_id,
-                },
-            )
+        recorded = await self.db.service_call(
+            RECORD,
+            {
+                "org": call.organization_id,
+                "user": call.user_id,
+                "service": call.service_id,
+                "feature": call.request.feature.value,
+                "request_id": call.request_id,
+                "status": status.value,
+                "tokens": [
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.cache_write_tokens,
+                    usage.cache_read_tokens,
+                ],
+                "prices": [price.input, price.output, price.cache_write, price.cache_read],
+                "cost": cost,
+                "latency": call.elapsed_ms() if latency_ms is None else latency_ms,
+                "error": storable(error),
+                "prompt": call.prompt,
+                "response": storable(text_out),
+                "reservation": call.reservation_id,
+                "log_id": log_id,
+            },
+        )
         record_ai_call(call.request.model, status.value, usage, cost)
-        return log_id, cost
+        return recorded.log_id, cost
 
     async def complete(self, call: Call) -> dict[str, Any]:
+        """The provider's answer with its receipt, its usage row written."""
+        message, settlement = await self.answer(call)
+        await settlement()
+        return message
+
+    async def answer(self, call: Call) -> tuple[dict[str, Any], Callable[[], Awaitable[Any]]]:
+        """The provider's answer with its receipt, and the settlement that writes the usage row
+        the receipt names. The API sends the answer first and settles right after, so the
+        client does not wait for the bookkeeping; the reservation holds the call's worst case
+        against the budget until then. A failed call is settled before its problem is raised."""
         try:
-            completion = await self.provider.create(call.model_id, call.request.provider_params())
+            completion = await self.provider.create(call.model_id, call.params)
         except ProviderError as exc:
             await self.settle(call, AiCallStatus.failed, Usage(), error=exc.message)
             raise provider_problem(exc) from exc
@@ -240,9 +246,17 @@ class Gateway:
         except BaseException:
             await asyncio.shield(self.settle(call, AiCallStatus.failed, Usage(), error="call aborted"))
             raise
-        text_out = answer_text(completion.message)
-        log_id, cost = await self.settle(call, AiCallStatus.succeeded, completion.usage, text_out=text_out)
-        return {**completion.message, "schoolbase": self._receipt(call, log_id, cost)}
+        log_id, usage = uuid.uuid4(), completion.usage
+        settlement = partial(
+            self.settle,
+            call,
+            AiCallStatus.succeeded,
+            usage,
+            text_out=answer_text(completion.message),
+            log_id=log_id,
+            latency_ms=call.elapsed_ms(),
+        )
+        return {**completion.message, "schoolbase": self._receipt(call, log_id, call.price.cost(usage))}, settlement
 
     def _receipt(self, call: Call, log_id: uuid.UUID, cost: Decimal) -> dict[str, Any]:
         return {
@@ -269,7 +283,7 @@ class Gateway:
         tally = StreamTally()
         status, error = AiCallStatus.succeeded, None
         try:
-            async for event in self.provider.stream(call.model_id, call.request.provider_params()):
+            async for event in self.provider.stream(call.model_id, call.params):
                 tally.observe(event)
                 queue.put_nowait(sse(event["type"], event))
         except Exception as exc:  # noqa: BLE001 - any failure mid-stream is a failed call, billed as far as it got

@@ -35,10 +35,6 @@ class Price:
             + usage.cache_read_tokens * self.cache_read
         ) / MILLION
 
-    def worst_case(self, max_input_tokens: int, max_output_tokens: int) -> Decimal:
-        """The most a call can cost: every input token at the dearer of input and cache-write."""
-        return (max_input_tokens * max(self.input, self.cache_write) + max_output_tokens * self.output) / MILLION
-
 
 def input_token_bound(payload_bytes: int) -> int:
     """An upper bound on input tokens: no tokenizer packs fewer than one byte into a token."""

@@ -4,8 +4,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Select
+from starlette.background import BackgroundTask
 
 from schoolbase.ai import schemas, service
 from schoolbase.ai.gateway import Gateway
@@ -40,10 +41,13 @@ async def create_message(
     With ``stream: true`` the answer is the provider's server-sent events followed by a
     ``schoolbase_receipt`` event carrying the usage log id and cost.
     """
-    call = await gateway.admit(user.user_id, body, getattr(request.state, "request_id", None))
+    call = await gateway.admit(user, body, getattr(request.state, "request_id", None))
     if body.stream:
         return StreamingResponse(gateway.stream(call), media_type="text/event-stream")
-    return await gateway.complete(call)
+    # The provider's answer is plain JSON already: sent as it is, without FastAPI's encoder walking
+    # it, and before its usage row is written (the receipt already names the row).
+    message, settlement = await gateway.answer(call)
+    return JSONResponse(message, background=BackgroundTask(settlement))
 
 
 @router.get("/ai/services", response_model=list[schemas.ServiceOut])

@@ -1,5 +1,5 @@
 """Every way into the database. Nothing outside ``db/`` opens a transaction as someone or
-sets a role: there are exactly three ways in, each documented in docs/architecture.md.
+sets a role: these are the ways in, each documented in docs/architecture.md.
 
 - ``as_user(identity)``: a transaction as a person (or ``anon``), under row-level security,
   that first checks the account is active and the sign-in session has not ended. Requests
@@ -7,7 +7,11 @@ sets a role: there are exactly three ways in, each documented in docs/architectu
 - ``as_service()``: a transaction as ``service_role`` for work only the server does
   (sign-in, jobs, the mailer, storing an AI suggestion).
 - ``service_statement()``: a ``service_role`` connection in autocommit for single statements
-  that are atomic by themselves (the AI gateway's admission and settlement).
+  that are atomic by themselves (a job's progress, a bulk run's steps).
+- ``service_call(sql, params)``: the one row of one such statement, on a bare psycopg pool
+  without SQLAlchemy: the AI gateway's admission and settlement, run for every AI call,
+  where SQLAlchemy's pool and result handling cost several times the statement's own
+  client-side work.
 - ``service_lookup(statement, params)``: one read-only ``service_role`` statement beside a
   person's transaction (see below).
 
@@ -18,10 +22,13 @@ the server may make, the transaction calls a ``private`` SECURITY DEFINER functi
 the caller (for example ``private.set_managed_password``).
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Executable, Row, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -60,11 +67,20 @@ class Database:
             service_url, connect_args=as_service, **pool
         )
         self.service_sessions = async_sessionmaker(self.service_transactions_engine, expire_on_commit=False)
-        # The gateway's hot path: connections that start as service_role (libpq
-        # options), in autocommit, each statement a transaction of its own.
+        # Connections that start as service_role (libpq options), in autocommit, each
+        # statement a transaction of its own.
         self.service_engine: AsyncEngine = create_async_engine(
             service_url, isolation_level="AUTOCOMMIT", connect_args=as_service, **pool
         )
+        self.call_pool = AsyncConnectionPool(
+            urls.service,
+            min_size=1,
+            max_size=pool_size + max_overflow,
+            max_lifetime=pool["pool_recycle"],
+            kwargs={"autocommit": True, "row_factory": namedtuple_row, **as_service},
+            open=False,
+        )
+        self._call_pool_open: asyncio.Future | None = None
 
     def session_for(self, identity: DbIdentity) -> AsyncSession:
         """A new session, not yet begun, on the pool whose login role may take ``identity``'s
@@ -97,6 +113,14 @@ class Database:
         """A ``service_role`` connection whose every statement commits on its own."""
         return self.service_engine.connect()
 
+    async def service_call(self, sql: str, params: dict[str, Any]) -> Any:
+        """The one row ``sql`` returns, run as ``service_role`` in a transaction of its own."""
+        if self._call_pool_open is None:
+            self._call_pool_open = asyncio.ensure_future(self.call_pool.open())
+        await self._call_pool_open
+        async with self.call_pool.connection() as conn:
+            return await (await conn.execute(sql, params)).fetchone()
+
     async def service_lookup(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row]:
         """The rows of one read-only statement run as ``service_role`` on a connection of its own,
         for a question a person's request needs answered that their own rights cannot answer (the
@@ -109,3 +133,5 @@ class Database:
         await self.engine.dispose()
         await self.service_transactions_engine.dispose()
         await self.service_engine.dispose()
+        if self._call_pool_open is not None:
+            await self.call_pool.close()

@@ -145,7 +145,7 @@ async def generate(
         messages=[ChatMessage(role="user", content=_prompt(body))],
         max_tokens=_max_tokens(body.length),
     )
-    call = await gateway.admit(user_id, request, request_id)
+    call = await gateway.admit(identity, request, request_id)
     message = await gateway.complete(call)
     content = answer_text(message).strip()
     if not content:

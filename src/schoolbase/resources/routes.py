@@ -96,7 +96,9 @@ async def search_resources(
     author_id: uuid.UUID | None = None,
     class_id: uuid.UUID | None = None,
 ) -> Page:
-    """Resources you may read, best match first when ``q`` is given (else newest first).
+    """Resources you may read, best match first when ``q`` is given (else newest first): a
+    resource ranks by the best word of the query in it (its ``ts_rank``; title and tags weigh
+    more than the description).
     Students see approved resources of their organization (class-scoped ones only for their
     classes); authors also see their own drafts; org admins see everything of their organization."""
     found = search.query(

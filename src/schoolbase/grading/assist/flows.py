@@ -84,7 +84,7 @@ async def suggest(
     its item done there, so the two can never disagree)."""
     async with db.as_user(identity) as session:
         target = await load_target(session, submission_id)
-    call = await gateway.admit(identity.user_id, build_request(target, model), request_id)
+    call = await gateway.admit(identity, build_request(target, model), request_id)
     message = await gateway.complete(call)
     log_id = usage_log_id(message)
     grading: dict[str, Any] = {"submission_id": str(submission_id)}

@@ -13,14 +13,14 @@ The indexes are built in the migration's transaction (``create index`` holds off
 to the table while it runs: seconds per million rows).
 
 Revision ID: 20261201_030000
-Revises: 20261130_020000
+Revises: 20261201_020000
 Create Date: 2026-12-01 03:00:00
 """
 
 from schoolbase.migrations.helpers import sql_step
 
 revision = "20261201_030000"
-down_revision = "20261130_020000"
+down_revision = "20261201_020000"
 branch_labels = None
 depends_on = None
 
