@@ -7,8 +7,8 @@ from pwdlib import PasswordHash
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from schoolbase.cli import app
-from schoolbase.config import get_settings
+from schoolbase.cli import app, shared_pool_sizes
+from schoolbase.config import Settings, get_settings
 from schoolbase.db import migrate
 from tests.conftest import migrated_database
 
@@ -326,3 +326,9 @@ def test_users_disable_unknown_email_exits_1(cli_db):
     assert result.exit_code == 1
     assert f"error: no person with email {email}" in flat(result.stderr)
     assert "Traceback" not in result.output
+
+
+def test_workers_share_one_process_s_pools_unless_the_sizes_are_set():
+    assert shared_pool_sizes(Settings(), 2) == {"SCHOOLBASE_POOL_SIZE": "5", "SCHOOLBASE_POOL_MAX_OVERFLOW": "5"}
+    assert shared_pool_sizes(Settings(pool_size=32), 4) == {"SCHOOLBASE_POOL_MAX_OVERFLOW": "2"}
+    assert shared_pool_sizes(Settings(pool_size=3, pool_max_overflow=0), 8) == {}

@@ -136,6 +136,16 @@ def print_serve_screen(
         out.print(f"PostgreSQL log: {postgres_log}", highlight=False, soft_wrap=True)
 
 
+def shared_pool_sizes(settings: Settings, workers: int) -> dict[str, str]:
+    """Pool sizes for each of ``workers`` processes: unless set, the workers share one
+    process's connection budget, so PostgreSQL's connection limit fits any worker count."""
+    return {
+        f"SCHOOLBASE_{name.upper()}": str(max(1, getattr(settings, name) // workers))
+        for name in ("pool_size", "pool_max_overflow")
+        if name not in settings.model_fields_set
+    }
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -183,7 +193,11 @@ def serve(
         else:
             # Each worker process builds its own app from the environment, on the database this
             # process prepared (the embedded server stays this process's child).
-            os.environ.update(SCHOOLBASE_DATABASE_URL=urls.owner, SCHOOLBASE_PUBLIC_URL=settings.public_url)
+            os.environ.update(
+                SCHOOLBASE_DATABASE_URL=urls.owner,
+                SCHOOLBASE_PUBLIC_URL=settings.public_url,
+                **shared_pool_sizes(settings, workers),
+            )
             uvicorn.run(
                 "schoolbase.app:create_served_app",
                 factory=True,
@@ -229,7 +243,9 @@ def db_current() -> None:
 def db_history() -> None:
     """Every revision, newest first."""
     for revision in migrate.known_revisions():
-        console.print(f"{revision.id}  <- {revision.down or 'base'}  {revision.path.rsplit('/', 1)[-1]}")
+        # One line per revision whatever the terminal's width, so scripts can read it.
+        line = f"{revision.id}  <- {revision.down or 'base'}  {revision.path.rsplit('/', 1)[-1]}"
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 @db_app.command("check")
