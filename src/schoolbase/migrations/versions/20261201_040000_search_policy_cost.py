@@ -7,14 +7,14 @@
   (docs/benchmarks.md, "Resource search through row-level security").
 
 Revision ID: 20261201_040000
-Revises: 20261201_020000
+Revises: 20261201_030000
 Create Date: 2026-12-01 04:00:00
 """
 
 from schoolbase.migrations.helpers import function_statement, restored_functions, sql_file, sql_step
 
 revision = "20261201_040000"
-down_revision = "20261201_020000"
+down_revision = "20261201_030000"
 branch_labels = None
 depends_on = None
 
