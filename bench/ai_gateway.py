@@ -24,12 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import httpx
+from serving import SECRET, Processes, start_upstream_and_server  # bench/serving.py
 
 from schoolbase.ai.providers.local_upstream import free_port
 from schoolbase.auth.service import Client, start_session
@@ -43,7 +42,6 @@ from schoolbase.tenancy.people import create_person
 
 LITELLM_VERSION = "1.108.7"
 LITELLM_KEY = "sk-bench-litellm"
-SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 PROMPT = "Explain photosynthesis to a ninth grader."
 MESSAGES_BODY = {"model": "claude-haiku-4-5", "max_tokens": 200, "messages": [{"role": "user", "content": PROMPT}]}
 WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
@@ -98,49 +96,6 @@ def wrk(target: Target, connections: int, duration: int, workdir: Path, *, warmu
         p50_ms=int(values["p50_us"]) / 1000,
         p99_ms=int(values["p99_us"]) / 1000,
     )
-
-
-class Processes:
-    """The servers under test, each logging to a file shown if it dies; all stopped on leaving."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.running: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.running.append((proc, log))
-        return proc
-
-    def wait_until_up(self, url: str, proc: subprocess.Popen, limit: float = 120) -> None:
-        log = next(log for p, log in self.running if p is proc)
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"{url} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                httpx.get(url, timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise SystemExit(f"{url} did not come up in {limit:.0f} s:\n{log.read_text()[-3000:]}")
-
-    def __enter__(self) -> "Processes":
-        return self
-
-    def __exit__(self, kind, *exc) -> None:
-        for proc, log in reversed(self.running):
-            proc.terminate()
-            if kind is not None:
-                print(f"--- end of {log.name}:\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
-        for proc, _ in reversed(self.running):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 async def make_school(urls: DatabaseUrls) -> str:
@@ -294,27 +249,12 @@ def main() -> None:
         workdir = Path(tmp)
         migrate.upgrade(owner_url)
         token = asyncio.run(make_school(database_urls(owner_url, Settings())))
-        up_port, app_port = free_port(), free_port()
-        upstream = f"http://127.0.0.1:{up_port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
-        env.update(
-            SCHOOLBASE_DATABASE_URL=owner_url,
-            SCHOOLBASE_JWT_SECRET=SECRET,
-            SCHOOLBASE_AI_PROVIDER="anthropic",
-            SCHOOLBASE_ANTHROPIC_API_KEY="bench",
-            SCHOOLBASE_ANTHROPIC_BASE_URL=upstream,
-            SCHOOLBASE_AI_MAX_RETRIES="0",
-            SCHOOLBASE_LOG_LEVEL="WARNING",
-            SCHOOLBASE_POOL_SIZE=str(args.pool_size or math.ceil(args.connections / args.workers)),
-            SCHOOLBASE_POOL_MAX_OVERFLOW="0",
+        upstream, server = start_upstream_and_server(
+            processes,
+            owner_url,
+            workers=args.workers,
+            pool_size=args.pool_size or math.ceil(args.connections / args.workers),
         )
-        up = processes.start(
-            "upstream", [sys.executable, "-m", "schoolbase.ai.providers.local_upstream", "--port", str(up_port)], env
-        )
-        serve = [sys.executable, "-c", "from schoolbase.cli import app; app()", "serve", "--port", str(app_port)]
-        server = processes.start("schoolbase", [*serve, "--workers", str(args.workers)], env)
-        processes.wait_until_up(f"{upstream}/", up)
-        processes.wait_until_up(f"http://127.0.0.1:{app_port}/healthz", server)
         targets = [
             Target(
                 "direct",
@@ -324,7 +264,7 @@ def main() -> None:
             ),
             Target(
                 "schoolbase",
-                f"http://127.0.0.1:{app_port}/ai/messages",
+                f"{server}/ai/messages",
                 {**MESSAGES_BODY, "feature": "homework_help", "model": "claude-haiku"},
                 [f"Authorization: Bearer {token}"],
             ),

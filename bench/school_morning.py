@@ -26,26 +26,22 @@ Prints per operation the requests, req/s, p50 and p99 and unexpected answers, th
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 from district import Extra, generate, scratch_database  # bench/district.py
+from serving import SECRET, Processes, start_upstream_and_server  # bench/serving.py
 
-from schoolbase.ai.providers.local_upstream import free_port
 from schoolbase.auth.tokens import issue_access_token
 from schoolbase.config import Settings
 from schoolbase.web.cookies import SESSION_COOKIE
 
-SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 LUA = Path(__file__).with_name("school_morning.lua")
 
 PEOPLE = [
@@ -180,52 +176,13 @@ def write_requests(path: Path, requests: list[tuple]) -> None:
 def serving(owner_url: str, workdir: Path, workers: int, pool_size: int):
     """The AI upstream and ``schoolbase serve`` as child processes; yields the server's base URL.
 
-    Each of a server process's three database pools holds up to ``pool_size`` connections
-    (no overflow), its jobs pool two: PostgreSQL's 100 connections are shared."""
-    up_port, app_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLBASE_")}
-    env.update(
-        SCHOOLBASE_DATABASE_URL=owner_url,
-        SCHOOLBASE_JWT_SECRET=SECRET,
-        SCHOOLBASE_AI_PROVIDER="anthropic",
-        SCHOOLBASE_ANTHROPIC_API_KEY="bench",
-        SCHOOLBASE_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{up_port}",
-        SCHOOLBASE_AI_MAX_RETRIES="0",
-        SCHOOLBASE_LOG_LEVEL="WARNING",
-        SCHOOLBASE_POOL_SIZE=str(pool_size),
-        SCHOOLBASE_POOL_MAX_OVERFLOW="0",
-        SCHOOLBASE_JOBS_POOL_SIZE="2",
-    )
-    log = workdir / "server.log"
-    serve = ["serve", "--port", str(app_port), *(["--workers", str(workers)] if workers > 1 else [])]
-    with log.open("wb") as out:
-        procs = [
-            subprocess.Popen([sys.executable, "-m", "schoolbase.ai.providers.local_upstream", "--port", str(up_port)],
-                             env=env, stdout=subprocess.DEVNULL, stderr=out),
-            subprocess.Popen([sys.executable, "-c", "from schoolbase.cli import app; app()", *serve],
-                             env=env, stdout=subprocess.DEVNULL, stderr=out),
-        ]  # fmt: skip
-        try:
-            for url, proc in ((f"http://127.0.0.1:{up_port}/", procs[0]), (f"http://127.0.0.1:{app_port}/healthz", procs[1])):  # fmt: skip
-                wait_until_up(url, proc, log)
-            yield f"http://127.0.0.1:{app_port}"
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=30)
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(log.read_text())
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
+    Each of a server process's database pools holds up to ``pool_size`` connections (no
+    overflow), its jobs pool two: PostgreSQL's 100 connections are shared."""
+    with Processes(workdir) as processes:
+        _, server = start_upstream_and_server(
+            processes, owner_url, workers=workers, pool_size=pool_size, jobs_pool_size="2"
+        )
+        yield server
 
 
 def load(base_url: str, workdir: Path, requests: dict[str, list[tuple]], duration: int) -> dict[str, dict]:
@@ -289,9 +246,9 @@ def morning(students: int, args, workdir: Path) -> dict[str, dict]:
         requests = requests_of(owner_url, district.org, args.sample, args.ai_users)
         with serving(owner_url, workdir, args.workers, args.pool_size) as base_url:
             if args.warmup:
-                check(load(base_url, workdir, requests, args.warmup), workdir / "server.log")
+                check(load(base_url, workdir, requests, args.warmup), workdir / "schoolbase.log")
             results = load(base_url, workdir, requests, args.duration)
-            check(results, workdir / "server.log")
+            check(results, workdir / "schoolbase.log")
     report(students, results)
     return results
 
