@@ -168,3 +168,21 @@ async def test_another_organizations_category_has_no_subtree(db, world, actor):
         await apply_identity(session, world.identity(actor))
         subtree = set(await session.scalars(text("select private.category_subtree(:id)"), {"id": parent}))
     assert subtree == ({parent, child} if actor in ("oa", "t1", "s1", "p1") else set())
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "insert into private.resource_terms (organization_id, lexeme, rank, resource_id, state)"
+        " select organization_id, 'forged', 1, resource_id, state from private.resource_terms limit 1",
+        "update private.resource_terms set rank = 1",
+        "delete from private.resource_terms",
+    ],
+    ids=["insert", "update", "delete"],
+)
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_nobody_writes_the_search_terms_but_their_trigger(db, world, actor, write):
+    async with rolled_back(db, world.identity(actor)) as session:
+        with pytest.raises(DBAPIError) as refused:
+            await session.execute(text(write))
+    assert sqlstate(refused.value) == INSUFFICIENT_PRIVILEGE
