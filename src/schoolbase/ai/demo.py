@@ -1,6 +1,6 @@
 """The demo's AI usage history (Maple Grove) over the current month, so the usage dashboard has
-figures: calls recorded through the gateway's own statement (``private.ai_record``, which also
-keeps the monthly totals and the budget alerts), each then dated back to its day of the month;
+figures: calls recorded through the gateway's own settlement (``private.ai_record``, one call
+through ``private.ai_settle``, which also keeps the monthly totals and the budget alerts), each then dated back to its day of the month;
 the daily per-person totals are summed again from the dated calls. A fixed set of calls (the
 same spend whatever the day of the load), a few denied, some rated by their callers."""
 
@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schoolbase.ai.gateway import RECORD
 from schoolbase.ai.pricing import Price, Usage
 from schoolbase.models import AiOrganizationSettings, AiService, AiServicePrice, AiUsageLog
 from schoolbase.tenancy.demo_school import DemoSchool
 
 REQUEST_ID = "demo-history"
+_RECORD = text(
+    "select private.ai_record(:org, :user, :service, cast(:feature as public.ai_feature), :request_id, "
+    "cast(:status as public.ai_call_status), cast(:tokens as integer[]), cast(:prices as numeric[]), :cost, "
+    ":latency, :error, null, null, null, null)"
+)
 MONTHLY_BUDGET = Decimal("4.00")  # the history spends about $2.12: past the 50% alert
 CALLS = 72
 # (person, feature, model, input tokens, output tokens)
@@ -96,7 +100,6 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
         .values(monthly_budget_usd=MONTHLY_BUDGET)
     )
     prices, zone = await _prices(session), ZoneInfo(time_zone)
-    connection = await session.connection()  # RECORD is written for the driver (psycopg's placeholders)
     for number in range(CALLS):
         who, feature, model, tokens_in, tokens_out = PATTERNS[number % len(PATTERNS)]
         service_id, price = prices[model]
@@ -104,8 +107,8 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
         scale = 1 + (number * 37 % 11) / 10
         usage = Usage(int(tokens_in * scale), int(tokens_out * scale)) if status == "succeeded" else Usage()
         charged = status == "succeeded"
-        recorded = await connection.exec_driver_sql(
-            RECORD,
+        log_id = await session.scalar(
+            _RECORD,
             {
                 "org": org_id,
                 "user": people[who],
@@ -118,13 +121,8 @@ async def load_usage(session: AsyncSession, school: DemoSchool) -> None:
                 "cost": price.cost(usage),
                 "latency": 900 + number * 53 % 2400 if charged else None,
                 "error": error,
-                "prompt": None,
-                "response": None,
-                "reservation": None,
-                "log_id": None,
             },
         )
-        log_id = recorded.scalar_one()
         at = _when(number, now, zone)
         rating, comment = FEEDBACK.get(number, (None, None))
         await session.execute(

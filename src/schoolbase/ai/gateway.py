@@ -2,9 +2,10 @@
 provider call with no database connection held → settle (log, roll-ups, release).
 
 The checks and counters live in two SQL functions (``private.ai_admit_call`` and
-``private.ai_record``), so each step is one round trip and atomic under any number
+``private.ai_settle``), so each step is one round trip and atomic under any number
 of server processes. Every call, denied or not, leaves exactly one usage row, and
-the daily and monthly roll-ups change in the same transaction as that row.
+the daily and monthly roll-ups change in the same transaction as that row. Calls
+that finish together are settled together (``Settlements``).
 """
 
 import asyncio
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
+
+from psycopg.types.json import Jsonb
 
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
 from schoolbase.ai.providers import Provider, ProviderError, StreamTally
@@ -42,17 +45,12 @@ from schoolbase.problems import (
     unauthorized,
 )
 
-# In psycopg's placeholders: they run on the database's bare pool (``Database.service_call``). The
-# demo writes its AI history through RECORD too.
+# In psycopg's placeholders: they run on the database's bare pool (``Database.service_call``).
 _ADMIT = (
     "select * from private.ai_admit_call(%(user)s, %(session)s, %(org)s, %(alias)s, %(feature)s::public.ai_feature, "
     "%(max_tokens)s, %(input_bound)s, %(ttl)s, %(request_id)s, %(prompt)s)"
 )
-RECORD = (
-    "select private.ai_record(%(org)s, %(user)s, %(service)s, %(feature)s::public.ai_feature, %(request_id)s, "
-    "%(status)s::public.ai_call_status, %(tokens)s::integer[], %(prices)s::numeric[], %(cost)s, %(latency)s, "
-    "%(error)s, %(prompt)s, %(response)s, %(reservation)s, %(log_id)s) as log_id"
-)
+SETTLE = "select private.ai_settle(%(calls)s) as log_ids"
 
 DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
 
@@ -132,6 +130,64 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+class Settlements:
+    """Writes finished calls' settlements through ``private.ai_settle``, one batch at a time:
+    the settlements that arrive while a batch is being written make up the next, so under
+    load one statement and one commit serve many calls, and a lone call's is written at once.
+    A batch that fails is retried call by call, so one bad settlement fails only its own call.
+    A caller that stops waiting does not stop its settlement from being written."""
+
+    def __init__(self, db: Database, batch_limit: int = 100) -> None:
+        self.db, self.batch_limit = db, batch_limit
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future]] = []
+        self.writer: asyncio.Task | None = None
+
+    async def write(self, settlement: dict[str, Any]) -> uuid.UUID:
+        """The usage row id of ``settlement`` (the keys of ``private.ai_settlement``), once written."""
+        written = asyncio.get_running_loop().create_future()
+        self.waiting.append((settlement, written))
+        if self.writer is None:
+            self.writer = asyncio.create_task(self._drain())
+        return await written
+
+    async def _drain(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[: self.batch_limit], self.waiting[self.batch_limit :]
+                await self._write(batch)
+        finally:
+            self.writer = None
+
+    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future]]) -> None:
+        try:
+            calls = Jsonb([settlement for settlement, _ in batch], dumps=_settlement_json)
+            log_ids = (await self.db.service_call(SETTLE, {"calls": calls})).log_ids
+        except Exception as exc:
+            if len(batch) > 1:
+                for one in batch:
+                    await self._write([one])
+                return
+            results = [exc]
+        else:
+            results = log_ids
+        for (_, written), result in zip(batch, results, strict=True):
+            if written.done():  # its caller stopped waiting
+                continue
+            if isinstance(result, Exception):
+                written.set_exception(result)
+            else:
+                written.set_result(result)
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            await self.writer
+
+
+def _settlement_json(settlement: list[dict[str, Any]]) -> str:
+    # ids and amounts as strings: numeric keeps every digit of a Decimal
+    return json.dumps(settlement, default=str)
+
+
 class Gateway:
     def __init__(self, db: Database, provider: Provider, settings: Settings) -> None:
         self.db, self.provider, self.settings = db, provider, settings
@@ -139,6 +195,7 @@ class Gateway:
             int(settings.ai_timeout_seconds * (settings.ai_max_retries + 1)) + settings.ai_reservation_grace_seconds
         )
         self._settling: set[asyncio.Task] = set()
+        self.settlements = Settlements(db)
 
     async def admit(self, caller: DbIdentity, request: MessageRequest, request_id: str | None) -> Call:
         """Check, take slots and reserve in one statement; a denial is recorded, then raised.
@@ -195,8 +252,7 @@ class Gateway:
         roll-ups, and release its reservation."""
         cost = call.price.cost(usage)
         price = call.price
-        recorded = await self.db.service_call(
-            RECORD,
+        log_id = await self.settlements.write(
             {
                 "org": call.organization_id,
                 "user": call.user_id,
@@ -218,10 +274,10 @@ class Gateway:
                 "response": storable(text_out),
                 "reservation": call.reservation_id,
                 "log_id": log_id,
-            },
+            }
         )
         record_ai_call(call.request.model, status.value, usage, cost)
-        return recorded.log_id, cost
+        return log_id, cost
 
     async def complete(self, call: Call) -> dict[str, Any]:
         """The provider's answer with its receipt, its usage row written."""
@@ -304,4 +360,5 @@ class Gateway:
         """Let streams whose clients left finish settling, then close the provider."""
         if self._settling:
             await asyncio.gather(*self._settling, return_exceptions=True)
+        await self.settlements.aclose()
         await self.provider.close()

@@ -171,3 +171,12 @@ def sql_step(*statements: str) -> Callable[[], None]:
             op.execute(statement)
 
     return explicit_grants(step)
+
+
+def revised(statement: str, *changes: tuple[str, str]) -> str:
+    """``statement`` with each ``(old, new)`` change made, each ``old`` found exactly once."""
+    for old, new in changes:
+        if statement.count(old) != 1:
+            raise LookupError(f"{old!r} is not in the statement exactly once")
+        statement = statement.replace(old, new)
+    return statement

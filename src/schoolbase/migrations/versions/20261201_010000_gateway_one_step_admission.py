@@ -19,6 +19,7 @@ from schoolbase.migrations.helpers import (
     execute_only,
     function_statement,
     restored_functions,
+    revised,
     sql_file,
     sql_step,
 )
@@ -54,15 +55,6 @@ LOG_ID_VALUE = (
 def first(function: str, *, or_replace: bool = False) -> str:
     """``function`` as the AI usage revision created it."""
     return function_statement("20250920_163900", "gateway_functions", function, or_replace=or_replace)
-
-
-def revised(statement: str, *changes: tuple[str, str]) -> str:
-    """``statement`` with each ``(old, new)`` change made, each ``old`` found exactly once."""
-    for old, new in changes:
-        if statement.count(old) != 1:
-            raise LookupError(f"{old!r} is not in the statement exactly once")
-        statement = statement.replace(old, new)
-    return statement
 
 
 upgrade = sql_step(

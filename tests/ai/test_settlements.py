@@ -1,0 +1,97 @@
+"""Calls that finish together are settled together: one statement and one commit for the
+batch, every call still its own usage row, the roll-ups still equal to the logs, and one
+bad settlement failing only its own call."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from schoolbase.ai.gateway import SETTLE
+from schoolbase.ai.pricing import Usage
+from schoolbase.ai.schemas import MessageRequest
+from schoolbase.db.rls import user_identity
+from schoolbase.models.ai import AiCallStatus
+from tests.ai.support import assert_released, away_from_minute_edge, logs, message
+from tests.ai.test_gateway import assert_rollups_match_logs
+
+
+@pytest.fixture
+def settle_statements(app, monkeypatch) -> list[int]:
+    """The size of each batch the gateway's settlements wrote, in order (the statements still run)."""
+    db, sizes = app.state.gateway.settlements.db, []
+    run = db.service_call
+
+    async def counted(sql, params):
+        if sql == SETTLE:
+            sizes.append(len(params["calls"].obj))
+        return await run(sql, params)
+
+    monkeypatch.setattr(db, "service_call", counted)
+    return sizes
+
+
+async def admitted(app, school, calls: int, who: str = "s"):
+    await away_from_minute_edge(needed_seconds=10)
+    request = MessageRequest.model_validate(message("settle me"))
+    return [await app.state.gateway.admit(user_identity(school.people[who]), request, None) for _ in range(calls)]
+
+
+async def test_calls_finishing_together_are_one_statement_and_each_their_own_row(
+    app, db, make_school, settle_statements
+):
+    school = await make_school()
+    calls = await admitted(app, school, 30)
+    gateway = app.state.gateway
+    settled = await asyncio.gather(
+        *(gateway.settle(call, AiCallStatus.succeeded, Usage(10 + n, 5)) for n, call in enumerate(calls))
+    )
+    assert settle_statements == [30]
+    rows = {row["id"]: row for row in await logs(db, school.org_id)}
+    assert len(rows) == 30
+    for n, (log_id, cost) in enumerate(settled):  # each caller gets its own row back
+        assert rows[log_id]["input_tokens"] == 10 + n
+        assert rows[log_id]["cost_usd"] == cost
+    await assert_rollups_match_logs(db, school.org_id)
+    await assert_released(db, school.org_id)
+
+
+async def test_settlements_arriving_while_a_batch_is_written_make_the_next(app, db, make_school, settle_statements):
+    school = await make_school()
+    first, *rest = await admitted(app, school, 6)
+    gateway = app.state.gateway
+    alone = asyncio.create_task(gateway.settle(first, AiCallStatus.succeeded, Usage(1, 1)))
+    await asyncio.sleep(0)  # the first batch is on its way to the database
+    await asyncio.gather(alone, *(gateway.settle(call, AiCallStatus.succeeded, Usage(1, 1)) for call in rest))
+    assert settle_statements == [1, 5]
+    assert len(await logs(db, school.org_id)) == 6
+    await assert_rollups_match_logs(db, school.org_id)
+
+
+async def test_one_bad_settlement_fails_only_its_own_call(app, db, make_school, settle_statements):
+    school = await make_school()
+    good, bad, also_good = await admitted(app, school, 3)
+    bad.service_id = uuid.uuid4()  # no such service: its usage row cannot be written
+    gateway = app.state.gateway
+    outcomes = await asyncio.gather(
+        *(gateway.settle(call, AiCallStatus.succeeded, Usage(3, 2)) for call in (good, bad, also_good)),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], Exception)
+    assert not isinstance(outcomes[0], Exception) and not isinstance(outcomes[2], Exception)
+    assert settle_statements == [3, 1, 1, 1]  # the batch, then each call on its own
+    assert {row["id"] for row in await logs(db, school.org_id)} == {outcomes[0][0], outcomes[2][0]}
+    await assert_rollups_match_logs(db, school.org_id)
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_call_settled(app, db, make_school):
+    school = await make_school()
+    (call,) = await admitted(app, school, 1)
+    waiting = asyncio.create_task(app.state.gateway.settle(call, AiCallStatus.succeeded, Usage(7, 3)))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await app.state.gateway.settlements.aclose()
+    assert [row["input_tokens"] for row in await logs(db, school.org_id)] == [7]
+    await assert_released(db, school.org_id)
