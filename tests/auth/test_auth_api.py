@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import httpx
 import jwt
@@ -311,6 +312,17 @@ async def test_issued_token_that_has_expired_is_refused(client, settings, person
     user_id, email = person
     session_id = uuid.UUID(session_of((await token_form(client, email)).json(), settings))
     token = issue_access_token(settings, user_id, email, session_id, now=datetime.now(UTC) - timedelta(hours=2))
+    assert_problem(await client.get("/me", headers=bearer(token)), 401, "unauthorized")
+
+
+async def test_a_token_used_while_valid_is_refused_once_it_expires(client, settings, person, monkeypatch):
+    """Its signature is verified once, but every request still checks its expiry."""
+    user_id, email = person
+    session_id = uuid.UUID(session_of((await token_form(client, email)).json(), settings))
+    token = issue_access_token(settings, user_id, email, session_id)
+    assert (await client.get("/me", headers=bearer(token))).status_code == 200
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr("schoolbase.auth.tokens.time", SimpleNamespace(time=lambda: expiry))
     assert_problem(await client.get("/me", headers=bearer(token)), 401, "unauthorized")
 
 

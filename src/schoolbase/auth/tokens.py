@@ -2,9 +2,11 @@
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -22,6 +24,7 @@ class AccessClaims:
     user_id: uuid.UUID
     session_id: uuid.UUID
     raw: dict
+    expires_at: int  # seconds since the epoch
 
     @property
     def password_change_required(self) -> bool:
@@ -59,18 +62,29 @@ def decode_access_token(settings: Settings, token: str, *, expired_too: bool = F
     """Verify signature, algorithm, audience and expiry; ``alg: none`` never passes.
     ``expired_too``: an expired token still names its session (the web app renews it
     while the session lasts)."""
+    claims = _verified(token, settings.jwt_secret.get_secret_value(), settings.jwt_audience)
+    if not expired_too and claims.expires_at <= time.time():
+        raise InvalidToken("Signature has expired")
+    return claims
+
+
+# A token's signature and claims are verified once, not on each of its many requests; each use
+# still checks its expiry, and the database checks its session. Only tokens that pass are kept,
+# so invalid ones cannot crowd the cache, and the key holds the secret: a new one verifies again.
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str, audience: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            secret,
             algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            options={"require": ["sub", "sid", "exp", "aud", "role"], "verify_exp": not expired_too},
+            audience=audience,
+            options={"require": ["sub", "sid", "exp", "aud", "role"], "verify_exp": False},
         )
         if claims["role"] != "authenticated":
             raise InvalidToken("token role is not 'authenticated'")
-        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), claims)
-    except (jwt.PyJWTError, ValueError) as exc:
+        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), claims, int(claims["exp"]))
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 
