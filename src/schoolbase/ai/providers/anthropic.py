@@ -54,12 +54,15 @@ class AnthropicProvider:
         # each retry keeps a budget reservation and rate-limit slot in use.
         # The SDK's aiohttp transport: its connection pool hands out a kept-alive connection
         # without polling every idle one first, as the default transport does per request.
+        # The server exports no OpenTelemetry traces (it logs and counts calls itself), so the
+        # SDK's spans and trace headers would only cost every call.
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
             max_retries=max_retries,
             timeout=anthropic.Timeout(timeout_seconds, connect=5.0),
             http_client=anthropic.DefaultAioHttpClient(),
+            open_telemetry={"traces": False, "propagation": False},
         )
 
     async def create(self, model_id: str, params: dict[str, Any]) -> Completion:
