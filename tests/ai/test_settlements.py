@@ -1,13 +1,13 @@
 """Calls that finish together are settled together: one statement and one commit for the
-batch, every call still its own usage row, the roll-ups still equal to the logs, and one
-bad settlement failing only its own call."""
+batch, then a wait for the disk, every call still its own usage row, the roll-ups still
+equal to the logs, and one bad settlement failing only its own call."""
 
 import asyncio
 import uuid
 
 import pytest
 
-from schoolbase.ai.gateway import SETTLE
+from schoolbase.ai.gateway import FLUSHED, SETTLE
 from schoolbase.ai.pricing import Usage
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.db.rls import user_identity
@@ -25,6 +25,8 @@ def settle_statements(app, monkeypatch) -> list[int]:
     async def counted(sql, params):
         if sql == SETTLE:
             sizes.append(len(params["calls"].obj))
+        elif sql == FLUSHED:
+            sizes.append("flushed")
         return await run(sql, params)
 
     monkeypatch.setattr(db, "service_call", counted)
@@ -46,7 +48,7 @@ async def test_calls_finishing_together_are_one_statement_and_each_their_own_row
     settled = await asyncio.gather(
         *(gateway.settle(call, AiCallStatus.succeeded, Usage(10 + n, 5)) for n, call in enumerate(calls))
     )
-    assert settle_statements == [30]
+    assert settle_statements == [30, "flushed"]
     rows = {row["id"]: row for row in await logs(db, school.org_id)}
     assert len(rows) == 30
     for n, (log_id, cost) in enumerate(settled):  # each caller gets its own row back
@@ -63,7 +65,7 @@ async def test_settlements_arriving_while_a_batch_is_written_make_the_next(app, 
     alone = asyncio.create_task(gateway.settle(first, AiCallStatus.succeeded, Usage(1, 1)))
     await asyncio.sleep(0)  # the first batch is on its way to the database
     await asyncio.gather(alone, *(gateway.settle(call, AiCallStatus.succeeded, Usage(1, 1)) for call in rest))
-    assert settle_statements == [1, 5]
+    assert settle_statements == [1, "flushed", 5, "flushed"]
     assert len(await logs(db, school.org_id)) == 6
     await assert_rollups_match_logs(db, school.org_id)
 
@@ -79,7 +81,7 @@ async def test_one_bad_settlement_fails_only_its_own_call(app, db, make_school, 
     )
     assert isinstance(outcomes[1], Exception)
     assert not isinstance(outcomes[0], Exception) and not isinstance(outcomes[2], Exception)
-    assert settle_statements == [3, 1, 1, 1]  # the batch, then each call on its own
+    assert settle_statements == [3, 1, "flushed", 1, 1, "flushed"]  # the batch, then each call on its own
     assert {row["id"] for row in await logs(db, school.org_id)} == {outcomes[0][0], outcomes[2][0]}
     await assert_rollups_match_logs(db, school.org_id)
 
@@ -95,3 +97,22 @@ async def test_a_caller_that_stops_waiting_still_has_its_call_settled(app, db, m
     await app.state.gateway.settlements.aclose()
     assert [row["input_tokens"] for row in await logs(db, school.org_id)] == [7]
     await assert_released(db, school.org_id)
+
+
+async def test_a_flush_that_fails_neither_fails_nor_repeats_the_settled_calls(app, db, make_school, monkeypatch):
+    """The batch is committed before the wait for the disk: written again, it would be billed twice."""
+    school = await make_school()
+    calls = await admitted(app, school, 2)
+    settlements = app.state.gateway.settlements
+    run = settlements.db.service_call
+
+    async def flush_fails(sql, params):
+        if sql == FLUSHED:
+            raise OSError("connection lost")
+        return await run(sql, params)
+
+    monkeypatch.setattr(settlements.db, "service_call", flush_fails)
+    gateway = app.state.gateway
+    settled = await asyncio.gather(*(gateway.settle(call, AiCallStatus.succeeded, Usage(4, 4)) for call in calls))
+    assert sorted(row["id"] for row in await logs(db, school.org_id)) == sorted(log_id for log_id, _ in settled)
+    await assert_rollups_match_logs(db, school.org_id)

@@ -10,6 +10,7 @@ that finish together are settled together (``Settlements``).
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,7 +51,19 @@ _ADMIT = (
     "select * from private.ai_admit_call(%(user)s, %(session)s, %(org)s, %(alias)s, %(feature)s::public.ai_feature, "
     "%(max_tokens)s, %(input_bound)s, %(ttl)s, %(request_id)s, %(prompt)s)"
 )
-SETTLE = "select private.ai_settle(%(calls)s) as log_ids"
+# A settlement commits without waiting for the disk, so the monthly row it updates is not
+# locked against admissions while the WAL flushes; FLUSHED, a durable write of its own, then
+# waits for that flush (see private.ai_flush_marks).
+SETTLE = (
+    "with unflushed as (select set_config('synchronous_commit', 'off', true)) "
+    "select private.ai_settle(%(calls)s) as log_ids from unflushed"
+)
+FLUSHED = (
+    "insert into private.ai_flush_marks as f values (pg_backend_pid(), now()) "
+    "on conflict (backend_pid) do update set marked_at = excluded.marked_at returning f.marked_at"
+)
+
+log = logging.getLogger(__name__)
 
 DENIALS = {"feature_disabled": AI_FEATURE_DISABLED, "monthly_budget": AI_BUDGET_EXHAUSTED}
 
@@ -134,8 +147,9 @@ class Settlements:
     """Writes finished calls' settlements through ``private.ai_settle``, one batch at a time:
     the settlements that arrive while a batch is being written make up the next, so under
     load one statement and one commit serve many calls, and a lone call's is written at once.
-    A batch that fails is retried call by call, so one bad settlement fails only its own call.
-    A caller that stops waiting does not stop its settlement from being written."""
+    A batch is settled once it is on disk. A batch that fails is retried call by call, so one
+    bad settlement fails only its own call. A caller that stops waiting does not stop its
+    settlement from being written."""
 
     def __init__(self, db: Database, batch_limit: int = 100) -> None:
         self.db, self.batch_limit = db, batch_limit
@@ -169,6 +183,7 @@ class Settlements:
                 return
             results = [exc]
         else:
+            await self._flushed()
             results = log_ids
         for (_, written), result in zip(batch, results, strict=True):
             if written.done():  # its caller stopped waiting
@@ -177,6 +192,12 @@ class Settlements:
                 written.set_exception(result)
             else:
                 written.set_result(result)
+
+    async def _flushed(self) -> None:
+        try:
+            await self.db.service_call(FLUSHED, {})
+        except Exception:  # the batch is committed: written again, it would be billed twice
+            log.warning("AI settlements committed, but their flush to disk is not confirmed", exc_info=True)
 
     async def aclose(self) -> None:
         if self.writer is not None:

@@ -4,7 +4,9 @@
   their reservations and adds them to the monthly and daily roll-ups and the budget alerts,
   set by set, in one statement. The gateway hands it the settlements that finish while the
   last batch is being written, so under load one commit and one disk flush serve many calls.
-  ``private.ai_record`` is now that function for one call.
+  ``private.ai_record`` is now that function for one call. The gateway commits a settlement
+  without waiting for its WAL flush, so the organization's monthly row is not held locked
+  while the disk flushes, then waits for the flush with a write to ``private.ai_flush_marks``.
 - ``private.ai_admit`` computes each rate window's start once per call, and creates a user's
   window rows only on their first call instead of trying to on every call.
 
@@ -37,5 +39,5 @@ downgrade = sql_step(
         ),
         revised(admission.first("private.ai_admit", or_replace=True), admission.CURRENT_ROLES),
     )
-    + "drop function private.ai_settle(jsonb);\ndrop type private.ai_settlement;\n"
+    + "drop function private.ai_settle(jsonb);\ndrop type private.ai_settlement;\ndrop table private.ai_flush_marks;\n"
 )

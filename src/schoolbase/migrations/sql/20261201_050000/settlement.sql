@@ -1,4 +1,16 @@
 
+-- A settlement commits without waiting for its WAL flush, so that the monthly row it updates
+-- is not held locked (from every admission of the organization) while the disk flushes; the
+-- gateway then waits for the flush with a write of its own here, a row per server connection,
+-- and only then tells the caller the call is settled. WAL reaches the disk in order, so a
+-- crash that loses a settlement loses everything that saw it too.
+create table private.ai_flush_marks (
+  backend_pid integer primary key,
+  marked_at timestamptz not null
+);
+alter table private.ai_flush_marks enable row level security;
+grant select, insert, update on private.ai_flush_marks to service_role;
+
 -- Settles any number of finished calls in one statement and one commit: their usage rows,
 -- their reservations released, the monthly and daily roll-ups and the budget alerts, set by
 -- set. The gateway gathers the settlements that finish while one is being written, so under
