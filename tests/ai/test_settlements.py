@@ -5,6 +5,7 @@ equal to the logs, and one bad settlement failing only its own call."""
 import asyncio
 import uuid
 
+import psycopg
 import pytest
 
 from schoolbase.ai.gateway import FLUSHED, SETTLE
@@ -116,3 +117,23 @@ async def test_a_flush_that_fails_neither_fails_nor_repeats_the_settled_calls(ap
     settled = await asyncio.gather(*(gateway.settle(call, AiCallStatus.succeeded, Usage(4, 4)) for call in calls))
     assert sorted(row["id"] for row in await logs(db, school.org_id)) == sorted(log_id for log_id, _ in settled)
     await assert_rollups_match_logs(db, school.org_id)
+
+
+async def test_a_batch_whose_connection_fails_is_not_written_again(app, db, make_school, monkeypatch):
+    """It may have been committed before the connection went: each call fails instead."""
+    school = await make_school()
+    calls = await admitted(app, school, 3)
+    settlements = app.state.gateway.settlements
+    tries = []
+
+    async def connection_lost(sql, params):
+        tries.append(sql)
+        raise psycopg.OperationalError("connection lost")
+
+    monkeypatch.setattr(settlements.db, "service_call", connection_lost)
+    gateway = app.state.gateway
+    outcomes = await asyncio.gather(
+        *(gateway.settle(call, AiCallStatus.succeeded, Usage(1, 1)) for call in calls), return_exceptions=True
+    )
+    assert all(isinstance(outcome, psycopg.OperationalError) for outcome in outcomes)
+    assert tries == [SETTLE]

@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from schoolbase.ai.pricing import Price, Usage, input_token_bound
@@ -54,10 +55,7 @@ _ADMIT = (
 # A settlement commits without waiting for the disk, so the monthly row it updates is not
 # locked against admissions while the WAL flushes; FLUSHED, a durable write of its own, then
 # waits for that flush (see private.ai_flush_marks).
-SETTLE = (
-    "with unflushed as (select set_config('synchronous_commit', 'off', true)) "
-    "select private.ai_settle(%(calls)s) as log_ids from unflushed"
-)
+SETTLE = "select private.ai_settle(%(calls)s, p_flush_later => true) as log_ids"
 FLUSHED = (
     "insert into private.ai_flush_marks as f values (pg_backend_pid(), now()) "
     "on conflict (backend_pid) do update set marked_at = excluded.marked_at returning f.marked_at"
@@ -147,9 +145,9 @@ class Settlements:
     """Writes finished calls' settlements through ``private.ai_settle``, one batch at a time:
     the settlements that arrive while a batch is being written make up the next, so under
     load one statement and one commit serve many calls, and a lone call's is written at once.
-    A batch is settled once it is on disk. A batch that fails is retried call by call, so one
-    bad settlement fails only its own call. A caller that stops waiting does not stop its
-    settlement from being written."""
+    A batch is settled once it is on disk. A batch PostgreSQL refuses is retried call by call,
+    so one bad settlement fails only its own call. A caller that stops waiting does not stop
+    its settlement from being written."""
 
     def __init__(self, db: Database, batch_limit: int = 100) -> None:
         self.db, self.batch_limit = db, batch_limit
@@ -177,11 +175,13 @@ class Settlements:
             calls = Jsonb([settlement for settlement, _ in batch], dumps=_settlement_json)
             log_ids = (await self.db.service_call(SETTLE, {"calls": calls})).log_ids
         except Exception as exc:
-            if len(batch) > 1:
+            # Only a settlement PostgreSQL refused is tried again alone: after a lost connection
+            # the batch may have been committed, and written again it would be billed twice.
+            if len(batch) > 1 and isinstance(exc, (psycopg.DataError, psycopg.IntegrityError)):
                 for one in batch:
                     await self._write([one])
                 return
-            results = [exc]
+            results = [exc] * len(batch)
         else:
             await self._flushed()
             results = log_ids

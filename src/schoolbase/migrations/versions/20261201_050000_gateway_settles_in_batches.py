@@ -1,6 +1,6 @@
 """The AI gateway settles finished calls in batches, and admits a call with less work.
 
-- ``private.ai_settle(jsonb)`` writes the usage rows of any number of finished calls, releases
+- ``private.ai_settle(jsonb, boolean)`` writes the usage rows of any number of finished calls, releases
   their reservations and adds them to the monthly and daily roll-ups and the budget alerts,
   set by set, in one statement. The gateway hands it the settlements that finish while the
   last batch is being written, so under load one commit and one disk flush serve many calls.
@@ -24,7 +24,7 @@ down_revision = "20261201_040000"
 branch_labels = None
 depends_on = None
 
-SETTLE = ("private.ai_settle(jsonb)",)
+SETTLE = ("private.ai_settle(jsonb, boolean)",)
 # The definitions this revision replaces, as the one-step admission revision wrote them.
 admission = import_module("schoolbase.migrations.versions.20261201_010000_gateway_one_step_admission")
 
@@ -39,5 +39,5 @@ downgrade = sql_step(
         ),
         revised(admission.first("private.ai_admit", or_replace=True), admission.CURRENT_ROLES),
     )
-    + "drop function private.ai_settle(jsonb);\ndrop type private.ai_settlement;\ndrop table private.ai_flush_marks;\n"
+    + "drop function private.ai_settle(jsonb, boolean);\ndrop type private.ai_settlement;\ndrop table private.ai_flush_marks;\n"
 )

@@ -1,9 +1,10 @@
 
--- A settlement commits without waiting for its WAL flush, so that the monthly row it updates
--- is not held locked (from every admission of the organization) while the disk flushes; the
--- gateway then waits for the flush with a write of its own here, a row per server connection,
--- and only then tells the caller the call is settled. WAL reaches the disk in order, so a
--- crash that loses a settlement loses everything that saw it too.
+-- The gateway's settlements commit without waiting for their WAL flush (private.ai_settle's
+-- p_flush_later), so that the monthly row they update is not held locked (from every
+-- admission of the organization) while the disk flushes; the gateway then waits for the flush
+-- with a write of its own here, a row per server connection, and only then tells the caller
+-- the call is settled. WAL reaches the disk in order, so a crash that loses a settlement
+-- loses everything that saw it too.
 create table private.ai_flush_marks (
   backend_pid integer primary key,
   marked_at timestamptz not null
@@ -16,7 +17,8 @@ grant select, insert, update on private.ai_flush_marks to service_role;
 -- set. The gateway gathers the settlements that finish while one is being written, so under
 -- load a commit (and its disk flush) serves many calls. Returns the usage row ids in the
 -- order of p_calls. Roll-up rows are locked in key order, so settlements from several
--- server processes cannot deadlock on them.
+-- server processes cannot deadlock on them. With p_flush_later the commit does not wait for
+-- the disk: the caller then waits for it (private.ai_flush_marks above).
 create type private.ai_settlement as (
   org uuid, "user" uuid, service uuid, feature public.ai_feature, request_id text, status public.ai_call_status,
   tokens integer[], prices numeric[], cost numeric, latency integer, error text, prompt text, response text,
@@ -25,12 +27,15 @@ create type private.ai_settlement as (
   month date, day date, store_prompts boolean, budget numeric, thresholds integer[]
 );
 
-create function private.ai_settle(p_calls jsonb) returns uuid[]
+create function private.ai_settle(p_calls jsonb, p_flush_later boolean default false) returns uuid[]
   language plpgsql volatile set search_path = ''
   as $$
   declare
     calls private.ai_settlement[];
   begin
+    if p_flush_later then
+      perform set_config('synchronous_commit', 'off', true);
+    end if;
     select array_agg(row(c.org, c."user", c.service, c.feature, c.request_id, c.status, c.tokens, c.prices,
         c.cost, c.latency, c.error, c.prompt, c.response, c.reservation, coalesce(c.log_id, gen_random_uuid()),
         date_trunc('month', now() at time zone o.time_zone)::date, (now() at time zone o.time_zone)::date,
