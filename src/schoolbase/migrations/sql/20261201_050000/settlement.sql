@@ -2,11 +2,12 @@
 -- The gateway's settlements commit without waiting for their WAL flush (private.ai_settle's
 -- p_flush_later), so that the monthly row they update is not held locked (from every
 -- admission of the organization) while the disk flushes; the gateway then waits for the flush
--- with a write of its own here, a row per server connection, and only then tells the caller
--- the call is settled. WAL reaches the disk in order, so a crash that loses a settlement
--- loses everything that saw it too.
+-- with a write of its own here, and only then tells the caller the call is settled. WAL
+-- reaches the disk in order, so a crash that loses a settlement loses everything that saw it
+-- too. A connection writes the row of its backend's process id modulo 1,024, so the table
+-- stays small and connections rarely share a row (sharing one only makes them take turns).
 create table private.ai_flush_marks (
-  backend_pid integer primary key,
+  slot integer primary key check (slot between 0 and 1023),
   marked_at timestamptz not null
 );
 alter table private.ai_flush_marks enable row level security;
