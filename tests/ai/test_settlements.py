@@ -13,7 +13,7 @@ from schoolbase.ai.pricing import Usage
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.db.rls import user_identity
 from schoolbase.models.ai import AiCallStatus
-from tests.ai.support import assert_released, away_from_minute_edge, logs, message
+from tests.ai.support import assert_released, away_from_minute_edge, fetch, logs, message
 from tests.ai.test_gateway import assert_rollups_match_logs
 
 
@@ -45,11 +45,14 @@ async def test_calls_finishing_together_are_one_statement_and_each_their_own_row
 ):
     school = await make_school()
     calls = await admitted(app, school, 30)
+    started = (await fetch(db, "select now() as t"))[0]["t"]
     gateway = app.state.gateway
     settled = await asyncio.gather(
         *(gateway.settle(call, AiCallStatus.succeeded, Usage(10 + n, 5)) for n, call in enumerate(calls))
     )
     assert settle_statements == [30, "flushed"]
+    marked = await fetch(db, "select count(*) as n from private.ai_flush_marks where marked_at >= :t", t=started)
+    assert marked[0]["n"] >= 1, "the wait for the disk wrote its mark"
     rows = {row["id"]: row for row in await logs(db, school.org_id)}
     assert len(rows) == 30
     for n, (log_id, cost) in enumerate(settled):  # each caller gets its own row back

@@ -57,7 +57,7 @@ _ADMIT = (
 # waits for that flush (see private.ai_flush_marks).
 SETTLE = "select private.ai_settle(%(calls)s, p_flush_later => true) as log_ids"
 FLUSHED = (
-    "insert into private.ai_flush_marks as f values (pg_backend_pid() % 1024, now()) "
+    "insert into private.ai_flush_marks as f values (mod(pg_backend_pid(), 1024), now()) "
     "on conflict (slot) do update set marked_at = excluded.marked_at returning f.marked_at"
 )
 
