@@ -7,14 +7,19 @@ import uuid
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from schoolbase.ai.gateway import FLUSHED, SETTLE
 from schoolbase.ai.pricing import Usage
 from schoolbase.ai.schemas import MessageRequest
 from schoolbase.db.rls import user_identity
+from schoolbase.errors import sqlstate
 from schoolbase.models.ai import AiCallStatus
+from tests.access import INSUFFICIENT_PRIVILEGE, PEOPLE
 from tests.ai.support import assert_released, away_from_minute_edge, fetch, logs, message
 from tests.ai.test_gateway import assert_rollups_match_logs
+from tests.conftest import rolled_back
 
 
 @pytest.fixture
@@ -140,3 +145,22 @@ async def test_a_batch_whose_connection_fails_is_not_written_again(app, db, make
     )
     assert all(isinstance(outcome, psycopg.OperationalError) for outcome in outcomes)
     assert tries == [SETTLE]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "select * from private.ai_flush_marks",
+        "insert into private.ai_flush_marks values (0, now())",
+        "update private.ai_flush_marks set marked_at = now()",
+        "delete from private.ai_flush_marks",
+    ],
+    ids=["select", "insert", "update", "delete"],
+)
+@pytest.mark.parametrize("actor", PEOPLE + ("anon",))
+async def test_no_end_user_reads_or_writes_the_flush_marks(db, world, actor, statement):
+    """Only the server (service_role) writes them, for its own wait for the disk."""
+    async with rolled_back(db, world.identity(actor)) as session:
+        with pytest.raises(DBAPIError) as refused:
+            await session.execute(text(statement))
+    assert sqlstate(refused.value) == INSUFFICIENT_PRIVILEGE
